@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# One set-up for `npm start`, `npm test`, CI and the Dockerfile: installs what is missing,
+# nothing more. Usage: setup.sh start|test
+set -euo pipefail
+mode=${1:-start}
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+# Debian packages: runtime always, test-* lists for `npm test`.
+lists=(scripts/deps/runtime.txt)
+if [ "$mode" = test ]; then lists+=(scripts/deps/test-*.txt); fi
+want=$(grep -hv '^\s*#' "${lists[@]}" | tr -s ' \n' '\n' | sort -u)
+missing=()
+for p in $want; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then log "missing Debian packages (run as root to install): ${missing[*]}"; exit 1; fi
+  log "installing Debian packages: ${missing[*]}"
+  # Keep package scripts from starting daemons (dnsmasq, nginx, kea, tftpd) in the root namespace.
+  policy=/usr/sbin/policy-rc.d
+  had_policy=0; [ -e "$policy" ] && had_policy=1
+  [ $had_policy = 1 ] || { printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"; }
+  export DEBIAN_FRONTEND=noninteractive
+  apt_lists=$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' 2>/dev/null | head -n 1)
+  [ -n "$apt_lists" ] || apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 || { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; }
+  [ $had_policy = 1 ] || rm -f "$policy"
+  # Services that the packages may have started anyway are stopped: tests run their own.
+  for svc in dnsmasq nginx kea-dhcp4-server tftpd-hpa atftpd isc-kea-dhcp4-server; do
+    pkill -x "$svc" 2>/dev/null || true
+  done
+fi
+
+# npm dependencies: npm ci when node_modules is missing or older than the lock file.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund >&2
+fi
+
+# Build the TypeScript when any source is newer than the build.
+if [ ! -f dist/cli.js ] || [ -n "$(find src tsconfig.json tsconfig.build.json -newer dist/cli.js -print -quit)" ]; then
+  log "building"
+  npx tsc -p tsconfig.build.json
+fi
+
+# Boot assets (loaders, test OS) when missing.
+if [ -x boot-assets/build.sh ]; then
+  bash boot-assets/build.sh --if-missing >&2
+fi

@@ -1,0 +1,103 @@
+import { parseArgs } from 'node:util';
+import { AppError } from './errors.js';
+import { CliError, clientFromEnv } from './cli/client.js';
+import { eventsCommand } from './cli/events.js';
+import { inventoryCommand } from './cli/inventory.js';
+import { UsageError, machinesCommand } from './cli/machines.js';
+import { powerCommand } from './cli/power.js';
+import { profilesCommand } from './cli/profiles.js';
+
+const USAGE = `usage: rackboot <command> [options]
+  serve [--config FILE]                      run the appliance
+  machines list [--selector k=v,...]         list machines
+  machines show MACHINE                      one machine (id, name or MAC)
+  machines add --name N --mac M [--mac M2] [--label k=v] [--profile P] [--ipv4 A]
+  machines set MACHINE [--name N] [--mac M] [--label k=v] [--profile P] [--ipv4 A] [--state S]
+  machines rm MACHINE
+  profiles list | show P | add P --file F | set P --file F | rm P
+  inventory import FILE | export
+  events MACHINE                             the machine's boot trace
+  power status|on|off|soft-off|cycle|reset MACHINE
+  bootdev MACHINE pxe|disk|cdrom|bios [--persistent] [--uefi]
+options: --json (machine-readable output); env RACKBOOT_URL, RACKBOOT_TOKEN`;
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  config: { type: 'string' },
+  selector: { type: 'string' },
+  name: { type: 'string' },
+  mac: { type: 'string', multiple: true },
+  label: { type: 'string', multiple: true },
+  profile: { type: 'string' },
+  ipv4: { type: 'string' },
+  state: { type: 'string' },
+  file: { type: 'string' },
+  persistent: { type: 'boolean' },
+  uefi: { type: 'boolean' },
+  follow: { type: 'boolean' },
+  timeout: { type: 'string' },
+} as const;
+
+/** Runs one CLI command; returns the exit code (0 ok, 1 failed, 2 usage). */
+export async function runCli(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    err.write(`rackboot: ${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const [cmd, sub = '', ...rest] = parsed.positionals;
+  const o = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  if (!cmd || o.help) {
+    (cmd ? out : err).write(`${USAGE}\n`);
+    return cmd ? 0 : 2;
+  }
+  try {
+    if (cmd === 'serve') {
+      const { serve } = await import('./main.js');
+      await serve(typeof o.config === 'string' ? { configPath: o.config } : {});
+      return 0;
+    }
+    const api = clientFromEnv();
+    let text: string;
+    switch (cmd) {
+      case 'machines':
+        text = await machinesCommand(api, sub || 'list', rest, o);
+        break;
+      case 'profiles':
+        text = await profilesCommand(api, sub || 'list', rest, o);
+        break;
+      case 'inventory':
+        text = await inventoryCommand(api, sub, rest, o);
+        break;
+      case 'events':
+        text = await eventsCommand(api, [sub, ...rest].filter(Boolean), o);
+        break;
+      case 'power':
+      case 'bootdev':
+        text = await powerCommand(api, cmd, [sub, ...rest].filter(Boolean), o);
+        break;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
+    }
+    out.write(`${text}\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err.write(`rackboot: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (e instanceof CliError || e instanceof AppError) {
+      err.write(`rackboot: ${e.message}\n`);
+      return 1;
+    }
+    err.write(`rackboot: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import type { ImportResult } from '../inventory/import.js';
+import type { ApiClient } from './client.js';
+import { CliError } from './client.js';
+import { UsageError, need } from './machines.js';
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** `rackboot inventory import FILE` (all or nothing) and `export` (YAML, or --json). */
+export async function inventoryCommand(api: ApiClient, sub: string, args: string[], o: Values): Promise<string> {
+  switch (sub) {
+    case 'import': {
+      const file = need(args[0], 'FILE');
+      let doc: unknown;
+      try {
+        doc = parseYaml(readFileSync(file, 'utf8'));
+      } catch (e) {
+        throw new CliError(`cannot read ${file}: ${(e as Error).message}`);
+      }
+      const r = await api.request<ImportResult>('POST', '/api/v1/inventory/import', doc ?? {});
+      return o.json === true
+        ? JSON.stringify(r, null, 2)
+        : `imported ${file}: profiles ${r.profiles.created} created, ${r.profiles.updated} updated; machines ${r.machines.created} created, ${r.machines.updated} updated`;
+    }
+    case 'export': {
+      const doc = await api.get('/api/v1/inventory/export');
+      return o.json === true ? JSON.stringify(doc, null, 2) : toYaml(doc);
+    }
+    default:
+      throw new UsageError(`unknown inventory command ${JSON.stringify(sub)} (import|export)`);
+  }
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+const ipv4 = z.string().regex(/^(\d{1,3})(\.\d{1,3}){3}$/, 'an IPv4 address');
+
+/** A subnet served in authoritative mode. */
+export const dhcpSubnetSchema = z.object({
+  /** CIDR, e.g. 198.18.0.0/24 */
+  cidr: z.string().regex(/^(\d{1,3})(\.\d{1,3}){3}\/\d{1,2}$/, 'a CIDR such as 198.18.0.0/24'),
+  poolStart: ipv4,
+  poolEnd: ipv4,
+  router: ipv4.optional(),
+  dns: z.array(ipv4).default([]),
+  domain: z.string().optional(),
+  leaseSeconds: z.number().int().min(60).max(31_536_000).default(3600),
+});
+
+/** DHCP settings section. */
+export const dhcpSettingsSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** proxy: beside an existing DHCP server (no addresses); full: authoritative. */
+    mode: z.enum(['proxy', 'full']).default('proxy'),
+    /** Interfaces to serve on (names); empty = none bound specially (all). */
+    interfaces: z.array(z.string().min(1)).default([]),
+    /** Address to bind (0.0.0.0 by default) and port (67; tests use others). */
+    host: z.string().default('0.0.0.0'),
+    port: z.number().int().min(0).max(65535).default(67),
+    proxyPort: z.number().int().min(0).max(65535).default(4011),
+    /** Our address as seen by clients: option 54 / siaddr / next-server. */
+    serverAddress: ipv4.optional(),
+    /** ignore: answer registered MACs only (default); discover: lease + discovery boot. */
+    unknownMacs: z.enum(['ignore', 'discover']).default('ignore'),
+    /** UEFI x64 loader: ipxe.efi (full driver) or snponly.efi (firmware's NIC driver). */
+    uefiLoader: z.enum(['ipxe.efi', 'snponly.efi']).default('ipxe.efi'),
+    /** Answer PXE clients in proxy mode also with a full boot file in the offer (for edk2 firmware that ignores proxy offers without one). */
+    proxyBootFileInOffer: z.boolean().default(true),
+    subnets: z.array(dhcpSubnetSchema).default([]),
+  })
+  .default({});
+
+export type DhcpSettings = z.infer<typeof dhcpSettingsSchema>;

@@ -1,0 +1,70 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { AppError, httpStatusOf, isAppError } from '../errors.js';
+import type { Store } from '../inventory/store.js';
+import type { Logger } from '../log.js';
+import type { Settings } from '../settings.js';
+import { bearerOf, tokenMatches } from './auth.js';
+import { registerApiRoutes } from './routes/api.js';
+import { registerBootRoutes } from './routes/boot.js';
+import { registerInventoryRoutes } from './routes/inventory.js';
+import { registerOpenApi } from './routes/openapi.js';
+import { registerPowerRoutes } from './routes/power.js';
+
+/** Everything the HTTP layer needs; built once by main.ts (or by a test). */
+export interface AppDeps {
+  settings: Settings;
+  store: Store;
+  log: Logger;
+  adminToken: string;
+}
+
+/** Paths under /api/v1 that do not take the admin token (they have their own auth or none). */
+const PUBLIC_API = new Set(['/api/v1/openapi.json', '/api/v1/report']);
+
+/** Builds the fastify app without listening: routes, auth and the one error mapping. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.log.child({ subsys: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 8 * 1024 * 1024,
+    maxParamLength: 512,
+  });
+
+  app.addHook('onRequest', async (req) => {
+    const path = req.url.split('?', 1)[0] ?? '';
+    if (!path.startsWith('/api/v1/') || PUBLIC_API.has(path)) return;
+    if (!tokenMatches(bearerOf(req.headers.authorization), deps.adminToken)) {
+      throw new AppError('UNAUTHORIZED', 'missing or wrong bearer token (Authorization: Bearer <admin token>)');
+    }
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const e = toAppError(err);
+    const status = httpStatusOf(e.code);
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.debug({ code: e.code, msg: e.message }, 'request rejected');
+    void reply.status(status).send({ error: { code: e.code, message: e.message, details: e.details ?? null } });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}`, details: null } });
+  });
+
+  app.get('/healthz', async () => ({ ok: true }));
+  registerApiRoutes(app, deps);
+  registerInventoryRoutes(app, deps);
+  registerPowerRoutes(app, deps);
+  await registerBootRoutes(app, deps);
+  registerOpenApi(app);
+  return app;
+}
+
+/** Maps fastify's own errors (bad JSON, too large, wrong content type) and unknown throws. */
+function toAppError(err: unknown): AppError {
+  if (isAppError(err)) return err;
+  const fe = err as { statusCode?: number; message?: string; code?: string };
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    const code = fe.statusCode === 404 ? 'NOT_FOUND' : fe.statusCode === 401 ? 'UNAUTHORIZED' : 'BAD_INPUT';
+    return new AppError(code, fe.message ?? 'bad request', { details: fe.code ? { fastifyCode: fe.code } : undefined });
+  }
+  return new AppError('INTERNAL', 'internal error', { cause: err });
+}

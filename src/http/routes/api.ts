@@ -1,0 +1,104 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { AppError } from '../../errors.js';
+import { normalizeMac } from '../../inventory/mac.js';
+import { parseSelector } from '../../inventory/match.js';
+import type { AppDeps } from '../app.js';
+import { bmcSchema, machineCreateSchema, machinePatchSchema, profileCreateSchema, profileUpdateSchema } from '../schemas.js';
+import { parseBody } from '../validate.js';
+
+const refParams = z.object({ ref: z.string().min(1).max(128) });
+const nameParams = z.object({ name: z.string().min(1).max(128) });
+const listQuery = z.object({ selector: z.string().max(2000).optional() });
+const eventsQuery = z.object({
+  after: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+  mac: z.string().optional(),
+});
+
+/** /api/v1 machines, BMCs, profiles and events. */
+export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const { store } = deps;
+  const machineView = (id: number) => {
+    const m = store.machines.get(id);
+    return { ...m, bmc: store.bmcs.find(m.id) ?? null };
+  };
+  const requireProfile = (name: string | null | undefined) => {
+    if (name && !store.profiles.find(name)) {
+      throw new AppError('BAD_INPUT', `profile ${name} does not exist`, { details: [{ path: 'profile', message: 'unknown profile' }] });
+    }
+  };
+
+  app.get('/api/v1/machines', async (req) => {
+    const q = parseBody(listQuery, req.query, 'query');
+    const selector = parseSelector(q.selector ?? '');
+    return { items: store.machines.list(selector).map((m) => ({ ...m, bmc: store.bmcs.find(m.id) ?? null })) };
+  });
+  app.post('/api/v1/machines', async (req, reply) => {
+    const body = parseBody(machineCreateSchema, req.body);
+    requireProfile(body.profile);
+    const m = store.machines.create(body);
+    store.events.add({ machineId: m.id, source: 'api', kind: 'machine.created', detail: { name: m.name, macs: m.macs } });
+    return reply.status(201).send(machineView(m.id));
+  });
+  app.get('/api/v1/machines/:ref', async (req) => {
+    const { ref } = parseBody(refParams, req.params, 'path');
+    return machineView(store.machines.get(ref).id);
+  });
+  app.patch('/api/v1/machines/:ref', async (req) => {
+    const { ref } = parseBody(refParams, req.params, 'path');
+    const patch = parseBody(machinePatchSchema, req.body);
+    requireProfile(patch.profile);
+    const m = store.machines.update(store.machines.get(ref).id, patch);
+    store.events.add({ machineId: m.id, source: 'api', kind: 'machine.updated', detail: { fields: Object.keys(patch) } });
+    return machineView(m.id);
+  });
+  app.delete('/api/v1/machines/:ref', async (req) => {
+    const { ref } = parseBody(refParams, req.params, 'path');
+    const m = store.machines.remove(store.machines.get(ref).id);
+    store.events.add({ source: 'api', kind: 'machine.deleted', detail: { id: m.id, name: m.name, macs: m.macs } });
+    return m;
+  });
+
+  app.get('/api/v1/machines/:ref/bmc', async (req) => {
+    const { ref } = parseBody(refParams, req.params, 'path');
+    return store.bmcs.get(store.machines.get(ref).id);
+  });
+  app.put('/api/v1/machines/:ref/bmc', async (req) => {
+    const { ref } = parseBody(refParams, req.params, 'path');
+    const body = parseBody(bmcSchema, req.body);
+    const m = store.machines.get(ref);
+    const b = store.bmcs.set(m.id, body);
+    store.events.add({ machineId: m.id, source: 'api', kind: 'bmc.set', detail: { type: b.type, address: b.address } });
+    return b;
+  });
+  app.delete('/api/v1/machines/:ref/bmc', async (req) => {
+    const { ref } = parseBody(refParams, req.params, 'path');
+    return store.bmcs.remove(store.machines.get(ref).id);
+  });
+
+  app.get('/api/v1/machines/:ref/events', async (req) => {
+    const { ref } = parseBody(refParams, req.params, 'path');
+    const q = parseBody(eventsQuery, req.query, 'query');
+    const m = store.machines.get(ref);
+    return { items: store.events.list({ machineId: m.id, afterId: q.after, limit: q.limit }) };
+  });
+  app.get('/api/v1/events', async (req) => {
+    const q = parseBody(eventsQuery, req.query, 'query');
+    const mac = q.mac === undefined ? undefined : normalizeMac(q.mac);
+    return { items: store.events.list({ mac, afterId: q.after, limit: q.limit }) };
+  });
+
+  app.get('/api/v1/profiles', async () => ({ items: store.profiles.list() }));
+  app.post('/api/v1/profiles', async (req, reply) => {
+    const body = parseBody(profileCreateSchema, req.body);
+    return reply.status(201).send(store.profiles.create(body.name, body.spec));
+  });
+  app.get('/api/v1/profiles/:name', async (req) => store.profiles.get(parseBody(nameParams, req.params, 'path').name));
+  app.put('/api/v1/profiles/:name', async (req) => {
+    const { name } = parseBody(nameParams, req.params, 'path');
+    const body = parseBody(profileUpdateSchema, req.body);
+    return store.profiles.update(name, body.spec);
+  });
+  app.delete('/api/v1/profiles/:name', async (req) => store.profiles.remove(parseBody(nameParams, req.params, 'path').name));
+}

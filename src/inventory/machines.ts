@@ -1,0 +1,243 @@
+import { AppError } from '../errors.js';
+import type { Db } from './db.js';
+import { nowIso } from './db.js';
+import { normalizeMac } from './mac.js';
+import { type Requirement, matchesSelector, validateLabels } from './match.js';
+
+/** Lifecycle states a machine moves through. */
+export const MACHINE_STATES = [
+  'registered',
+  'discovered',
+  'booting',
+  'configured',
+  'installing',
+  'installed',
+  'ready',
+  'drifted',
+  'failed',
+] as const;
+export type MachineState = (typeof MACHINE_STATES)[number];
+
+/** A machine as the inventory knows it. */
+export interface Machine {
+  id: number;
+  name: string;
+  labels: Record<string, string>;
+  profile: string | null;
+  state: MachineState;
+  uuid: string | null;
+  serial: string | null;
+  ipv4: string | null;
+  facts: Record<string, unknown>;
+  macs: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Fields accepted when creating a machine. */
+export interface NewMachine {
+  name: string;
+  macs: string[];
+  labels?: Record<string, string>;
+  profile?: string | null;
+  state?: MachineState;
+  uuid?: string | null;
+  serial?: string | null;
+  ipv4?: string | null;
+  facts?: Record<string, unknown>;
+}
+
+/** Fields a patch may change; `macs` replaces the whole list. */
+export type MachinePatch = Partial<Omit<NewMachine, 'name'>> & { name?: string };
+
+interface Row {
+  id: number;
+  name: string;
+  labels: string;
+  profile: string | null;
+  state: MachineState;
+  uuid: string | null;
+  serial: string | null;
+  ipv4: string | null;
+  facts: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Machines and their interfaces (MAC → machine). */
+export class MachineRepo {
+  private readonly byId;
+  private readonly byName;
+  private readonly byMac;
+  private readonly macsOf;
+  constructor(private readonly db: Db) {
+    this.byId = db.prepare('SELECT * FROM machines WHERE id = ?');
+    this.byName = db.prepare('SELECT * FROM machines WHERE name = ?');
+    this.byMac = db.prepare('SELECT m.* FROM machines m JOIN interfaces i ON i.machine_id = m.id WHERE i.mac = ?');
+    this.macsOf = db.prepare('SELECT mac FROM interfaces WHERE machine_id = ? ORDER BY position, mac').pluck();
+  }
+
+  private toMachine(r: Row): Machine {
+    return {
+      id: r.id,
+      name: r.name,
+      labels: JSON.parse(r.labels) as Record<string, string>,
+      profile: r.profile,
+      state: r.state,
+      uuid: r.uuid,
+      serial: r.serial,
+      ipv4: r.ipv4,
+      facts: JSON.parse(r.facts) as Record<string, unknown>,
+      macs: this.macsOf.all(r.id) as string[],
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    };
+  }
+
+  /** Finds a machine by numeric id, name or any MAC form. */
+  find(ref: string | number): Machine | undefined {
+    let row: Row | undefined;
+    if (typeof ref === 'number' || /^\d+$/.test(ref)) row = this.byId.get(Number(ref)) as Row | undefined;
+    if (!row && typeof ref === 'string') row = this.byName.get(ref) as Row | undefined;
+    if (!row && typeof ref === 'string') {
+      let mac: string | undefined;
+      try {
+        mac = normalizeMac(ref);
+      } catch {
+        mac = undefined;
+      }
+      if (mac) row = this.byMac.get(mac) as Row | undefined;
+    }
+    return row ? this.toMachine(row) : undefined;
+  }
+
+  /** Like find, but a missing machine is a NOT_FOUND error. */
+  get(ref: string | number): Machine {
+    const m = this.find(ref);
+    if (!m) throw new AppError('NOT_FOUND', `no machine ${JSON.stringify(String(ref))}`);
+    return m;
+  }
+
+  /** The machine owning a canonical MAC, if any (hot path for DHCP/TFTP/HTTP). */
+  findByMac(mac: string): Machine | undefined {
+    const row = this.byMac.get(mac) as Row | undefined;
+    return row ? this.toMachine(row) : undefined;
+  }
+
+  /** The machine holding a reserved address, if any. */
+  findByIpv4(ip: string): Machine | undefined {
+    const row = this.db.prepare('SELECT * FROM machines WHERE ipv4 = ?').get(ip) as Row | undefined;
+    return row ? this.toMachine(row) : undefined;
+  }
+
+  /** All machines ordered by name, filtered by a parsed label selector. */
+  list(selector: Requirement[] = []): Machine[] {
+    const rows = this.db.prepare('SELECT * FROM machines ORDER BY name').all() as Row[];
+    return rows.map((r) => this.toMachine(r)).filter((m) => matchesSelector(m.labels, selector));
+  }
+
+  /** Creates a machine with its interfaces; a duplicate name or MAC is a CONFLICT. */
+  create(input: NewMachine): Machine {
+    validateLabels(input.labels ?? {});
+    const macs = input.macs.map(normalizeMac);
+    const now = nowIso();
+    return this.db.transaction(() => {
+      if (this.byName.get(input.name)) throw new AppError('CONFLICT', `machine name ${input.name} already exists`);
+      this.assertMacsFree(macs);
+      this.assertIpFree(input.ipv4 ?? null);
+      const r = this.db
+        .prepare(
+          `INSERT INTO machines (name, labels, profile, state, uuid, serial, ipv4, facts, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          input.name,
+          JSON.stringify(input.labels ?? {}),
+          input.profile ?? null,
+          input.state ?? 'registered',
+          input.uuid ?? null,
+          input.serial ?? null,
+          input.ipv4 ?? null,
+          JSON.stringify(input.facts ?? {}),
+          now,
+          now,
+        );
+      const id = Number(r.lastInsertRowid);
+      this.setMacs(id, macs);
+      return this.get(id);
+    })();
+  }
+
+  /** Applies a patch; labels and facts replace the old maps. */
+  update(ref: string | number, patch: MachinePatch): Machine {
+    return this.db.transaction(() => {
+      const m = this.get(ref);
+      if (patch.labels) validateLabels(patch.labels);
+      if (patch.name !== undefined && patch.name !== m.name && this.byName.get(patch.name)) {
+        throw new AppError('CONFLICT', `machine name ${patch.name} already exists`);
+      }
+      if (patch.ipv4 !== undefined && patch.ipv4 !== m.ipv4) this.assertIpFree(patch.ipv4, m.id);
+      const next = { ...m, ...stripUndefined(patch) };
+      this.db
+        .prepare(
+          `UPDATE machines SET name = ?, labels = ?, profile = ?, state = ?, uuid = ?, serial = ?, ipv4 = ?,
+           facts = ?, updated_at = ? WHERE id = ?`,
+        )
+        .run(
+          next.name,
+          JSON.stringify(next.labels),
+          next.profile ?? null,
+          next.state,
+          next.uuid ?? null,
+          next.serial ?? null,
+          next.ipv4 ?? null,
+          JSON.stringify(next.facts),
+          nowIso(),
+          m.id,
+        );
+      if (patch.macs) {
+        const macs = patch.macs.map(normalizeMac);
+        this.assertMacsFree(macs, m.id);
+        this.db.prepare('DELETE FROM interfaces WHERE machine_id = ?').run(m.id);
+        this.setMacs(m.id, macs);
+      }
+      return this.get(m.id);
+    })();
+  }
+
+  /** Deletes a machine, its interfaces and BMC; events stay for the record. */
+  remove(ref: string | number): Machine {
+    const m = this.get(ref);
+    this.db.prepare('DELETE FROM machines WHERE id = ?').run(m.id);
+    return m;
+  }
+
+  private setMacs(id: number, macs: string[]): void {
+    const ins = this.db.prepare('INSERT INTO interfaces (mac, machine_id, position) VALUES (?, ?, ?)');
+    macs.forEach((mac, i) => ins.run(mac, id, i));
+  }
+
+  private assertMacsFree(macs: string[], exceptMachine?: number): void {
+    if (new Set(macs).size !== macs.length) throw new AppError('BAD_INPUT', 'the same MAC is listed twice');
+    for (const mac of macs) {
+      const owner = this.db.prepare('SELECT machine_id FROM interfaces WHERE mac = ?').pluck().get(mac) as
+        | number
+        | undefined;
+      if (owner !== undefined && owner !== exceptMachine) {
+        throw new AppError('CONFLICT', `MAC ${mac} already belongs to machine ${owner}`, { details: { mac } });
+      }
+    }
+  }
+
+  private assertIpFree(ip: string | null, exceptMachine?: number): void {
+    if (!ip) return;
+    const owner = this.findByIpv4(ip);
+    if (owner && owner.id !== exceptMachine) {
+      throw new AppError('CONFLICT', `address ${ip} is already reserved for ${owner.name}`);
+    }
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,2 @@
+/** Migration 002: reserved for the dhcp subsystem (empty until it needs tables). */
+export const sql = '';

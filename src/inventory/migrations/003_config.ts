@@ -1,0 +1,2 @@
+/** Migration 003: reserved for the config subsystem (empty until it needs tables). */
+export const sql = '';

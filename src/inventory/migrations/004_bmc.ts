@@ -1,0 +1,2 @@
+/** Migration 004: reserved for the bmc subsystem (empty until it needs tables). */
+export const sql = '';

@@ -1,0 +1,14 @@
+import * as m001 from './001_foundation.js';
+import * as m002 from './002_dhcp.js';
+import * as m003 from './003_config.js';
+import * as m004 from './004_bmc.js';
+import * as m005 from './005_rollout.js';
+
+/** Numbered migrations, applied in order; a number is never reused or edited once shipped. */
+export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+  { version: 1, sql: m001.sql },
+  { version: 2, sql: m002.sql },
+  { version: 3, sql: m003.sql },
+  { version: 4, sql: m004.sql },
+  { version: 5, sql: m005.sql },
+];

@@ -1,0 +1,54 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { BmcRepo } from './bmcs.js';
+import { type Db, openDb } from './db.js';
+import { EventRepo } from './events.js';
+import { LeaseRepo } from './leases.js';
+import { MachineRepo } from './machines.js';
+import { ProfileRepo } from './profiles.js';
+import { SecretBox } from './secrets.js';
+
+/**
+ * The inventory: every table behind its repository, so no SQL lives outside src/inventory
+ * (a PostgreSQL backend can replace these classes later).
+ */
+export class Store {
+  readonly machines: MachineRepo;
+  readonly profiles: ProfileRepo;
+  readonly bmcs: BmcRepo;
+  readonly events: EventRepo;
+  readonly leases: LeaseRepo;
+
+  constructor(
+    readonly db: Db,
+    box: SecretBox,
+  ) {
+    this.machines = new MachineRepo(db);
+    this.profiles = new ProfileRepo(db);
+    this.bmcs = new BmcRepo(db, box);
+    this.events = new EventRepo(db);
+    this.leases = new LeaseRepo(db);
+  }
+
+  /** Opens the store in a data dir (created if needed): inventory.db and secret.key. */
+  static open(dataDir: string): Store {
+    const dir = resolve(dataDir);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const box = SecretBox.fromKeyFile(join(dir, 'secret.key'));
+    return new Store(openDb(join(dir, 'inventory.db')), box);
+  }
+
+  /** An in-memory store (tests). */
+  static memory(): Store {
+    return new Store(openDb(':memory:'), SecretBox.ephemeral());
+  }
+
+  /** Runs fn in one transaction. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+
+/** TFTP settings section. */
+export const tftpSettingsSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    host: z.string().default('0.0.0.0'),
+    port: z.number().int().min(0).max(65535).default(69),
+    /** Largest blksize granted (RFC 2348); default fits a 1500-byte MTU path. */
+    maxBlksize: z.number().int().min(8).max(65464).default(1468),
+    maxWindowsize: z.number().int().min(1).max(65535).default(64),
+    maxTransfers: z.number().int().min(1).max(100_000).default(1000),
+    retries: z.number().int().min(1).max(50).default(6),
+    /** Default retransmit timeout in seconds when the client does not ask (RFC 2349). */
+    timeoutSeconds: z.number().int().min(1).max(255).default(1),
+  })
+  .default({});
+
+export type TftpSettings = z.infer<typeof tftpSettingsSchema>;
