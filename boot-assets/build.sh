@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds the boot assets into boot-assets/build/ from Debian packages (downloaded and extracted,
+# never installed on the host): iPXE loaders, and more as sections below are added.
+# Usage: build.sh [--if-missing]   (--if-missing: only build what is absent)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out="$here/build"
+cache="$here/.cache"
+mkdir -p "$out" "$cache"
+if_missing=0; [ "${1:-}" = --if-missing ] && if_missing=1
+
+log() { printf 'boot-assets: %s\n' "$*" >&2; }
+
+# fetch_deb PKG: downloads the current .deb of PKG into the cache and extracts it; prints the dir.
+fetch_deb() {
+  local pkg=$1 dir="$cache/$1"
+  if [ ! -d "$dir/root" ]; then
+    rm -rf "$dir"; mkdir -p "$dir"
+    ( cd "$dir" && chmod 777 . && { apt-get download -q "$pkg" >&2 || { apt-get update -q >&2 && apt-get download -q "$pkg" >&2; }; } )
+    dpkg-deb -x "$dir"/*.deb "$dir/root"
+  fi
+  printf '%s\n' "$dir/root"
+}
+
+# --- iPXE loaders (Debian package ipxe) ---
+if [ $if_missing = 0 ] || [ ! -f "$out/undionly.kpxe" ] || [ ! -f "$out/ipxe.efi" ] || [ ! -f "$out/snponly.efi" ]; then
+  log "iPXE loaders"
+  root=$(fetch_deb ipxe)
+  install -m 0644 "$root/usr/lib/ipxe/undionly.kpxe" "$out/undionly.kpxe"
+  install -m 0644 "$root/boot/ipxe.efi" "$out/ipxe.efi"
+  install -m 0644 "$root/usr/lib/ipxe/snponly.efi" "$out/snponly.efi"
+fi
+
+# Further sections (test OS kernel + initramfs, disk image, Secure Boot chain) append here.
+for part in "$here"/parts/*.sh; do
+  [ -e "$part" ] || continue
+  IF_MISSING=$if_missing OUT="$out" CACHE="$cache" bash "$part"
+done
+
+# The manifest (digests and sizes of every artifact) is written last.
+if [ -x "$here/manifest.sh" ]; then OUT="$out" bash "$here/manifest.sh"; fi
