@@ -5,10 +5,13 @@ import { AppError } from '../errors.js';
 /** Holds data/rackboot.pid so a second `serve` on the same data dir refuses to start. */
 export function acquireDataDirLock(dataDir: string): () => void {
   const path = join(dataDir, 'rackboot.pid');
+  if (heldHere.has(path)) throw new AppError('LOCKED', `this process is already serving data dir ${dataDir}`);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(path, `${process.pid}\n`, { flag: 'wx', mode: 0o644 });
+      heldHere.add(path);
       return () => {
+        heldHere.delete(path);
         try {
           if (readFileSync(path, 'utf8').trim() === String(process.pid)) rmSync(path);
         } catch {
@@ -26,6 +29,9 @@ export function acquireDataDirLock(dataDir: string): () => void {
   }
   throw new AppError('LOCKED', `cannot take the lock ${path}`);
 }
+
+/** Lock files this process holds (a pid match alone cannot tell a stale file from our own). */
+const heldHere = new Set<string>();
 
 function isAlive(pid: number): boolean {
   try {

@@ -1,0 +1,139 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isAppError } from '../../src/errors.js';
+import { normalizeMac } from '../../src/inventory/mac.js';
+import { parseSelector } from '../../src/inventory/match.js';
+import { Store } from '../../src/inventory/store.js';
+
+const spec = { boot: 'network', chain: 'ipxe', os: 'testos', initrd: [], cmdline: '', requireSecureBoot: false } as const;
+
+describe('MAC normalisation', () => {
+  it.each([
+    ['aa:bb:cc:dd:ee:ff', 'aa:bb:cc:dd:ee:ff'],
+    ['AA-BB-CC-DD-EE-FF', 'aa:bb:cc:dd:ee:ff'],
+    ['aabb.ccdd.eeff', 'aa:bb:cc:dd:ee:ff'],
+    ['AABBCCDDEEFF', 'aa:bb:cc:dd:ee:ff'],
+    [' aa:bb:cc:dd:ee:ff ', 'aa:bb:cc:dd:ee:ff'],
+  ])('%s → %s', (input, want) => expect(normalizeMac(input)).toBe(want));
+
+  it.each(['', 'aa:bb:cc:dd:ee', 'aa:bb-cc:dd:ee:ff', 'gg:bb:cc:dd:ee:ff', 'aabbccddeeff00', 'aa:bb:cc:dd:ee:ff\0'])(
+    'rejects %j with BAD_INPUT',
+    (input) => {
+      expect(() => normalizeMac(input)).toThrowError(/not a MAC/);
+    },
+  );
+});
+
+describe('label selectors', () => {
+  const labels = { rack: 'r1', role: 'worker', canary: '' };
+  it.each([
+    ['', true],
+    ['rack=r1', true],
+    ['rack==r1,role=worker', true],
+    ['rack=r2', false],
+    ['role!=gpu', true],
+    ['canary', true],
+    ['!canary', false],
+    ['!retired', true],
+    ['rack=r1,role!=worker', false],
+  ])('%j matches: %s', (sel, want) => {
+    const store = Store.memory();
+    store.machines.create({ name: 'm1', macs: ['02:00:00:00:00:01'], labels });
+    expect(store.machines.list(parseSelector(sel)).length === 1).toBe(want);
+  });
+  it('rejects a malformed selector', () => {
+    expect(() => parseSelector('=x')).toThrowError(/bad label selector/);
+  });
+});
+
+describe('machines', () => {
+  it('creates, finds by id, name and any MAC form, updates and deletes', () => {
+    const s = Store.memory();
+    const m = s.machines.create({ name: 'n1', macs: ['AA-BB-CC-00-00-01', '02:00:00:00:00:02'], labels: { rack: 'r1' } });
+    expect(m.macs).toEqual(['aa:bb:cc:00:00:01', '02:00:00:00:00:02']);
+    expect(s.machines.get('n1').id).toBe(m.id);
+    expect(s.machines.get(String(m.id)).name).toBe('n1');
+    expect(s.machines.get('aabb.cc00.0001').name).toBe('n1');
+    expect(s.machines.findByMac('02:00:00:00:00:02')?.name).toBe('n1');
+    const u = s.machines.update(m.id, { labels: { rack: 'r2' }, ipv4: '198.18.0.10', macs: ['aa:bb:cc:00:00:03'] });
+    expect(u.labels).toEqual({ rack: 'r2' });
+    expect(u.macs).toEqual(['aa:bb:cc:00:00:03']);
+    expect(s.machines.findByMac('aa:bb:cc:00:00:01')).toBeUndefined();
+    s.machines.remove('n1');
+    expect(s.machines.find('n1')).toBeUndefined();
+  });
+
+  it('refuses a duplicate MAC, name or reserved address with CONFLICT and changes nothing', () => {
+    const s = Store.memory();
+    s.machines.create({ name: 'n1', macs: ['aa:bb:cc:00:00:01'], ipv4: '198.18.0.10' });
+    const attempts = [
+      () => s.machines.create({ name: 'n2', macs: ['AABBCC000001'] }),
+      () => s.machines.create({ name: 'n1', macs: ['aa:bb:cc:00:00:02'] }),
+      () => s.machines.create({ name: 'n3', macs: ['aa:bb:cc:00:00:03'], ipv4: '198.18.0.10' }),
+    ];
+    for (const f of attempts) {
+      let err: unknown;
+      try {
+        f();
+      } catch (e) {
+        err = e;
+      }
+      expect(isAppError(err, 'CONFLICT')).toBe(true);
+    }
+    expect(s.machines.list().map((m) => m.name)).toEqual(['n1']);
+  });
+
+  it('rejects bad labels', () => {
+    const s = Store.memory();
+    expect(() => s.machines.create({ name: 'n1', macs: ['aa:bb:cc:00:00:01'], labels: { 'bad key!': 'x' } })).toThrowError(
+      /bad label/,
+    );
+  });
+});
+
+describe('profiles', () => {
+  it('bumps the revision only when the spec changes and refuses deleting a used profile', () => {
+    const s = Store.memory();
+    s.profiles.create('p', spec);
+    expect(s.profiles.update('p', spec).revision).toBe(1);
+    expect(s.profiles.update('p', { ...spec, cmdline: 'quiet' }).revision).toBe(2);
+    s.machines.create({ name: 'n1', macs: ['aa:bb:cc:00:00:01'], profile: 'p' });
+    expect(() => s.profiles.remove('p')).toThrowError(/used by 1/);
+  });
+});
+
+describe('BMC secrets', () => {
+  it('are sealed at rest with the key file (0600) and opened only through credentials()', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rb-store-'));
+    const s = Store.open(dir);
+    const m = s.machines.create({ name: 'n1', macs: ['aa:bb:cc:00:00:01'] });
+    const info = s.bmcs.set(m.id, { type: 'ipmi', address: '198.18.0.50', username: 'admin', password: 'hunter2-secret' });
+    expect(JSON.stringify(info)).not.toContain('hunter2');
+    expect(s.bmcs.credentials(m.id).password).toBe('hunter2-secret');
+    s.close();
+    expect(statSync(join(dir, 'secret.key')).mode & 0o777).toBe(0o600);
+    for (const f of ['inventory.db', 'inventory.db-wal']) {
+      try {
+        expect(readFileSync(join(dir, f)).includes('hunter2-secret')).toBe(false);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    }
+    const again = Store.open(dir);
+    expect(again.bmcs.credentials(m.id).password).toBe('hunter2-secret');
+    again.close();
+  });
+});
+
+describe('events', () => {
+  it('attach to the machine owning the MAC and list per machine and per MAC', () => {
+    const s = Store.memory();
+    const m = s.machines.create({ name: 'n1', macs: ['aa:bb:cc:00:00:01'] });
+    s.events.add({ mac: 'aa:bb:cc:00:00:01', source: 'dhcp', kind: 'dhcp.offer', detail: { xid: 1 } });
+    s.events.add({ mac: 'aa:bb:cc:00:00:09', source: 'dhcp', kind: 'dhcp.offer' });
+    expect(s.events.list({ machineId: m.id }).map((e) => e.detail)).toEqual([{ xid: 1 }]);
+    expect(s.events.list({ mac: 'aa:bb:cc:00:00:09' })).toHaveLength(1);
+  });
+});
