@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { AppError, httpStatusOf, isAppError } from '../errors.js';
 import type { Store } from '../inventory/store.js';
 import type { Logger } from '../log.js';
@@ -25,7 +25,8 @@ const PUBLIC_API = new Set(['/api/v1/openapi.json', '/api/v1/report']);
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log.child({ subsys: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines are off: subsystems log what matters with their own fields.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 8 * 1024 * 1024,
     maxParamLength: 512,
   });
