@@ -1,3 +1,4 @@
+import { validateProfileSpec } from '../config/validate.js';
 import { AppError, isAppError } from '../errors.js';
 import type { InventoryFile } from '../http/schemas.js';
 import { normalizeMac } from './mac.js';
@@ -28,6 +29,8 @@ export function importInventory(store: Store, file: InventoryFile): ImportResult
   store.transaction(() => {
     file.profiles.forEach((p, i) =>
       at(`profiles[${i}] (${p.name})`, () => {
+        // The same render check as POST /profiles: a profile that renders an invalid document never lands.
+        validateProfileSpec(p.spec);
         if (store.profiles.find(p.name)) {
           store.profiles.update(p.name, p.spec);
           result.profiles.updated++;

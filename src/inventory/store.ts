@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BmcRepo } from './bmcs.js';
+import { ConfigRepo } from './configs.js';
 import { type Db, openDb } from './db.js';
 import { EventRepo } from './events.js';
 import { LeaseRepo } from './leases.js';
@@ -18,6 +19,7 @@ export class Store {
   readonly bmcs: BmcRepo;
   readonly events: EventRepo;
   readonly leases: LeaseRepo;
+  readonly configs: ConfigRepo;
 
   constructor(
     readonly db: Db,
@@ -28,6 +30,7 @@ export class Store {
     this.bmcs = new BmcRepo(db, box);
     this.events = new EventRepo(db);
     this.leases = new LeaseRepo(db);
+    this.configs = new ConfigRepo(db);
   }
 
   /** Opens the store in a data dir (created if needed): inventory.db and secret.key. */

@@ -158,3 +158,16 @@ describe('inventory import/export', () => {
     expect(t.store.profiles.list()).toHaveLength(0);
   });
 });
+
+describe('inventory import validates rendered configs', () => {
+  it('a profile whose config would not render rejects the whole file with 422', async () => {
+    const file = {
+      profiles: [{ name: 'bad', spec: { os: 'testos', cloudInit: { userData: 42 } } }],
+      machines: [{ name: 'z1', macs: ['02:00:00:00:09:01'] }],
+    };
+    const r = await req('POST', '/api/v1/inventory/import', file);
+    expect(r.statusCode).toBe(422);
+    expect(r.json().error.message).toMatch(/profiles\[0\] \(bad\)/);
+    expect(t.store.machines.list()).toHaveLength(0);
+  });
+});

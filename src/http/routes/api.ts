@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { validateProfileSpec } from '../../config/validate.js';
 import { AppError } from '../../errors.js';
 import { normalizeMac } from '../../inventory/mac.js';
 import { parseSelector } from '../../inventory/match.js';
@@ -92,12 +93,14 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/api/v1/profiles', async () => ({ items: store.profiles.list() }));
   app.post('/api/v1/profiles', async (req, reply) => {
     const body = parseBody(profileCreateSchema, req.body);
+    validateProfileSpec(body.spec);
     return reply.status(201).send(store.profiles.create(body.name, body.spec));
   });
   app.get('/api/v1/profiles/:name', async (req) => store.profiles.get(parseBody(nameParams, req.params, 'path').name));
   app.put('/api/v1/profiles/:name', async (req) => {
     const { name } = parseBody(nameParams, req.params, 'path');
     const body = parseBody(profileUpdateSchema, req.body);
+    validateProfileSpec(body.spec);
     return store.profiles.update(name, body.spec);
   });
   app.delete('/api/v1/profiles/:name', async (req) => store.profiles.remove(parseBody(nameParams, req.params, 'path').name));

@@ -1,0 +1,135 @@
+import { AppError } from '../errors.js';
+import type { ConfigVersion, ConfigVersionWithBody } from '../inventory/configs.js';
+import type { Machine } from '../inventory/machines.js';
+import type { Store } from '../inventory/store.js';
+import type { Logger } from '../log.js';
+import { renderConfig } from '../render/index.js';
+import type { RenderInput, ResolvedImage } from '../render/types.js';
+import type { Settings } from '../settings.js';
+import { kernelArgsFor } from './kernel-args.js';
+import { hashToken, newTokenSecret, sha256Hex } from './tokens.js';
+
+/** Resolves an asset name or `sha256:<hex>` to its digest and URL (boot-asset manifest). */
+export type AssetResolver = (ref: string) => ResolvedImage | undefined;
+
+/** What the config service needs; AppDeps satisfies it. */
+export interface ConfigDeps {
+  store: Store;
+  settings: Settings;
+  log?: Logger;
+  /** Base URL machines use; falls back to settings.http.publicUrl. */
+  publicUrl?: string;
+  /** Milliseconds since the epoch (tests inject a clock). */
+  now?: () => number;
+  resolveAsset?: AssetResolver;
+}
+
+/** What a boot script needs to hand a machine its config. */
+export interface BootConfig {
+  versionId: number;
+  sha256: string;
+  configUrl: string;
+  reportToken: string;
+  kernelArgs: string[];
+}
+
+/** Report tokens live longer than config tokens: an install and reboot happen before "ready". */
+export const REPORT_TOKEN_TTL_SECONDS = 86_400;
+
+/** NoCloud-net fetches meta-data, user-data and vendor-data: one boot is three fetches. */
+const FETCHES_PER_BOOT = { cloudinit: 3 } as Record<string, number>;
+
+const nowOf = (deps: ConfigDeps) => (deps.now ?? Date.now)();
+
+/** The base URL for machines, without a trailing slash. */
+export function publicUrlOf(deps: ConfigDeps, override?: string): string {
+  const url = override ?? deps.publicUrl ?? deps.settings.http.publicUrl;
+  if (!url) throw new AppError('SETTINGS', 'http.publicUrl is not set and no public URL was given');
+  return url.replace(/\/+$/, '');
+}
+
+/** Resolves spec.install.image: an explicit resolver first, else a literal sha256:<hex> digest. */
+export function resolveInstallImage(deps: ConfigDeps, ref: string | undefined, publicUrl: string): ResolvedImage | null {
+  if (!ref) return null;
+  const found = deps.resolveAsset?.(ref);
+  if (found) return found;
+  const m = /^sha256:([0-9a-f]{64})$/.exec(ref);
+  if (m) return { sha256: m[1]!, url: `${publicUrl}/assets/sha256/${m[1]}` };
+  throw new AppError('INVALID_CONFIG', `install image ${ref} is not a known asset`, {
+    details: [{ path: 'spec.install.image', message: 'unknown asset (register it, or give sha256:<hex>)' }],
+  });
+}
+
+/**
+ * Renders the machine's config and stores it as an immutable version (identical output
+ * reuses the existing version), without assigning it or issuing tokens.
+ */
+export function renderMachineVersion(deps: ConfigDeps, machine: Machine, publicUrl = publicUrlOf(deps)): { version: ConfigVersion; created: boolean } {
+  if (!machine.profile) throw new AppError('INVALID_CONFIG', `machine ${machine.name} has no profile`, { details: [{ path: 'profile', message: 'required' }] });
+  const profile = deps.store.profiles.get(machine.profile);
+  const input: RenderInput = {
+    machine: { id: machine.id, name: machine.name, macs: machine.macs, ipv4: machine.ipv4, labels: machine.labels },
+    profile: { name: profile.name, revision: profile.revision, spec: profile.spec },
+    installImage: resolveInstallImage(deps, profile.spec.install?.image, publicUrl),
+  };
+  const doc = renderConfig(input);
+  const body = Buffer.from(doc.body, 'utf8');
+  return deps.store.configs.saveVersion({
+    machineId: machine.id,
+    machineName: machine.name,
+    profile: profile.name,
+    profileRevision: profile.revision,
+    format: doc.format,
+    contentType: doc.contentType,
+    body,
+    sha256: sha256Hex(body),
+    meta: doc.meta,
+  });
+}
+
+/**
+ * Called by the boot-script route: renders and stores the machine's config version, records
+ * it as the machine's desired version, and issues a per-boot config token and a report token.
+ */
+export function prepareBootConfig(deps: ConfigDeps, machine: Machine, opts: { publicUrl?: string } = {}): BootConfig {
+  const publicUrl = publicUrlOf(deps, opts.publicUrl);
+  const now = nowOf(deps);
+  const { store } = deps;
+  const http = deps.settings.http;
+  const { version, created, configToken, reportToken } = store.transaction(() => {
+    const saved = renderMachineVersion(deps, machine, publicUrl);
+    const v = saved.version;
+    store.configs.pruneTokens(now);
+    store.configs.setDesired(machine.id, v.id);
+    const configToken = newTokenSecret();
+    const reportToken = newTokenSecret();
+    const uses = http.configTokenUses * (FETCHES_PER_BOOT[v.format] ?? 1);
+    store.configs.addToken({ hash: hashToken(configToken), kind: 'config', machineId: machine.id, versionId: v.id, usesLeft: uses, expiresAt: now + http.configTokenTtlSeconds * 1000, createdAt: now });
+    store.configs.addToken({ hash: hashToken(reportToken), kind: 'report', machineId: machine.id, versionId: v.id, usesLeft: null, expiresAt: now + REPORT_TOKEN_TTL_SECONDS * 1000, createdAt: now });
+    return { ...saved, configToken, reportToken };
+  });
+  if (created) {
+    store.events.add({ machineId: machine.id, source: 'config', kind: 'config.version', detail: { versionId: version.id, sha256: version.sha256, format: version.format, profile: version.profile, profileRevision: version.profileRevision } });
+  }
+  deps.log?.child({ subsys: 'config' }).info({ machine: machine.name, versionId: version.id, sha256: version.sha256, created }, 'config prepared');
+  const configUrl = `${publicUrl}/config/${configToken}`;
+  const os = store.profiles.get(machine.profile!).spec.os;
+  return { versionId: version.id, sha256: version.sha256, configUrl, reportToken, kernelArgs: kernelArgsFor({ os, configUrl, sha256: version.sha256, publicUrl, reportToken }) };
+}
+
+/** The machine and version a phone-home report token stands for; FORBIDDEN when unknown or expired. */
+export function verifyReportToken(deps: ConfigDeps, token: string): { machineId: number; versionId: number } {
+  const t = deps.store.configs.findToken(hashToken(token));
+  if (!t || t.kind !== 'report' || t.expiresAt <= nowOf(deps)) throw new AppError('FORBIDDEN', 'unknown or expired report token');
+  return { machineId: t.machineId, versionId: t.versionId };
+}
+
+/** The machine's desired version and every version it was ever given (newest first). */
+export function machineConfigs(deps: ConfigDeps, machineId: number): { desired: ConfigVersion | null; items: ConfigVersion[] } {
+  return { desired: deps.store.configs.desired(machineId) ?? null, items: deps.store.configs.listVersions(machineId) };
+}
+
+/** One stored version with its exact bytes (rollback, audit). */
+export function configVersion(deps: ConfigDeps, id: number): ConfigVersionWithBody {
+  return deps.store.configs.getVersion(id);
+}

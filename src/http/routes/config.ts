@@ -1,0 +1,57 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { NOCLOUD_FILES, type ServedConfig, configVersion, fetchConfig, machineConfigs } from '../../config/index.js';
+import type { AppDeps } from '../app.js';
+import { parseBody } from '../validate.js';
+import { documentRoutes } from './openapi.js';
+
+const tokenParams = z.object({ token: z.string().min(1).max(128) });
+const fileParams = tokenParams.extend({ file: z.enum(NOCLOUD_FILES) });
+const fetchQuery = z.object({ mac: z.string().max(64).optional() });
+const refParams = z.object({ ref: z.string().min(1).max(128) });
+const idParams = z.object({ id: z.coerce.number().int().min(1) });
+
+documentRoutes([
+  { method: 'get', path: '/config/{token}', summary: "A machine's config document (per-boot token; optional ?mac=)", auth: 'boot-token' },
+  { method: 'get', path: '/config/{token}/{file}', summary: 'NoCloud-net seed files: user-data, meta-data, vendor-data', auth: 'boot-token' },
+  { method: 'get', path: '/api/v1/machines/{ref}/configs', summary: "A machine's desired config version and all its versions" },
+  { method: 'get', path: '/api/v1/configs/{id}', summary: 'The exact bytes of any config version (rollback, audit)' },
+]);
+
+/** Sends stored bytes unchanged, with the digest as ETag; token URLs are never cached. */
+function sendVersionBytes(reply: FastifyReply, s: Pick<ServedConfig, 'body' | 'contentType' | 'sha256'>, versionId: number): FastifyReply {
+  return reply
+    .header('content-type', s.contentType)
+    .header('etag', `"sha256:${s.sha256}"`)
+    .header('x-config-sha256', s.sha256)
+    .header('x-config-version', String(versionId))
+    .header('cache-control', 'no-store')
+    .send(s.body);
+}
+
+/** Config delivery (/config/:token…) and the config-version admin API. */
+export function registerConfigRoutes(app: FastifyInstance, deps: AppDeps): void {
+  // No HEAD twin: a HEAD would spend a one-use token.
+  app.get('/config/:token', { exposeHeadRoute: false }, async (req, reply) => {
+    const { token } = parseBody(tokenParams, req.params, 'path');
+    const { mac } = parseBody(fetchQuery, req.query, 'query');
+    const served = fetchConfig(deps, token, mac === undefined ? {} : { mac });
+    return sendVersionBytes(reply, served, served.version.id);
+  });
+  app.get('/config/:token/:file', { exposeHeadRoute: false }, async (req, reply) => {
+    const { token, file } = parseBody(fileParams, req.params, 'path');
+    const { mac } = parseBody(fetchQuery, req.query, 'query');
+    const served = fetchConfig(deps, token, mac === undefined ? { file } : { file, mac });
+    return sendVersionBytes(reply, served, served.version.id);
+  });
+
+  app.get('/api/v1/machines/:ref/configs', async (req) => {
+    const { ref } = parseBody(refParams, req.params, 'path');
+    return machineConfigs(deps, deps.store.machines.get(ref).id);
+  });
+  app.get('/api/v1/configs/:id', async (req, reply) => {
+    const { id } = parseBody(idParams, req.params, 'path');
+    const v = configVersion(deps, id);
+    return sendVersionBytes(reply, v, v.id);
+  });
+}

@@ -1,0 +1,192 @@
+import { AppError } from '../errors.js';
+import type { Db } from './db.js';
+import { nowIso } from './db.js';
+
+/** Output formats a config version can have (one renderer each). */
+export const CONFIG_FORMATS = ['testos', 'talos', 'ignition', 'cloudinit', 'bottlerocket'] as const;
+/** One config output format. */
+export type ConfigFormat = (typeof CONFIG_FORMATS)[number];
+
+/** A stored, immutable rendered config (without its body). */
+export interface ConfigVersion {
+  id: number;
+  machineId: number;
+  machineName: string;
+  profile: string;
+  profileRevision: number;
+  format: ConfigFormat;
+  contentType: string;
+  sha256: string;
+  size: number;
+  /** Extra documents served with the body (cloud-init meta-data). */
+  meta: Record<string, string>;
+  createdAt: string;
+}
+
+/** A version with the exact bytes that are served. */
+export interface ConfigVersionWithBody extends ConfigVersion {
+  body: Buffer;
+}
+
+/** What the config service stores for a new rendering. */
+export type NewConfigVersion = Omit<ConfigVersionWithBody, 'id' | 'createdAt' | 'size'>;
+
+/** A per-boot token as stored: only the hash of the secret. */
+export interface ConfigToken {
+  hash: string;
+  kind: 'config' | 'report';
+  machineId: number;
+  versionId: number;
+  /** null: unlimited until expiry. */
+  usesLeft: number | null;
+  expiresAt: number;
+  createdAt: number;
+}
+
+interface VersionRow {
+  id: number;
+  machine_id: number;
+  machine_name: string;
+  profile: string;
+  profile_revision: number;
+  format: ConfigFormat;
+  content_type: string;
+  sha256: string;
+  size: number;
+  meta: string;
+  created_at: string;
+  body?: Buffer;
+}
+
+interface TokenRow {
+  hash: string;
+  kind: 'config' | 'report';
+  machine_id: number;
+  version_id: number;
+  uses_left: number | null;
+  expires_at: number;
+  created_at: number;
+}
+
+const COLUMNS =
+  'id, machine_id, machine_name, profile, profile_revision, format, content_type, sha256, length(body) AS size, meta, created_at';
+
+const toVersion = (r: VersionRow): ConfigVersion => ({
+  id: r.id,
+  machineId: r.machine_id,
+  machineName: r.machine_name,
+  profile: r.profile,
+  profileRevision: r.profile_revision,
+  format: r.format,
+  contentType: r.content_type,
+  sha256: r.sha256,
+  size: r.size,
+  meta: JSON.parse(r.meta) as Record<string, string>,
+  createdAt: r.created_at,
+});
+
+const toToken = (r: TokenRow): ConfigToken => ({
+  hash: r.hash,
+  kind: r.kind,
+  machineId: r.machine_id,
+  versionId: r.version_id,
+  usesLeft: r.uses_left,
+  expiresAt: r.expires_at,
+  createdAt: r.created_at,
+});
+
+/** Config versions (append-only), desired version per machine, and boot tokens. */
+export class ConfigRepo {
+  constructor(private readonly db: Db) {}
+
+  /** Stores a rendering; identical output for the same machine and format reuses the old version. */
+  saveVersion(v: NewConfigVersion): { version: ConfigVersion; created: boolean } {
+    return this.db.transaction(() => {
+      const same = this.db
+        .prepare(`SELECT ${COLUMNS} FROM config_versions WHERE machine_id = ? AND format = ? AND sha256 = ?`)
+        .get(v.machineId, v.format, v.sha256) as VersionRow | undefined;
+      if (same) return { version: toVersion(same), created: false };
+      const r = this.db
+        .prepare(
+          `INSERT INTO config_versions (machine_id, machine_name, profile, profile_revision, format, content_type,
+           body, sha256, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(v.machineId, v.machineName, v.profile, v.profileRevision, v.format, v.contentType, v.body, v.sha256,
+          JSON.stringify(v.meta), nowIso());
+      return { version: this.getVersion(Number(r.lastInsertRowid)), created: true };
+    })();
+  }
+
+  /** A version with its body, if it exists. */
+  findVersion(id: number): ConfigVersionWithBody | undefined {
+    const r = this.db.prepare(`SELECT ${COLUMNS}, body FROM config_versions WHERE id = ?`).get(id) as VersionRow | undefined;
+    return r ? { ...toVersion(r), body: r.body as Buffer } : undefined;
+  }
+
+  /** Like findVersion; a missing version is NOT_FOUND. */
+  getVersion(id: number): ConfigVersionWithBody {
+    const v = this.findVersion(id);
+    if (!v) throw new AppError('NOT_FOUND', `no config version ${id}`);
+    return v;
+  }
+
+  /** Every version rendered for a machine, newest first (bodies left out). */
+  listVersions(machineId: number): ConfigVersion[] {
+    const rows = this.db
+      .prepare(`SELECT ${COLUMNS} FROM config_versions WHERE machine_id = ? ORDER BY id DESC`)
+      .all(machineId) as VersionRow[];
+    return rows.map(toVersion);
+  }
+
+  /** Records the version a machine was given at its latest boot (its desired config). */
+  setDesired(machineId: number, versionId: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO machine_configs (machine_id, version_id, assigned_at) VALUES (?, ?, ?)
+         ON CONFLICT(machine_id) DO UPDATE SET version_id = excluded.version_id, assigned_at = excluded.assigned_at`,
+      )
+      .run(machineId, versionId, nowIso());
+  }
+
+  /** The desired version of a machine, if it was ever given one. */
+  desired(machineId: number): ConfigVersion | undefined {
+    const r = this.db
+      .prepare(
+        `SELECT ${COLUMNS} FROM config_versions WHERE id = (SELECT version_id FROM machine_configs WHERE machine_id = ?)`,
+      )
+      .get(machineId) as VersionRow | undefined;
+    return r ? toVersion(r) : undefined;
+  }
+
+  /** Stores a token hash. */
+  addToken(t: ConfigToken): void {
+    this.db
+      .prepare(
+        `INSERT INTO config_tokens (hash, kind, machine_id, version_id, uses_left, expires_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(t.hash, t.kind, t.machineId, t.versionId, t.usesLeft, t.expiresAt, t.createdAt);
+  }
+
+  /** A token by hash, whatever its state. */
+  findToken(hash: string): ConfigToken | undefined {
+    const r = this.db.prepare('SELECT * FROM config_tokens WHERE hash = ?').get(hash) as TokenRow | undefined;
+    return r ? toToken(r) : undefined;
+  }
+
+  /** Spends one use atomically; false when the token is spent or expired at `nowMs`. */
+  consumeToken(hash: string, nowMs: number): boolean {
+    const r = this.db
+      .prepare(
+        `UPDATE config_tokens SET uses_left = uses_left - 1
+         WHERE hash = ? AND expires_at > ? AND (uses_left IS NULL OR uses_left > 0)`,
+      )
+      .run(hash, nowMs);
+    return r.changes === 1;
+  }
+
+  /** Deletes tokens that expired before `nowMs`; returns how many. */
+  pruneTokens(nowMs: number): number {
+    return this.db.prepare('DELETE FROM config_tokens WHERE expires_at <= ?').run(nowMs).changes;
+  }
+}
