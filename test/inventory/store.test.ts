@@ -5,9 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { isAppError } from '../../src/errors.js';
 import { normalizeMac } from '../../src/inventory/mac.js';
 import { parseSelector } from '../../src/inventory/match.js';
+import type { ProfileSpec } from '../../src/inventory/profile-spec.js';
 import { Store } from '../../src/inventory/store.js';
 
-const spec = { boot: 'network', chain: 'ipxe', os: 'testos', initrd: [], cmdline: '', requireSecureBoot: false } as const;
+const spec: ProfileSpec = { boot: 'network', chain: 'ipxe', os: 'testos', initrd: [], cmdline: '', requireSecureBoot: false };
 
 describe('MAC normalisation', () => {
   it.each([
