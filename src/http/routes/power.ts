@@ -1,5 +1,51 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { POWER_ACTIONS } from '../../bmc/driver.js';
+import { closePowerService, powerServiceFor } from '../../bmc/service.js';
 import type { AppDeps } from '../app.js';
+import { parseBody } from '../validate.js';
+import { documentRoutes } from './openapi.js';
 
-/** Power and boot-device routes (filled in by the BMC subsystem). */
-export function registerPowerRoutes(_app: FastifyInstance, _deps: AppDeps): void {}
+const refParams = z.object({ ref: z.string().min(1).max(128) });
+
+/** Body of POST /machines/:ref/power. */
+export const powerActionSchema = z.object({ action: z.enum(POWER_ACTIONS) }).strict();
+
+/** Body of PUT /machines/:ref/bootdev. */
+export const bootDeviceSchema = z
+  .object({
+    device: z.enum(['pxe', 'disk', 'cdrom', 'bios', 'none']),
+    persistent: z.boolean().default(false),
+    uefi: z.boolean().default(false),
+  })
+  .strict();
+
+documentRoutes([
+  { method: 'get', path: '/api/v1/machines/{ref}/power', summary: 'Power state from the BMC (502/504 with a BMC_* code when the BMC fails)' },
+  { method: 'post', path: '/api/v1/machines/{ref}/power', summary: 'Power action: on, off, soft-off, cycle, reset', body: powerActionSchema },
+  { method: 'get', path: '/api/v1/machines/{ref}/bootdev', summary: 'Boot override as the BMC reports it' },
+  { method: 'put', path: '/api/v1/machines/{ref}/bootdev', summary: 'Set the boot device (once or persistent, UEFI or legacy)', body: bootDeviceSchema },
+]);
+
+/** Power and boot-device routes over the shared PowerService (closed with the app). */
+export function registerPowerRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const power = () => powerServiceFor(deps.store, deps.settings.bmc, deps.log);
+  const machineId = (params: unknown): number => deps.store.machines.get(parseBody(refParams, params, 'path').ref).id;
+  app.addHook('onClose', async () => closePowerService(deps.store));
+
+  app.get('/api/v1/machines/:ref/power', async (req) => power().getStatus(machineId(req.params)));
+  app.post('/api/v1/machines/:ref/power', async (req) => {
+    const id = machineId(req.params);
+    const { action } = parseBody(powerActionSchema, req.body, 'power action');
+    return power().powerAction(id, action);
+  });
+  app.get('/api/v1/machines/:ref/bootdev', async (req) => {
+    const id = machineId(req.params);
+    return { machineId: id, ...(await power().getBootDevice(id)) };
+  });
+  app.put('/api/v1/machines/:ref/bootdev', async (req) => {
+    const id = machineId(req.params);
+    const o = parseBody(bootDeviceSchema, req.body, 'boot device');
+    return { machineId: id, ...(await power().setBootDevice(id, o)) };
+  });
+}
