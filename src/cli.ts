@@ -6,6 +6,8 @@ import { inventoryCommand } from './cli/inventory.js';
 import { UsageError, machinesCommand } from './cli/machines.js';
 import { powerCommand } from './cli/power.js';
 import { profilesCommand } from './cli/profiles.js';
+import { provisionCommand } from './cli/provision.js';
+import { driftCommand, rolloutCommand } from './cli/rollout.js';
 
 const USAGE = `usage: rackboot <command> [options]
   serve [--config FILE]                      run the appliance
@@ -19,6 +21,10 @@ const USAGE = `usage: rackboot <command> [options]
   events MACHINE                             the machine's boot trace
   power status|on|off|soft-off|cycle|reset MACHINE
   bootdev MACHINE pxe|disk|cdrom|bios [--persistent] [--uefi]
+  provision MACHINE [--profile P] [--follow [--timeout S]]  reinstall via PXE (BMC: next boot PXE, power cycle)
+  rollout start [MACHINE...] [--selector S] --profile P | --file SPEC [--canary N] [--batch-size N] [--max-unavailable N] [--health-timeout S] [--detach]
+  rollout list | status ID [--follow] | pause ID | resume ID | abort ID | rollback ID [--detach]
+  drift [--stale-after S]                    machines not running their desired image/config
 options: --json (machine-readable output); env RACKBOOT_URL, RACKBOOT_TOKEN`;
 
 const OPTIONS = {
@@ -37,6 +43,12 @@ const OPTIONS = {
   uefi: { type: 'boolean' },
   follow: { type: 'boolean' },
   timeout: { type: 'string' },
+  canary: { type: 'string' },
+  'batch-size': { type: 'string' },
+  'max-unavailable': { type: 'string' },
+  'health-timeout': { type: 'string' },
+  'stale-after': { type: 'string' },
+  detach: { type: 'boolean' },
 } as const;
 
 /** Runs one CLI command; returns the exit code (0 ok, 1 failed, 2 usage). */
@@ -74,6 +86,15 @@ export async function runCli(argv: string[], out = process.stdout, err = process
         break;
       case 'events':
         text = await eventsCommand(api, [sub, ...rest].filter(Boolean), o);
+        break;
+      case 'rollout':
+        text = await rolloutCommand(api, sub, rest, o, (line) => out.write(`${line}\n`));
+        break;
+      case 'drift':
+        text = await driftCommand(api, o);
+        break;
+      case 'provision':
+        text = await provisionCommand(api, [sub, ...rest].filter(Boolean), o, (line) => out.write(`${line}\n`));
         break;
       case 'power':
       case 'bootdev':

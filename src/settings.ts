@@ -6,6 +6,7 @@ import { bmcSettingsSchema } from './bmc/settings.js';
 import { dhcpSettingsSchema } from './dhcp/settings.js';
 import { AppError } from './errors.js';
 import { httpSettingsSchema } from './http/settings.js';
+import { rolloutSettingsSchema } from './rollout/settings.js';
 import { tftpSettingsSchema } from './tftp/settings.js';
 
 /** The whole settings document; every field has a safe default. */
@@ -19,6 +20,7 @@ export const settingsSchema = z
     tftp: tftpSettingsSchema,
     dhcp: dhcpSettingsSchema,
     bmc: bmcSettingsSchema,
+    rollout: rolloutSettingsSchema,
   })
   .strict();
 
