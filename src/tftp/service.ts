@@ -1,6 +1,77 @@
+import { networkInterfaces } from 'node:os';
+import { resolve } from 'node:path';
+import type { Store } from '../inventory/store.js';
 import type { Service, ServiceContext } from '../service.js';
+import { TransferEventBatcher } from './events.js';
+import { TftpServer } from './server.js';
 
-/** Starts the TFTP server from settings (filled in by the TFTP subsystem). */
-export async function startTftp(_ctx: ServiceContext): Promise<Service | undefined> {
-  return undefined;
+/** How often the interface addresses are re-read when listening on 0.0.0.0. */
+const RESCAN_MS = 30_000;
+
+/** Every local IPv4 address: one request socket each, so replies leave from the address asked. */
+export function localIpv4Addresses(): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4') out.push(a.address);
+  }
+  return out;
+}
+
+/**
+ * The MAC of a client IP from the DHCP lease table, if the lease repository offers a lookup
+ * (the DHCP subsystem owns it; until it does, MACs stay unknown and events carry the IP).
+ */
+export function macLookupFrom(store: Store): (ip: string) => string | undefined {
+  const leases = store.leases as unknown as Record<string, unknown>;
+  const name = ['macForIp', 'macByIp', 'findByIp', 'byIp'].find((n) => typeof leases[n] === 'function');
+  if (!name) return () => undefined;
+  const fn = (leases[name] as (ip: string) => unknown).bind(leases);
+  return (ip) => {
+    try {
+      const r = fn(ip);
+      if (typeof r === 'string') return r;
+      const mac = (r as { mac?: unknown } | null | undefined)?.mac;
+      return typeof mac === 'string' ? mac : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/** Starts the TFTP server from settings, serving settings.assetsDir and registered handlers. */
+export async function startTftp(ctx: ServiceContext): Promise<Service | undefined> {
+  const settings = ctx.settings.tftp;
+  const log = ctx.log.child({ subsys: 'tftp' });
+  const events = new TransferEventBatcher(ctx.store, log);
+  const server = new TftpServer({
+    settings,
+    root: resolve(ctx.settings.assetsDir),
+    log,
+    lookupMac: macLookupFrom(ctx.store),
+    onTransfer: (r) => events.push(r),
+  });
+  const wildcard = settings.host === '0.0.0.0';
+  const bindAll = async () => {
+    const want = wildcard ? localIpv4Addresses() : [settings.host];
+    for (const address of want) {
+      await server.listen(address, settings.port).catch((err) => {
+        // An address can vanish between listing and binding; a fixed host must bind.
+        if (!wildcard) throw err;
+        log.warn({ err, address }, 'tftp cannot listen');
+      });
+    }
+    for (const { address } of server.addresses()) if (!want.includes(address)) server.unlisten(address);
+  };
+  await bindAll();
+  const rescan = wildcard ? setInterval(() => void bindAll().catch(() => {}), RESCAN_MS) : undefined;
+  rescan?.unref();
+  log.info({ addresses: server.addresses(), root: resolve(ctx.settings.assetsDir) }, 'tftp listening');
+  return {
+    name: 'tftp',
+    close: async () => {
+      if (rescan) clearInterval(rescan);
+      await server.close();
+      events.flush();
+    },
+  };
 }

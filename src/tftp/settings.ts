@@ -4,6 +4,7 @@ import { z } from 'zod';
 export const tftpSettingsSchema = z
   .object({
     enabled: z.boolean().default(true),
+    /** Listen address; 0.0.0.0 binds every local IPv4 address separately (so replies leave from the address asked). */
     host: z.string().default('0.0.0.0'),
     port: z.number().int().min(0).max(65535).default(69),
     /** Largest blksize granted (RFC 2348); default fits a 1500-byte MTU path. */
@@ -13,6 +14,12 @@ export const tftpSettingsSchema = z
     retries: z.number().int().min(1).max(50).default(6),
     /** Default retransmit timeout in seconds when the client does not ask (RFC 2349). */
     timeoutSeconds: z.number().int().min(1).max(255).default(1),
+    /** Cap of the doubling retransmit timeout (exponential backoff). */
+    maxTimeoutSeconds: z.number().int().min(1).max(255).default(8),
+    /** Bytes read ahead of the client per transfer (at least two windows are kept). */
+    readAheadBytes: z.number().int().min(65536).max(64 * 1024 * 1024).default(512 * 1024),
+    /** Largest dynamic file buffered to learn its size when the client asks for tsize. */
+    maxBufferedHandlerBytes: z.number().int().min(0).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
   })
   .default({});
 

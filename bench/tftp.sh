@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# TFTP benchmark: rackboot vs in.tftpd (tftpd-hpa) vs dnsmasq's TFTP, same run, same topology.
+#
+# Topology (created here, removed on exit): netns "srv" with bridge br0 carrying 198.18.0.1
+# (rackboot), .2 (in.tftpd) and .3 (dnsmasq); netns "cli" with eth0 198.18.0.10 on the bridge.
+# Client: atftp for every case (it speaks blksize and windowsize), output checked by sha256.
+#
+# Cases: one 64 MiB file at blksize 512 and 1432 (window 1, median of $REPS runs), atftp at
+# window 16 (rackboot only: tftpd-hpa and dnsmasq do not implement RFC 7440), and 50 parallel
+# 16 MiB transfers at blksize 1432 (failures and total time). Every client runs under `timeout`.
+#
+# Usage: sudo bash bench/tftp.sh [| tee bench/results/tftp.txt]   (REPS=3 PARALLEL=50 to change)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+REPS=${REPS:-3}
+PARALLEL=${PARALLEL:-50}
+CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-300}
+ID=$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
+SRV=rb-bench-$ID-s
+CLI=rb-bench-$ID-c
+WORK=$(mktemp -d /tmp/rb-tftp-bench-XXXXXX)
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  ip netns del "$CLI" 2>/dev/null || true
+  ip netns del "$SRV" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for tool in atftp in.tftpd dnsmasq ip sha256sum; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (bash scripts/setup.sh test installs it)" >&2; exit 1; }
+done
+
+# --- topology --------------------------------------------------------------------------------
+ip netns add "$SRV"
+ip netns add "$CLI"
+ip -n "$SRV" link set lo up
+ip -n "$CLI" link set lo up
+ip -n "$SRV" link add br0 type bridge forward_delay 0 stp_state 0
+for a in 1 2 3; do ip -n "$SRV" addr add 198.18.0.$a/24 dev br0; done
+ip -n "$SRV" link set br0 up
+ip -n "$SRV" link add vcli type veth peer name eth0
+ip -n "$SRV" link set eth0 netns "$CLI"
+ip -n "$SRV" link set vcli master br0
+ip -n "$SRV" link set vcli up
+ip -n "$CLI" addr add 198.18.0.10/24 dev eth0
+ip -n "$CLI" link set eth0 up
+
+# --- files -------------------------------------------------------------------------------------
+mkdir -p "$WORK/root" "$WORK/out" "$WORK/data"
+head -c $((64 * 1024 * 1024)) /dev/urandom >"$WORK/root/big64.bin"
+head -c $((16 * 1024 * 1024)) /dev/urandom >"$WORK/root/mid16.bin"
+SHA64=$(sha256sum <"$WORK/root/big64.bin" | cut -d' ' -f1)
+SHA16=$(sha256sum <"$WORK/root/mid16.bin" | cut -d' ' -f1)
+
+# --- servers -----------------------------------------------------------------------------------
+cat >"$WORK/rackboot.yaml" <<EOF
+dataDir: $WORK/data
+assetsDir: $WORK/root
+logLevel: info
+http: { host: 198.18.0.1, port: 0 }
+dhcp: { enabled: false }
+tftp: { host: 198.18.0.1, port: 69 }
+EOF
+(cd "$ROOT" && RACKBOOT_LOG_JSON=1 exec ip netns exec "$SRV" node --import tsx src/cli.ts serve --config "$WORK/rackboot.yaml") \
+  >"$WORK/rackboot.log" 2>&1 &
+PIDS+=($!)
+ip netns exec "$SRV" in.tftpd -L -a 198.18.0.2:69 -s "$WORK/root" >"$WORK/tftpd.log" 2>&1 &
+PIDS+=($!)
+ip netns exec "$SRV" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --user=root \
+  --listen-address=198.18.0.3 --bind-interfaces --enable-tftp --tftp-root="$WORK/root" \
+  --tftp-max=$((PARALLEL + 10)) --pid-file="$WORK/dnsmasq.pid" --log-facility="$WORK/dnsmasq.log" \
+  >"$WORK/dnsmasq.out" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 120); do grep -q 'rackboot serving' "$WORK/rackboot.log" && break; sleep 0.5; done
+grep -q 'rackboot serving' "$WORK/rackboot.log" || { echo "rackboot did not start:" >&2; cat "$WORK/rackboot.log" >&2; exit 1; }
+
+declare -A ADDR=([rackboot]=198.18.0.1 [tftpd-hpa]=198.18.0.2 [dnsmasq]=198.18.0.3)
+SERVERS=(rackboot tftpd-hpa dnsmasq)
+
+# fetch SERVER FILE OUT OPTIONS... -> prints seconds, fails on error or a wrong sha256
+fetch() {
+  local server=$1 file=$2 out=$3
+  shift 3
+  local args=()
+  for o in "$@"; do args+=(--option "$o"); done
+  local t0=$EPOCHREALTIME
+  timeout "$CLIENT_TIMEOUT" ip netns exec "$CLI" atftp "${args[@]}" -g -r "$file" -l "$out" "${ADDR[$server]}" >/dev/null 2>&1 || return 1
+  local t1=$EPOCHREALTIME
+  local want=$SHA64
+  [[ $file == mid16.bin ]] && want=$SHA16
+  [[ $(sha256sum <"$out" | cut -d' ' -f1) == "$want" ]] || return 1
+  rm -f "$out"
+  echo "$t0 $t1" | awk '{ printf "%.3f", $2 - $1 }'
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else print v[int((NR + 1) / 2)] }'; }
+mibps() { awk -v s="$1" -v mib="$2" 'BEGIN { if (s == "nan" || s <= 0) print "n/a"; else printf "%.1f", mib / s }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b <= 0) print "n/a"; else printf "%.2fx", a / b }'; }
+
+echo "# TFTP benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# client atftp $(dpkg-query -W -f '${Version}' atftp 2>/dev/null), in.tftpd $(dpkg-query -W -f '${Version}' tftpd-hpa 2>/dev/null), dnsmasq $(dpkg-query -W -f '${Version}' dnsmasq 2>/dev/null), node $(node -v)"
+echo "# single transfers: median of $REPS runs, interleaved across servers"
+echo
+
+declare -A RESULT
+for case in 512:1 1432:1 1432:16; do
+  bs=${case%%:*}
+  w=${case#*:}
+  declare -A TIMES=()
+  for _ in $(seq 1 "$REPS"); do
+    for s in "${SERVERS[@]}"; do
+      opts=("blksize $bs")
+      if [[ $w != 1 ]]; then
+        [[ $s == rackboot ]] || continue
+        opts+=("windowsize $w")
+      fi
+      t=$(fetch "$s" big64.bin "$WORK/out/$s.bin" "${opts[@]}") || t=nan
+      TIMES[$s]+="$t "
+    done
+  done
+  for s in "${SERVERS[@]}"; do
+    if [[ -z ${TIMES[$s]:-} ]]; then RESULT[$s:$bs:$w]=n/a; continue; fi
+    med=$(tr ' ' '\n' <<<"${TIMES[$s]}" | grep -v '^$' | grep -v nan | median)
+    RESULT[$s:$bs:$w]=$(mibps "$med" 64)
+    printf '64 MiB  blksize %-5s window %-3s %-10s %8s MiB/s  (runs: %s)\n' "$bs" "$w" "$s" "${RESULT[$s:$bs:$w]}" "${TIMES[$s]% }"
+  done
+done
+echo
+
+# --- parallel ----------------------------------------------------------------------------------
+declare -A PFAIL PTIME
+for s in "${SERVERS[@]}"; do
+  rm -f "$WORK"/out/p-*
+  t0=$EPOCHREALTIME
+  ip netns exec "$CLI" bash -c '
+    for i in $(seq 1 '"$PARALLEL"'); do
+      ( timeout '"$CLIENT_TIMEOUT"' atftp --option "blksize 1432" -g -r mid16.bin -l '"$WORK"'/out/p-$i '"${ADDR[$s]}"' >/dev/null 2>&1; echo $? >'"$WORK"'/out/p-$i.rc ) &
+    done
+    wait'
+  t1=$EPOCHREALTIME
+  fails=0
+  for i in $(seq 1 "$PARALLEL"); do
+    rc=$(cat "$WORK/out/p-$i.rc" 2>/dev/null || echo 1)
+    if [[ $rc != 0 || $(sha256sum <"$WORK/out/p-$i" | cut -d' ' -f1) != "$SHA16" ]]; then fails=$((fails + 1)); fi
+  done
+  PFAIL[$s]=$fails
+  PTIME[$s]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+  printf '%d x 16 MiB parallel, blksize 1432   %-10s failed %2d  total %7s s  (%s MiB/s aggregate)\n' \
+    "$PARALLEL" "$s" "$fails" "${PTIME[$s]}" "$(mibps "${PTIME[$s]}" $((16 * PARALLEL)))"
+done
+rm -f "$WORK"/out/p-*
+echo
+
+# --- ratios and targets ------------------------------------------------------------------------
+r512=$(ratio "${RESULT[rackboot:512:1]}" "${RESULT[tftpd-hpa:512:1]}")
+r1432=$(ratio "${RESULT[rackboot:1432:1]}" "${RESULT[tftpd-hpa:1432:1]}")
+d512=$(ratio "${RESULT[rackboot:512:1]}" "${RESULT[dnsmasq:512:1]}")
+d1432=$(ratio "${RESULT[rackboot:1432:1]}" "${RESULT[dnsmasq:1432:1]}")
+w16=$(ratio "${RESULT[rackboot:1432:16]}" "${RESULT[rackboot:1432:1]}")
+ptime=$(ratio "${PTIME[tftpd-hpa]}" "${PTIME[rackboot]}")
+verdict() { awk -v r="${1%x}" -v t="$2" 'BEGIN { if (r == "n/a") print "n/a"; else if (r + 0 >= t) print "met"; else print "MISSED" }'; }
+echo "ratios (throughput, >1 = rackboot faster):"
+echo "  rackboot / tftpd-hpa, blksize 512, window 1:   $r512   (target >= 1.0x: $(verdict "$r512" 1.0))"
+echo "  rackboot / tftpd-hpa, blksize 1432, window 1:  $r1432   (target >= 1.0x: $(verdict "$r1432" 1.0))"
+echo "  rackboot / dnsmasq,   blksize 512, window 1:   $d512"
+echo "  rackboot / dnsmasq,   blksize 1432, window 1:  $d1432"
+echo "  rackboot window 16 / window 1, blksize 1432:   $w16   (target >= 3.0x: $(verdict "$w16" 3.0))"
+echo "  parallel total time tftpd-hpa / rackboot:      $ptime"
+echo "  parallel failures: rackboot ${PFAIL[rackboot]} (target 0: $([[ ${PFAIL[rackboot]} == 0 ]] && echo met || echo MISSED)), tftpd-hpa ${PFAIL[tftpd-hpa]}, dnsmasq ${PFAIL[dnsmasq]}"
