@@ -1,0 +1,115 @@
+/**
+ * Secure Boot chain over HTTP: GRUB configs under every name GRUB-net asks for (for GRUB builds
+ * with an HTTP client; Debian's signed one reads them over TFTP, see src/secureboot/tftp.ts) and
+ * the UEFI HTTP Boot RAM disk (shim + GRUB + stub) with this server's address patched in.
+ */
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AssetRegistry } from '../../assets/index.js';
+import { AppError } from '../../errors.js';
+import { parseGrubPath } from '../../render/grub.js';
+import { HTTPBOOT_IMAGE_ASSET, HTTPBOOT_IMAGE_TYPE, patchHttpBootImage } from '../../render/grub-httpboot.js';
+import { type GrubDeps, grubFile } from '../../secureboot/service.js';
+import { registerGrubTftp } from '../../secureboot/tftp.js';
+import type { Settings } from '../../settings.js';
+import type { AppDeps } from '../app.js';
+import { documentRoutes } from './openapi.js';
+
+/** URL path of the UEFI HTTP Boot image for Secure Boot machines (DHCP hands it to HTTPClient). */
+export const HTTPBOOT_IMAGE_PATH = '/secureboot/httpboot.img';
+
+documentRoutes([
+  { method: 'get', path: '/grub/{name}', summary: 'GRUB config: grub.cfg (stub), grub.cfg-01-<mac>, grub.cfg-<hex ip>', auth: 'none' },
+  { method: 'get', path: HTTPBOOT_IMAGE_PATH, summary: 'UEFI HTTP Boot RAM disk: shim → GRUB, continues over TFTP', auth: 'none' },
+]);
+
+/** GRUB configs and the HTTP Boot image; also registers the TFTP side (removed on close). */
+export function registerGrubRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const grub: GrubDeps = { ...deps, log: deps.log.child({ subsys: 'grub' }), assets: new AssetRegistry(deps.settings.assetsDir, deps.settings.dataDir) };
+  const unregister = registerGrubTftp(grub, () => tftpBaseUrl(deps.settings, app));
+  app.addHook('onClose', async () => unregister());
+
+  app.get('/grub/*', async (req, reply) => {
+    const path = req.url.split('?', 1)[0] ?? '';
+    const parsed = parseGrubPath(decodeURIComponent(path));
+    const client = { address: clientIp(req), via: 'http' as const, baseUrl: requestBaseUrl(deps.settings, req) };
+    const mac = deps.store.leases.get(client.address)?.mac;
+    const text = parsed ? grubFile(grub, parsed, mac ? { ...client, mac } : client) : null;
+    if (text === null) throw new AppError('NOT_FOUND', `no GRUB file ${path}`);
+    return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(text);
+  });
+
+  const patched = new Map<string, Buffer>();
+  app.get(HTTPBOOT_IMAGE_PATH, async (req, reply) => httpBootImage(grub, patched, req, reply));
+}
+
+/** Serves the RAM disk with the address this client reached us on (TFTP listens there too). */
+function httpBootImage(grub: GrubDeps, cache: Map<string, Buffer>, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const asset = grub.assets.byName(HTTPBOOT_IMAGE_ASSET);
+  if (!asset) throw new AppError('NOT_FOUND', `${HTTPBOOT_IMAGE_ASSET} is not built (boot-assets/build.sh)`);
+  const server = tftpServerAddress(grub.settings, req);
+  const key = `${asset.sha256}@${server}`;
+  let body = cache.get(key);
+  if (!body) {
+    body = patchHttpBootImage(readFileSync(asset.path), server);
+    cache.clear(); // one server address per listener in practice; keep at most one copy
+    cache.set(key, body);
+  }
+  const address = clientIp(req);
+  const mac = grub.store.leases.get(address)?.mac ?? null;
+  if (req.method === 'GET') {
+    grub.store.events.add({
+      mac,
+      source: 'grub',
+      kind: 'boot.chain',
+      detail: { chain: 'secureboot', firmwarePath: 'uefi-http', stage: 'ramdisk', image: asset.sha256, client: address },
+    });
+    grub.log.info({ mac, client: address, server }, 'HTTP Boot RAM disk served');
+  }
+  return reply.type(HTTPBOOT_IMAGE_TYPE).header('cache-control', 'no-store').send(body);
+}
+
+/**
+ * The address the stub's GRUB fetches from over TFTP: the one the firmware reached us on (TFTP
+ * listens there too), else the DHCP server address, else the publicUrl host.
+ */
+function tftpServerAddress(settings: Settings, req: FastifyRequest): string {
+  const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+  const local = (req.socket.localAddress ?? '').replace(/^::ffff:/, '');
+  if (ipv4.test(local)) return local;
+  if (settings.dhcp.serverAddress) return settings.dhcp.serverAddress;
+  const host = settings.http.publicUrl ? new URL(settings.http.publicUrl).hostname : '';
+  if (ipv4.test(host)) return host;
+  throw new AppError('SETTINGS', 'cannot tell the TFTP address for the HTTP Boot image: set dhcp.serverAddress');
+}
+
+function clientIp(req: FastifyRequest): string {
+  return req.ip.replace(/^::ffff:/, '');
+}
+
+/** Base URL for a machine that reached us over HTTP: publicUrl, else the address it used. */
+function requestBaseUrl(settings: Settings, req: FastifyRequest): string {
+  if (settings.http.publicUrl) return settings.http.publicUrl.replace(/\/+$/, '');
+  const local = (req.socket.localAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+  return `http://${local.includes(':') ? `[${local}]` : local}:${req.socket.localPort}`;
+}
+
+/**
+ * Base URL for a machine that reached us over TFTP (no Host header there): publicUrl, else
+ * the DHCP server address or HTTP host, else the first non-loopback IPv4, on the HTTP port.
+ */
+function tftpBaseUrl(settings: Settings, app: FastifyInstance): string {
+  if (settings.http.publicUrl) return settings.http.publicUrl.replace(/\/+$/, '');
+  const port = (app.server.address() as AddressInfo | null)?.port ?? settings.http.port;
+  const host = settings.dhcp.serverAddress ?? (settings.http.host !== '0.0.0.0' ? settings.http.host : firstIpv4());
+  return `http://${host}:${port}`;
+}
+
+function firstIpv4(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}

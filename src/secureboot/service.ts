@@ -1,0 +1,188 @@
+/**
+ * The Secure Boot chain's server side, shared by TFTP and HTTP: decides what GRUB gets for a
+ * requested name (per-machine config, stub, failure beacon) and records the boot trace —
+ * which chain (`secureboot`) and which firmware path (`pxe` or `uefi-http`) each machine took.
+ */
+import type { Asset, AssetRegistry } from '../assets/index.js';
+import { type ConfigDeps, prepareBootConfig } from '../config/index.js';
+import { isAppError } from '../errors.js';
+import type { Machine } from '../inventory/machines.js';
+import { type ProfileSpec, profileSpecSchema } from '../inventory/profile-spec.js';
+import type { Store } from '../inventory/store.js';
+import type { Logger } from '../log.js';
+import {
+  type GrubFirmwarePath,
+  type GrubRequest,
+  renderGrubBeaconAck,
+  renderGrubLocalBoot,
+  renderGrubNetworkBoot,
+  renderGrubRefusal,
+  renderGrubStub,
+} from '../render/grub.js';
+import type { Settings } from '../settings.js';
+
+/** Event source of everything GRUB asks for. */
+const SOURCE = 'grub';
+
+/** The test OS the boot-assets build produces (same defaults as the iPXE path). */
+const TEST_OS = { kernel: 'testos-vmlinuz', initrd: 'testos-initrd.img', ignition: 'testos-ignition.img' } as const;
+
+/** States of an installed machine: it boots its disk until a reinstall is asked for. */
+const PROVISIONED: ReadonlySet<string> = new Set(['installed', 'ready', 'drifted']);
+
+/** What the GRUB service needs. */
+export interface GrubDeps {
+  store: Store;
+  settings: Settings;
+  log: Logger;
+  assets: AssetRegistry;
+}
+
+/** Who asked: the client address, its MAC when the transport knows it, and the transport. */
+export interface GrubClient {
+  address: string;
+  mac?: string;
+  via: 'tftp' | 'http';
+  /** Base URL the booted OS uses for config and reports (http://<rackboot>:<port>). */
+  baseUrl: string;
+}
+
+/** The text GRUB gets for a decoded request, or null for "no such file". */
+export function grubFile(deps: GrubDeps, req: GrubRequest, client: GrubClient): string | null {
+  switch (req.kind) {
+    case 'stub':
+      return renderGrubStub();
+    case 'missing':
+      return null;
+    case 'ip': {
+      const mac = client.mac ?? deps.store.leases.get(req.ip)?.mac;
+      return mac ? machineConfig(deps, mac, 'pxe', client) : null;
+    }
+    case 'failed':
+      return recordFailure(deps, req, client);
+    case 'machine':
+      return machineConfig(deps, req.mac, req.path, client);
+  }
+}
+
+/** A config asked for by MAC: network boot, local disk, or a refusal with the reason. */
+function machineConfig(deps: GrubDeps, mac: string, path: GrubFirmwarePath, client: GrubClient): string {
+  const { store } = deps;
+  const log = deps.log.child({ mac, path, via: client.via });
+  const trace = { chain: 'secureboot', firmwarePath: path, via: client.via, client: client.address };
+  const machine = store.machines.findByMac(mac);
+  if (!machine) {
+    store.events.add({ mac, source: SOURCE, kind: 'boot.unknown', detail: trace });
+    log.info('grub config for unknown MAC');
+    return renderGrubRefusal({ mac, reason: `unknown machine ${mac}`, hint: 'add it to the inventory (rackboot machines add) and reboot' });
+  }
+  try {
+    return networkOrDisk(deps, machine, mac, path, client, trace);
+  } catch (e) {
+    if (!isAppError(e)) throw e;
+    store.events.add({ mac, machineId: machine.id, source: SOURCE, kind: 'boot.error', detail: { ...trace, code: e.code, message: e.message } });
+    log.warn({ machine: machine.name, code: e.code, msg: e.message }, 'cannot boot machine through GRUB');
+    return renderGrubRefusal({ mac, reason: `cannot boot ${machine.name}: ${e.message}`, hint: 'fix the profile or assets and reboot' });
+  }
+}
+
+function networkOrDisk(
+  deps: GrubDeps,
+  machine: Machine,
+  mac: string,
+  path: GrubFirmwarePath,
+  client: GrubClient,
+  trace: Record<string, unknown>,
+): string {
+  const { store, assets } = deps;
+  if (!machine.profile) {
+    store.events.add({ mac, machineId: machine.id, source: SOURCE, kind: 'boot.refused', detail: { ...trace, reason: 'no profile' } });
+    return renderGrubRefusal({ mac, reason: `machine ${machine.name} has no profile`, hint: 'assign a profile and reboot' });
+  }
+  const spec = profileSpecSchema.parse(store.profiles.get(machine.profile).spec);
+  if (spec.boot === 'disk' || (spec.install && PROVISIONED.has(machine.state))) {
+    store.events.add({ mac, machineId: machine.id, source: SOURCE, kind: 'boot.script', detail: { ...trace, mode: 'disk', profile: machine.profile } });
+    return renderGrubLocalBoot({ mac, machine: machine.name });
+  }
+  const kernel = assets.resolve(spec.kernel ?? TEST_OS.kernel, 'spec.kernel');
+  const initrdRefs = spec.initrd.length > 0 ? spec.initrd : defaultInitrds(spec);
+  const initrds = initrdRefs.map((ref, i) => assets.resolve(ref, `spec.initrd.${i}`));
+  const base = client.baseUrl;
+  const configDeps: ConfigDeps = {
+    store,
+    settings: deps.settings,
+    log: deps.log,
+    publicUrl: base,
+    resolveAsset: (ref) => {
+      const hex = assets.digestOf(ref);
+      return hex ? { sha256: hex, url: `${base}/assets/sha256/${hex}` } : undefined;
+    },
+  };
+  const boot = prepareBootConfig(configDeps, machine, { publicUrl: base });
+  const args = [spec.cmdline, ...boot.kernelArgs, ...installArgs(spec, assets, base), deps.settings.http.consoleArgs];
+  if (machine.state !== 'booting') store.machines.update(machine.id, { state: 'booting' });
+  store.events.add({
+    mac,
+    machineId: machine.id,
+    source: SOURCE,
+    kind: 'boot.script',
+    detail: {
+      ...trace,
+      mode: 'network',
+      versionId: boot.versionId,
+      sha256: boot.sha256,
+      profile: machine.profile,
+      kernel: kernel.sha256,
+      initrds: initrds.map((a) => a.sha256),
+    },
+  });
+  return renderGrubNetworkBoot({
+    mac,
+    machine: machine.name,
+    profile: machine.profile,
+    path,
+    kernel: assetPath(kernel),
+    initrds: initrds.map(assetPath),
+    args,
+    comment: `config version ${boot.versionId}`,
+  });
+}
+
+/** Digest-addressed path, the same over TFTP (handler) and HTTP (assets route). */
+function assetPath(a: Asset): string {
+  return `/assets/sha256/${a.sha256}`;
+}
+
+/**
+ * A failure beacon: GRUB could not load or boot what it was given. Under Secure Boot a refused
+ * kernel or initrd is almost always a signature failure, so those are `secureboot.refused`.
+ */
+function recordFailure(deps: GrubDeps, req: Extract<GrubRequest, { kind: 'failed' }>, client: GrubClient): string {
+  const { store } = deps;
+  const machine = store.machines.findByMac(req.mac);
+  const kind = req.stage === 'linux' || req.stage === 'initrd' ? 'secureboot.refused' : 'boot.failed';
+  store.events.add({
+    mac: req.mac,
+    machineId: machine?.id ?? null,
+    source: SOURCE,
+    kind,
+    detail: { chain: 'secureboot', firmwarePath: req.path, stage: req.stage, via: client.via, client: client.address },
+  });
+  if (machine && machine.state !== 'failed') store.machines.update(machine.id, { state: 'failed' });
+  deps.log.warn({ mac: req.mac, machine: machine?.name, stage: req.stage, path: req.path }, 'GRUB reports a refused boot');
+  return renderGrubBeaconAck(req.stage);
+}
+
+/** The test OS initrd, plus the Ignition part for Ignition-configured OSes (as the iPXE path). */
+function defaultInitrds(spec: ProfileSpec): string[] {
+  if (spec.kernel) return [];
+  return spec.os === 'flatcar' || spec.os === 'fcos' || spec.os === 'rhcos' ? [TEST_OS.initrd, TEST_OS.ignition] : [TEST_OS.initrd];
+}
+
+/** Install orders for OS configs that cannot carry them (same as the iPXE path). */
+function installArgs(spec: ProfileSpec, assets: AssetRegistry, base: string): string[] {
+  const ref = spec.install?.image;
+  if (!ref || spec.os === 'testos') return [];
+  const a = assets.resolve(ref, 'spec.install.image');
+  return [`rackboot.image=${base}/assets/sha256/${a.sha256}`, `rackboot.image_sha256=${a.sha256}`, `rackboot.disk=${spec.install?.disk ?? '/dev/vda'}`];
+}
