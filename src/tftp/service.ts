@@ -1,6 +1,6 @@
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
-import type { Store } from '../inventory/store.js';
+import { macForClientIp } from '../net/client-mac.js';
 import type { Service, ServiceContext } from '../service.js';
 import { TransferEventBatcher } from './events.js';
 import { TftpServer } from './server.js';
@@ -17,27 +17,6 @@ export function localIpv4Addresses(): string[] {
   return out;
 }
 
-/**
- * The MAC of a client IP from the DHCP lease table, if the lease repository offers a lookup
- * (the DHCP subsystem owns it; until it does, MACs stay unknown and events carry the IP).
- */
-export function macLookupFrom(store: Store): (ip: string) => string | undefined {
-  const leases = store.leases as unknown as Record<string, unknown>;
-  const name = ['macForIp', 'macByIp', 'findByIp', 'byIp'].find((n) => typeof leases[n] === 'function');
-  if (!name) return () => undefined;
-  const fn = (leases[name] as (ip: string) => unknown).bind(leases);
-  return (ip) => {
-    try {
-      const r = fn(ip);
-      if (typeof r === 'string') return r;
-      const mac = (r as { mac?: unknown } | null | undefined)?.mac;
-      return typeof mac === 'string' ? mac : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-}
-
 /** Starts the TFTP server from settings, serving settings.assetsDir and registered handlers. */
 export async function startTftp(ctx: ServiceContext): Promise<Service | undefined> {
   const settings = ctx.settings.tftp;
@@ -47,7 +26,7 @@ export async function startTftp(ctx: ServiceContext): Promise<Service | undefine
     settings,
     root: resolve(ctx.settings.assetsDir),
     log,
-    lookupMac: macLookupFrom(ctx.store),
+    lookupMac: (ip) => macForClientIp(ctx.store, ip),
     onTransfer: (r) => events.push(r),
   });
   const wildcard = settings.host === '0.0.0.0';

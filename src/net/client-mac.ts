@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import type { Store } from '../inventory/store.js';
+
+/** Kernel neighbour table rows (IPv4 → MAC), re-read at most once a second. */
+let arpCache: { at: number; map: Map<string, string> } | undefined;
+
+/** Parses /proc/net/arp: "IP address HW type Flags HW address Mask Device"; flag 0x2 = complete. */
+export function parseProcNetArp(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const line of text.split('\n').slice(1)) {
+    const [ip, , flags, mac] = line.trim().split(/\s+/);
+    if (!ip || !mac || !flags || (Number.parseInt(flags, 16) & 0x2) === 0) continue;
+    if (/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac) && mac !== '00:00:00:00:00:00') map.set(ip, mac.toLowerCase());
+  }
+  return map;
+}
+
+function arpLookup(ip: string, now = Date.now()): string | undefined {
+  if (!arpCache || now - arpCache.at > 1000) {
+    let text = '';
+    try {
+      text = readFileSync('/proc/net/arp', 'utf8');
+    } catch {
+      /* not Linux: no neighbour table */
+    }
+    arpCache = { at: now, map: parseProcNetArp(text) };
+  }
+  return arpCache.map.get(ip);
+}
+
+/**
+ * The MAC behind a client IP for TFTP/HTTP requests (which carry none): the DHCP lease first,
+ * then the kernel's neighbour table — in ProxyDHCP mode another server owns the leases, but the
+ * client has just talked to us on the same L2 segment, so the kernel knows its MAC.
+ */
+export function macForClientIp(store: Store, ip: string): string | undefined {
+  const addr = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  return store.leases.get(addr)?.mac ?? arpLookup(addr);
+}

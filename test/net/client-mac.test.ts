@@ -1,0 +1,31 @@
+import { expect, it } from 'vitest';
+import { macForClientIp, parseProcNetArp } from '../../src/net/client-mac.js';
+import { Store } from '../../src/inventory/store.js';
+
+it('reads complete neighbour entries from /proc/net/arp and skips incomplete ones', () => {
+  const text = [
+    'IP address       HW type     Flags       HW address            Mask     Device',
+    '198.18.0.100     0x1         0x2         52:54:00:AA:00:01     *        br0',
+    '198.18.0.101     0x1         0x0         00:00:00:00:00:00     *        br0',
+    '198.18.0.102     0x1         0x6         52:54:00:aa:00:02     *        br0',
+    'garbage',
+  ].join('\n');
+  expect([...parseProcNetArp(text)]).toEqual([
+    ['198.18.0.100', '52:54:00:aa:00:01'],
+    ['198.18.0.102', '52:54:00:aa:00:02'],
+  ]);
+});
+
+it('prefers the DHCP lease for a client IP', () => {
+  const store = Store.memory();
+  store.leases.put({
+    ip: '198.18.0.150',
+    mac: '52:54:00:00:00:07',
+    clientId: '52:54:00:00:00:07',
+    hostname: null,
+    state: 'bound',
+    expiresAt: Date.now() + 60_000,
+    updatedAt: Date.now(),
+  } as Parameters<typeof store.leases.put>[0]);
+  expect(macForClientIp(store, '::ffff:198.18.0.150')).toBe('52:54:00:00:00:07');
+});
