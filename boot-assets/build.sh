@@ -8,6 +8,9 @@ out="$here/build"
 cache="$here/.cache"
 mkdir -p "$out" "$cache"
 if_missing=0; [ "${1:-}" = --if-missing ] && if_missing=1
+# One build at a time (npm test set-up and tests may start it concurrently).
+exec 9>"$cache/.build.lock"
+flock 9
 
 log() { printf 'boot-assets: %s\n' "$*" >&2; }
 

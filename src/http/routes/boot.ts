@@ -1,5 +1,143 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { type Asset, AssetRegistry } from '../../assets/index.js';
+import { type ConfigDeps, prepareBootConfig } from '../../config/index.js';
+import { isAppError } from '../../errors.js';
+import { normalizeMac } from '../../inventory/mac.js';
+import type { Machine } from '../../inventory/machines.js';
+import { type ProfileSpec, profileSpecSchema } from '../../inventory/profile-spec.js';
+import { bootsFromDisk } from '../../provision/policy.js';
+import { type IpxeImage, renderLocalBoot, renderNetworkBoot, renderRefusal } from '../../render/ipxe.js';
 import type { AppDeps } from '../app.js';
+import { registerAssetApi } from './asset-api.js';
+import { registerAssetRoutes } from './assets.js';
+import { documentRoutes } from './openapi.js';
+import { registerReportRoutes } from './report.js';
 
-/** Boot scripts, assets, config delivery and phone-home (filled in by the HTTP boot subsystem). */
-export async function registerBootRoutes(_app: FastifyInstance, _deps: AppDeps): Promise<void> {}
+/** The test OS the boot-assets build produces; profiles without a kernel boot it. */
+export const TEST_OS = { kernel: 'testos-vmlinuz', initrd: 'testos-initrd.img', ignition: 'testos-ignition.img' } as const;
+
+const macQuery = z.object({ mac: z.string().max(64).optional() }).passthrough();
+const macParams = z.object({ mac: z.string().max(64) });
+
+documentRoutes([
+  { method: 'get', path: '/boot.ipxe', summary: "iPXE script for ?mac=${net0/mac}: the machine's kernel, initrds and config URL", auth: 'none' },
+  { method: 'get', path: '/boot/{mac}.ipxe', summary: 'iPXE script, path form', auth: 'none' },
+  { method: 'get', path: '/assets/sha256/{hex}', summary: 'Artifact by digest (Range, ETag, immutable)', auth: 'none' },
+  { method: 'get', path: '/assets/{name}', summary: 'Artifact by name (e.g. ipxe.efi for UEFI HTTP boot)', auth: 'none' },
+]);
+
+/** Boot scripts, assets, external-artifact registration and phone-home. */
+export async function registerBootRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const assets = new AssetRegistry(deps.settings.assetsDir, deps.settings.dataDir);
+  const log = deps.log.child({ subsys: 'boot' });
+  registerAssetRoutes(app, deps, assets);
+  registerAssetApi(app, deps, assets);
+  registerReportRoutes(app, deps, assets);
+
+  const script = (req: FastifyRequest, reply: FastifyReply, rawMac: string | undefined) => {
+    void reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store');
+    let mac: string;
+    try {
+      mac = normalizeMac(rawMac ?? '');
+    } catch {
+      const hint = 'chain http://<rackboot>/boot.ipxe?mac=${net0/mac} (or /boot/<mac>.ipxe)';
+      return reply.status(400).send(renderRefusal({ mac: null, reason: 'boot script requested without a valid MAC', hint }));
+    }
+    const machine = deps.store.machines.findByMac(mac);
+    if (!machine) {
+      deps.store.events.add({ mac, source: 'http', kind: 'boot.unknown', detail: { client: req.ip } });
+      log.info({ mac, client: req.ip }, 'boot script for unknown MAC');
+      const hint = 'add it to the inventory (rackboot machines add) and reboot';
+      return renderRefusal({ mac, reason: `unknown machine ${mac}`, hint });
+    }
+    try {
+      // One transaction: the config version, both tokens, the state and the event commit together.
+      const base = baseUrlOf(deps, req);
+      return deps.store.transaction(() => bootScriptFor(deps, assets, machine, mac, base));
+    } catch (e) {
+      if (!isAppError(e)) throw e;
+      deps.store.events.add({ mac, machineId: machine.id, source: 'http', kind: 'boot.error', detail: { code: e.code, message: e.message } });
+      log.warn({ mac, machine: machine.name, code: e.code, msg: e.message }, 'cannot boot machine');
+      return renderRefusal({ mac, reason: `cannot boot ${machine.name}: ${e.message}`, hint: 'fix the profile or assets and reboot' });
+    }
+  };
+
+  app.get('/boot.ipxe', async (req, reply) => script(req, reply, macQuery.parse(req.query).mac));
+  app.get('/boot/:file', async (req, reply) => {
+    const { mac: file } = macParams.parse({ mac: (req.params as { file?: string }).file ?? '' });
+    return script(req, reply, file.endsWith('.ipxe') ? file.slice(0, -'.ipxe'.length) : undefined);
+  });
+}
+
+/** Decides and renders one machine's script; records it in the boot trace. */
+function bootScriptFor(deps: AppDeps, assets: AssetRegistry, machine: Machine, mac: string, base: string): string {
+  const { store } = deps;
+  if (!machine.profile) {
+    store.events.add({ mac, machineId: machine.id, source: 'http', kind: 'boot.refused', detail: { reason: 'no profile' } });
+    return renderRefusal({ mac, reason: `machine ${machine.name} has no profile`, hint: 'assign a profile and reboot' });
+  }
+  const spec = profileSpecSchema.parse(store.profiles.get(machine.profile).spec);
+  if (bootsFromDisk(machine.state, spec)) {
+    store.events.add({ mac, machineId: machine.id, source: 'http', kind: 'boot.script', detail: { mode: 'disk', profile: machine.profile } });
+    return renderLocalBoot({ mac, machine: machine.name });
+  }
+  const kernel = assets.resolve(spec.kernel ?? TEST_OS.kernel, 'spec.kernel');
+  const initrdRefs = spec.initrd.length > 0 ? spec.initrd : defaultInitrds(spec);
+  const initrds = initrdRefs.map((ref, i) => assets.resolve(ref, `spec.initrd.${i}`));
+  const configDeps: ConfigDeps = {
+    ...deps,
+    publicUrl: base,
+    resolveAsset: (ref) => {
+      const hex = assets.digestOf(ref);
+      return hex ? { sha256: hex, url: `${base}/assets/sha256/${hex}` } : undefined;
+    },
+  };
+  const boot = prepareBootConfig(configDeps, machine, { publicUrl: base });
+  const url = (a: Asset) => `${base}/assets/sha256/${a.sha256}?mac=${mac}`;
+  const images: IpxeImage[] = initrds.map((a, i) => ({ name: `initrd${i}`, url: url(a) }));
+  const args = [spec.cmdline, ...boot.kernelArgs, ...installArgs(spec, assets, base), deps.settings.http.consoleArgs];
+  if (machine.state !== 'booting') store.machines.update(machine.id, { state: 'booting' });
+  store.events.add({
+    mac,
+    machineId: machine.id,
+    source: 'http',
+    kind: 'boot.script',
+    detail: { mode: 'network', versionId: boot.versionId, sha256: boot.sha256, profile: machine.profile, kernel: kernel.sha256, initrds: initrds.map((a) => a.sha256) },
+  });
+  return renderNetworkBoot({
+    mac,
+    machine: machine.name,
+    profile: machine.profile,
+    kernel: { name: 'vmlinuz', url: url(kernel) },
+    initrds: images,
+    args,
+    comment: `config version ${boot.versionId}`,
+  });
+}
+
+/** The test OS initrd, plus the Ignition part for Ignition-configured OSes. */
+function defaultInitrds(spec: ProfileSpec): string[] {
+  if (spec.kernel) return [];
+  return spec.os === 'flatcar' || spec.os === 'fcos' || spec.os === 'rhcos' ? [TEST_OS.initrd, TEST_OS.ignition] : [TEST_OS.initrd];
+}
+
+/**
+ * Install orders for the agent when the OS config cannot carry them (an Ignition or Talos
+ * document has no place for "write this image first"; the test OS document has `install`).
+ */
+function installArgs(spec: ProfileSpec, assets: AssetRegistry, base: string): string[] {
+  const ref = spec.install?.image;
+  if (!ref || spec.os === 'testos') return [];
+  const a = assets.resolve(ref, 'spec.install.image');
+  return [`rackboot.image=${base}/assets/sha256/${a.sha256}`, `rackboot.image_sha256=${a.sha256}`, `rackboot.disk=${spec.install?.disk ?? '/dev/vda'}`];
+}
+
+/** Base URL for machines: settings.http.publicUrl, else the address the client used to reach us. */
+function baseUrlOf(deps: AppDeps, req: FastifyRequest): string {
+  if (deps.settings.http.publicUrl) return deps.settings.http.publicUrl.replace(/\/+$/, '');
+  const host = req.headers.host ?? '';
+  if (/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)) return `http://${host}`;
+  const local = req.socket.localAddress ?? '127.0.0.1';
+  return `http://${local.includes(':') ? `[${local}]` : local}:${req.socket.localPort}`;
+}

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# rackboot HTTP vs nginx (sendfile on, 1 worker), in the same run, inside a private network
+# namespace on 127.0.0.1 (nothing leaves it). Measures:
+#   1. single-stream download of a 64 MiB digest-addressed asset (MB/s, best of 3, curl)
+#   2. wrk -c32 on the same asset (MB/s)
+#   3. wrk -c32 on /boot.ipxe (requests/s; rackboot renders + versions the config, issues tokens and
+#      records an event per request; nginx serves a static file of the same size: the ceiling)
+# Prints ratios rackboot/nginx. Bounded: every wrk run is DURATION seconds, every step has a timeout.
+# Usage: bench/http.sh [--save]   (--save writes bench/results/http.txt)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+DURATION=${DURATION:-8}
+ns="rb-bench-$$"
+load0=$(cut -d" " -f1-3 /proc/loadavg)
+work=$(mktemp -d /tmp/rb-bench-XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 0.3
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  ip netns del "$ns" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+in_ns() { ip netns exec "$ns" "$@"; }
+
+# Assets: a 64 MiB blob (kind disk: no per-download events) and small test OS stand-ins.
+mkdir -p "$work/assets" "$work/data" "$work/nginx"
+head -c $((64 * 1024 * 1024)) /dev/urandom > "$work/assets/big.raw"
+head -c 4096 /dev/urandom > "$work/assets/testos-vmlinuz"
+head -c 4096 /dev/urandom > "$work/assets/testos-initrd.img"
+OUT="$work/assets" bash boot-assets/manifest.sh 2>/dev/null
+big=$(sha256sum "$work/assets/big.raw" | cut -d' ' -f1)
+mkdir -p "$work/assets/sha256"; ln "$work/assets/big.raw" "$work/assets/sha256/$big"
+
+cat > "$work/rackboot.yaml" <<EOF
+dataDir: $work/data
+assetsDir: $work/assets
+logLevel: warn
+http: { host: 127.0.0.1, port: 18080 }
+dhcp: { enabled: false }
+tftp: { enabled: false }
+EOF
+ip netns exec "$ns" node --import tsx src/cli.ts serve --config "$work/rackboot.yaml" > "$work/rackboot.log" 2>&1 &
+pids+=($!)
+
+cat > "$work/nginx/nginx.conf" <<EOF
+user root;
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
+  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
+  server { listen 127.0.0.1:18082; root $work/assets; default_type application/octet-stream; }
+}
+EOF
+ip netns exec "$ns" nginx -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+pids+=($!)
+
+for i in $(seq 1 100); do
+  in_ns curl -sf -o /dev/null http://127.0.0.1:18080/healthz && in_ns curl -sf -o /dev/null http://127.0.0.1:18082/big.raw -r 0-0 && break
+  sleep 0.3
+done
+token=$(cat "$work/data/admin.token")
+api() { in_ns curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1:18080$1" > /dev/null; }
+api /api/v1/profiles '{"name":"bench","spec":{"os":"testos"}}'
+api /api/v1/machines '{"name":"bench-1","macs":["52:54:00:be:00:01"],"profile":"bench"}'
+in_ns curl -sf -o "$work/assets/boot.ipxe" 'http://127.0.0.1:18080/boot.ipxe?mac=52:54:00:be:00:01'
+
+rb_big="http://127.0.0.1:18080/assets/sha256/$big"
+ng_big="http://127.0.0.1:18082/sha256/$big"
+rb_ipxe='http://127.0.0.1:18080/boot.ipxe?mac=52:54:00:be:00:01'
+ng_ipxe='http://127.0.0.1:18082/boot.ipxe'
+
+single() { # best of 3, MB/s
+  local best=0 v
+  for _ in 1 2 3; do
+    v=$(in_ns timeout 60 curl -s -o /dev/null -w '%{speed_download}' "$1")
+    best=$(awk -v a="$best" -v b="$v" 'BEGIN { print (b > a) ? b : a }')
+  done
+  awk -v b="$best" 'BEGIN { printf "%.0f", b / 1e6 }'
+}
+# wrk_metric URL FIELD: FIELD=rps → Requests/sec; FIELD=mbps → Transfer/sec in MB/s.
+wrk_metric() {
+  local out
+  out=$(in_ns timeout $((DURATION + 30)) wrk -t2 -c32 -d"${DURATION}s" --timeout 20s "$1")
+  if [ "$2" = rps ]; then
+    awk '/^Requests\/sec/ { printf "%.0f", $2 }' <<< "$out"
+  else
+    awk '/^Transfer\/sec/ { v = $2; u = substr(v, length(v) - 1); n = substr(v, 1, length(v) - 2) + 0;
+      m = (u == "GB") ? n * 1073.741824 : (u == "MB") ? n * 1.048576 : (u == "KB") ? n / 976.5625 : n / 1e6; printf "%.0f", m }' <<< "$out"
+  fi
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
+
+# Warm the page cache once for both.
+in_ns curl -s -o /dev/null "$rb_big"; in_ns curl -s -o /dev/null "$ng_big"
+
+s_rb=$(single "$rb_big"); s_ng=$(single "$ng_big")
+w_rb=$(wrk_metric "$rb_big" mbps); w_ng=$(wrk_metric "$ng_big" mbps)
+i_rb=$(wrk_metric "$rb_ipxe" rps); i_ng=$(wrk_metric "$ng_ipxe" rps)
+
+report=$(cat <<EOF
+rackboot HTTP benchmark vs nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') (sendfile on, 1 worker); $(date -u +%Y-%m-%dT%H:%M:%SZ)
+host: $(nproc) CPUs, $(uname -r), node $(node --version), load average at start: $load0; loopback in a private netns; wrk -t2 -c32 -d${DURATION}s
+                                   rackboot      nginx     ratio
+64 MiB single stream (MB/s)     $(printf '%10s %10s %9s' "$s_rb" "$s_ng" "$(ratio "$s_rb" "$s_ng")")
+64 MiB wrk -c32 (MB/s)          $(printf '%10s %10s %9s' "$w_rb" "$w_ng" "$(ratio "$w_rb" "$w_ng")")
+/boot.ipxe wrk -c32 (req/s)     $(printf '%10s %10s %9s' "$i_rb" "$i_ng" "$(ratio "$i_rb" "$i_ng")")
+(/boot.ipxe: rackboot renders the script, stores/reuses the config version, issues two tokens and
+ records an event per request; nginx serves the same bytes as a static file)
+EOF
+)
+echo "$report"
+if [ "${1:-}" = --save ]; then mkdir -p bench/results; echo "$report" > bench/results/http.txt; fi

@@ -1,0 +1,5 @@
+/** Boot artifacts: the build manifest, the digest registry and verified external artifacts. */
+export { ASSET_KINDS, type Asset, type AssetKind, assetName, loadManifest, sha256Hex } from './manifest.js';
+export { type ByteRange, etagMatches, parseRange } from './range.js';
+export { AssetRegistry, type Registration } from './registry.js';
+export { type FetchSource, storeVerified } from './store.js';

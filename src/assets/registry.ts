@@ -1,0 +1,137 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { AppError } from '../errors.js';
+import { ASSET_KINDS, type Asset, type AssetKind, assetName, loadManifest, manifestMtime, sha256Hex } from './manifest.js';
+import { type FetchSource, storeVerified } from './store.js';
+
+const registeredSchema = z.array(
+  z.object({
+    name: assetName,
+    sha256: sha256Hex,
+    size: z.number().int().min(0),
+    kind: z.enum(ASSET_KINDS),
+    source: z.string(),
+    registeredAt: z.string(),
+  }),
+);
+type Registered = z.infer<typeof registeredSchema>[number];
+
+/** What an operator registers: a local file or a mirror URL and the digest it must have. */
+export interface Registration {
+  name: string;
+  kind: AssetKind;
+  sha256: string;
+  source: FetchSource;
+}
+
+/**
+ * Every artifact rackboot may serve, by digest and by name: the boot-assets manifest plus
+ * operator-registered external artifacts (stored under <dataDir>/assets/sha256/<hex>, indexed
+ * in <dataDir>/assets/registry.json). A registered artifact exists only after its digest was
+ * verified, so a profile that names it always gets the bytes it asked for.
+ */
+export class AssetRegistry {
+  private manifest: Asset[] = [];
+  private mtime = -1;
+  private registered: Registered[] = [];
+  private readonly blobDir: string;
+  private readonly indexFile: string;
+
+  constructor(
+    private readonly assetsDir: string,
+    dataDir: string,
+  ) {
+    this.blobDir = join(resolve(dataDir), 'assets');
+    this.indexFile = join(this.blobDir, 'registry.json');
+    this.reload();
+    this.registered = readIndex(this.indexFile);
+  }
+
+  /** Re-reads the manifest when the boot-assets build rewrote it. */
+  private reload(): void {
+    const m = manifestMtime(this.assetsDir);
+    if (m === this.mtime) return;
+    this.manifest = loadManifest(resolve(this.assetsDir));
+    this.mtime = m;
+  }
+
+  private toAsset(r: Registered): Asset {
+    return { name: r.name, sha256: r.sha256, size: r.size, kind: r.kind, path: join(this.blobDir, 'sha256', r.sha256), origin: 'registered' };
+  }
+
+  /** All artifacts (manifest first, then registered). */
+  list(): Asset[] {
+    this.reload();
+    return [...this.manifest, ...this.registered.map((r) => this.toAsset(r))];
+  }
+
+  /** The artifact with this digest, if any. */
+  byDigest(hex: string): Asset | undefined {
+    return this.list().find((a) => a.sha256 === hex);
+  }
+
+  /** The artifact with this name (registered names win over the build's). */
+  byName(name: string): Asset | undefined {
+    const all = this.list();
+    return all.filter((a) => a.name === name).pop();
+  }
+
+  /** Resolves a profile reference (`sha256:<hex>` or a name); unknown → INVALID_CONFIG. */
+  resolve(ref: string, path = 'asset'): Asset {
+    const m = /^sha256:([0-9a-f]{64})$/.exec(ref);
+    const a = m ? this.byDigest(m[1] as string) : this.byName(ref);
+    if (!a) {
+      throw new AppError('INVALID_CONFIG', `${path}: no verified artifact ${JSON.stringify(ref)} (build boot-assets or register it)`, {
+        details: [{ path, message: `unknown artifact ${ref}` }],
+      });
+    }
+    return a;
+  }
+
+  /** The digest a reference stands for (a literal `sha256:<hex>` needs no lookup), if known. */
+  digestOf(ref: string): string | undefined {
+    const m = /^sha256:([0-9a-f]{64})$/.exec(ref);
+    return m ? m[1] : this.byName(ref)?.sha256;
+  }
+
+  /** True when a reference names an artifact rackboot can serve (verified digest). */
+  digestKnown(ref: string): boolean {
+    const m = /^sha256:([0-9a-f]{64})$/.exec(ref);
+    return m ? this.byDigest(m[1] as string) !== undefined : this.byName(ref) !== undefined;
+  }
+
+  /** Copies/downloads an artifact, verifies its SHA-256, then makes it servable. */
+  async register(reg: Registration): Promise<Asset> {
+    const clash = this.byName(reg.name);
+    if (clash && clash.sha256 !== reg.sha256) {
+      throw new AppError('CONFLICT', `artifact ${reg.name} already exists with sha256:${clash.sha256}`);
+    }
+    const { size } = await storeVerified(reg.source, reg.sha256, join(this.blobDir, 'sha256'));
+    const entry: Registered = {
+      name: reg.name,
+      sha256: reg.sha256,
+      size,
+      kind: reg.kind,
+      source: 'path' in reg.source ? `file:${reg.source.path}` : reg.source.url,
+      registeredAt: new Date().toISOString(),
+    };
+    this.registered = [...this.registered.filter((r) => r.name !== reg.name), entry];
+    const tmp = `${this.indexFile}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(this.registered, null, 2)}\n`, { mode: 0o600 });
+    renameSync(tmp, this.indexFile);
+    return this.toAsset(entry);
+  }
+}
+
+function readIndex(file: string): Registered[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const r = registeredSchema.safeParse(JSON.parse(text));
+  if (!r.success) throw new AppError('SETTINGS', `invalid ${file}: ${r.error.issues[0]?.message}`);
+  return r.data;
+}

@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { ASSET_KINDS, type AssetRegistry, assetName, sha256Hex } from '../../assets/index.js';
+import { AppError } from '../../errors.js';
+import type { AppDeps } from '../app.js';
+import { parseBody } from '../validate.js';
+import { documentRoutes } from './openapi.js';
+
+/** POST /api/v1/assets: an external artifact from a local file or a mirror URL, with its digest. */
+export const assetRegisterSchema = z
+  .object({
+    name: assetName,
+    kind: z.enum(ASSET_KINDS),
+    sha256: z
+      .string()
+      .transform((s) => s.replace(/^sha256:/, '').toLowerCase())
+      .pipe(sha256Hex),
+    path: z.string().startsWith('/').max(4096).optional(),
+    url: z.string().url().regex(/^https?:\/\//, 'http or https').optional(),
+  })
+  .strict()
+  .refine((b) => (b.path === undefined) !== (b.url === undefined), { message: 'give exactly one of path or url', path: ['path'] });
+
+documentRoutes([
+  { method: 'get', path: '/api/v1/assets', summary: 'Artifacts rackboot serves (build manifest + registered)' },
+  { method: 'post', path: '/api/v1/assets', summary: 'Register an external artifact; its sha256 is verified before use', body: assetRegisterSchema },
+]);
+
+/** Profile fields that name artifacts; each must resolve when a profile is saved. */
+function assetRefsOf(spec: unknown): Array<{ path: string; ref: string }> {
+  const s = (spec ?? {}) as { kernel?: unknown; initrd?: unknown; install?: { image?: unknown } };
+  const refs: Array<{ path: string; ref: string }> = [];
+  if (typeof s.kernel === 'string') refs.push({ path: 'spec.kernel', ref: s.kernel });
+  if (Array.isArray(s.initrd)) s.initrd.forEach((r, i) => typeof r === 'string' && refs.push({ path: `spec.initrd.${i}`, ref: r }));
+  if (typeof s.install?.image === 'string') refs.push({ path: 'spec.install.image', ref: s.install.image });
+  return refs;
+}
+
+/** Artifact listing/registration, and the save-time check that profiles name only verified artifacts. */
+export function registerAssetApi(app: FastifyInstance, deps: AppDeps, assets: AssetRegistry): void {
+  const log = deps.log.child({ subsys: 'assets' });
+  app.get('/api/v1/assets', async () => ({
+    items: assets.list().map(({ path: _p, ...a }) => ({ ...a, url: `/assets/sha256/${a.sha256}` })),
+  }));
+  app.post('/api/v1/assets', async (req, reply) => {
+    const b = parseBody(assetRegisterSchema, req.body);
+    const source = b.path !== undefined ? { path: b.path } : { url: b.url as string };
+    const a = await assets.register({ name: b.name, kind: b.kind, sha256: b.sha256, source });
+    deps.store.events.add({ source: 'assets', kind: 'asset.registered', detail: { name: a.name, sha256: a.sha256, size: a.size, kind: a.kind } });
+    log.info({ name: a.name, sha256: a.sha256, size: a.size }, 'artifact registered');
+    const { path: _p, ...view } = a;
+    return reply.status(201).send({ ...view, url: `/assets/sha256/${a.sha256}` });
+  });
+
+  // Profiles are saved by the inventory routes; this hook rejects one that names an artifact
+  // rackboot has not verified (422 with the field path) instead of failing at boot time.
+  app.addHook('preHandler', async (req) => {
+    const route = req.routeOptions.url;
+    if (!((req.method === 'POST' && route === '/api/v1/profiles') || (req.method === 'PUT' && route === '/api/v1/profiles/:name'))) return;
+    const refs = assetRefsOf((req.body as { spec?: unknown } | undefined)?.spec);
+    const bad = refs.filter((r) => !assets.digestKnown(r.ref));
+    if (bad.length > 0) {
+      throw new AppError('INVALID_CONFIG', `${bad[0]?.path}: no verified artifact ${JSON.stringify(bad[0]?.ref)}`, {
+        details: bad.map((r) => ({ path: r.path, message: `unknown artifact ${r.ref} (build boot-assets or POST /api/v1/assets)` })),
+      });
+    }
+  });
+}

@@ -1,0 +1,58 @@
+import { createServer } from 'node:http';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AssetRegistry } from '../../src/assets/registry.js';
+import { fakeAssetsDir, sha256 } from './fixture.js';
+
+const fx = fakeAssetsDir();
+const blob = Buffer.from('an external kernel, say from a Flatcar mirror\n'.repeat(1000));
+const blobPath = join(fx.dataDir, '..', 'external.bin');
+writeFileSync(blobPath, blob);
+const server = createServer((req, res) => {
+  if (req.url === '/mirror/kernel') res.end(blob);
+  else res.writeHead(404).end();
+});
+let mirror = '';
+beforeAll(async () => {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  mirror = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+describe('AssetRegistry', () => {
+  it('loads the manifest and finds artifacts by name and digest', () => {
+    const reg = new AssetRegistry(fx.dir, fx.dataDir);
+    const k = fx.assets['testos-vmlinuz']!;
+    expect(reg.byName('testos-vmlinuz')?.sha256).toBe(k.sha256);
+    expect(reg.byDigest(k.sha256)?.name).toBe('testos-vmlinuz');
+    expect(reg.resolve(`sha256:${k.sha256}`).path).toBe(join(fx.dir, 'testos-vmlinuz'));
+    expect(() => reg.resolve('nope', 'spec.kernel')).toThrow(/spec.kernel: no verified artifact/);
+    expect(reg.digestKnown(`sha256:${'0'.repeat(64)}`)).toBe(false);
+  });
+
+  it('registers a local file only when its digest matches, and keeps it across restarts', async () => {
+    const reg = new AssetRegistry(fx.dir, fx.dataDir);
+    await expect(reg.register({ name: 'bad', kind: 'kernel', sha256: '1'.repeat(64), source: { path: blobPath } })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+    });
+    expect(readdirSync(join(fx.dataDir, 'assets', 'sha256'))).toEqual([]);
+    const a = await reg.register({ name: 'flatcar-vmlinuz', kind: 'kernel', sha256: sha256(blob), source: { path: blobPath } });
+    expect(a).toMatchObject({ size: blob.length, origin: 'registered' });
+    expect(existsSync(a.path)).toBe(true);
+    const again = new AssetRegistry(fx.dir, fx.dataDir);
+    expect(again.resolve('flatcar-vmlinuz').sha256).toBe(sha256(blob));
+    await expect(again.register({ name: 'flatcar-vmlinuz', kind: 'kernel', sha256: fx.assets['ipxe.efi']!.sha256, source: { path: blobPath } })).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+  });
+
+  it('registers from a mirror URL; a 404 or missing file is BAD_INPUT', async () => {
+    const reg = new AssetRegistry(fx.dir, fx.dataDir);
+    const a = await reg.register({ name: 'mirror-kernel', kind: 'kernel', sha256: sha256(blob), source: { url: `${mirror}/mirror/kernel` } });
+    expect(a.size).toBe(blob.length);
+    await expect(reg.register({ name: 'x', kind: 'kernel', sha256: sha256(blob), source: { url: `${mirror}/missing` } })).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    await expect(reg.register({ name: 'y', kind: 'kernel', sha256: sha256(blob), source: { path: '/nonexistent/file' } })).rejects.toMatchObject({ code: 'BAD_INPUT' });
+  });
+});
