@@ -23,9 +23,9 @@ it('prefers the DHCP lease for a client IP', () => {
     mac: '52:54:00:00:00:07',
     clientId: '52:54:00:00:00:07',
     hostname: null,
-    state: 'bound',
+    state: 'active',
     expiresAt: Date.now() + 60_000,
     updatedAt: Date.now(),
-  } as Parameters<typeof store.leases.put>[0]);
+  });
   expect(macForClientIp(store, '::ffff:198.18.0.150')).toBe('52:54:00:00:00:07');
 });
