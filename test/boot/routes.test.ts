@@ -114,6 +114,17 @@ describe('boot scripts', () => {
     expect(r.statusCode).toBe(422);
     expect(r.json().error.details[0].path).toBe('spec.initrd.1');
   });
+
+  it('an inventory import whose profile names an unverified artifact changes nothing (422 naming the entry)', async () => {
+    const file = {
+      profiles: [{ name: 'bad', spec: { os: 'testos', kernel: 'sha256:' + 'cd'.repeat(32) } }],
+      machines: [{ name: 'imp1', macs: ['52:54:00:00:09:09'] }],
+    };
+    const r = await api('POST', '/api/v1/inventory/import', file);
+    expect(r.statusCode).toBe(422);
+    expect(r.json().error.details[0].path).toBe('profiles[0] (bad): spec.kernel');
+    expect(t.store.machines.find('imp1')).toBeUndefined();
+  });
 });
 
 describe('assets', () => {

@@ -52,13 +52,27 @@ export function registerAssetApi(app: FastifyInstance, deps: AppDeps, assets: As
     return reply.status(201).send({ ...view, url: `/assets/sha256/${a.sha256}` });
   });
 
-  // Profiles are saved by the inventory routes; this hook rejects one that names an artifact
-  // rackboot has not verified (422 with the field path) instead of failing at boot time.
+  // Profiles are saved by the profile routes and by inventory imports; this hook rejects one that
+  // names an artifact rackboot has not verified (422 with the field path) instead of failing at boot time.
   app.addHook('preHandler', async (req) => {
     const route = req.routeOptions.url;
-    if (!((req.method === 'POST' && route === '/api/v1/profiles') || (req.method === 'PUT' && route === '/api/v1/profiles/:name'))) return;
-    const refs = assetRefsOf((req.body as { spec?: unknown } | undefined)?.spec);
-    const bad = refs.filter((r) => !assets.digestKnown(r.ref));
+    const body = req.body as { spec?: unknown; profiles?: unknown } | undefined;
+    let specs: Array<{ where: string; spec: unknown }>;
+    if ((req.method === 'POST' && route === '/api/v1/profiles') || (req.method === 'PUT' && route === '/api/v1/profiles/:name')) {
+      specs = [{ where: '', spec: body?.spec }];
+    } else if (req.method === 'POST' && route === '/api/v1/inventory/import' && Array.isArray(body?.profiles)) {
+      specs = (body.profiles as Array<{ name?: unknown; spec?: unknown } | null>).map((p, i) => ({
+        where: `profiles[${i}] (${String(p?.name)}): `,
+        spec: p?.spec,
+      }));
+    } else {
+      return;
+    }
+    const bad = specs.flatMap(({ where, spec }) =>
+      assetRefsOf(spec)
+        .filter((r) => !assets.digestKnown(r.ref))
+        .map((r) => ({ path: `${where}${r.path}`, ref: r.ref })),
+    );
     if (bad.length > 0) {
       throw new AppError('INVALID_CONFIG', `${bad[0]?.path}: no verified artifact ${JSON.stringify(bad[0]?.ref)}`, {
         details: bad.map((r) => ({ path: r.path, message: `unknown artifact ${r.ref} (build boot-assets or POST /api/v1/assets)` })),
