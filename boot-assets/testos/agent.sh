@@ -50,9 +50,11 @@ facts() {
   done
   disks=''
   for b in /sys/block/*; do
+    [ -e "$b/size" ] || continue # no block devices at all: the glob stays literal
     name=$(basename "$b")
     case "$name" in loop*|ram*|zram*|sr*) continue ;; esac
-    size=$(( $(read_first "$b/size") * 512 ))
+    sectors=$(read_first "$b/size")
+    size=$(( ${sectors:-0} * 512 ))
     disks="$disks${disks:+,}{\"name\":$(json_str "$name"),\"sizeBytes\":$size}"
   done
   mem=$(awk '/^MemTotal:/ {print $2 * 1024}' /proc/meminfo)
