@@ -5,25 +5,16 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out="$here/build"
-cache="$here/.cache"
+cache="$here/.cache"; CACHE=$cache
 mkdir -p "$out" "$cache"
 if_missing=0; [ "${1:-}" = --if-missing ] && if_missing=1
 # One build at a time (npm test set-up and tests may start it concurrently).
 exec 9>"$cache/.build.lock"
 flock 9
 
-log() { printf 'boot-assets: %s\n' "$*" >&2; }
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 
-# fetch_deb PKG: downloads the current .deb of PKG into the cache and extracts it; prints the dir.
-fetch_deb() {
-  local pkg=$1 dir="$cache/$1"
-  if [ ! -d "$dir/root" ]; then
-    rm -rf "$dir"; mkdir -p "$dir"
-    ( cd "$dir" && chmod 777 . && { apt-get download -q "$pkg" >&2 || { apt-get update -q >&2 && apt-get download -q "$pkg" >&2; }; } )
-    dpkg-deb -x "$dir"/*.deb "$dir/root"
-  fi
-  printf '%s\n' "$dir/root"
-}
 
 # --- iPXE loaders (Debian package ipxe) ---
 if [ $if_missing = 0 ] || [ ! -f "$out/undionly.kpxe" ] || [ ! -f "$out/ipxe.efi" ] || [ ! -f "$out/snponly.efi" ]; then

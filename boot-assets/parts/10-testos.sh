@@ -7,22 +7,14 @@
 # Env from build.sh: OUT CACHE IF_MISSING.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-log() { printf 'boot-assets: %s\n' "$*" >&2; }
+# shellcheck source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
 
 if [ "$IF_MISSING" = 1 ] && [ -f "$OUT/testos-vmlinuz" ] && [ -f "$OUT/testos-initrd.img" ] && [ -f "$OUT/testos-ignition.img" ] \
   && [ -z "$(find "$here/testos" "$0" -newer "$OUT/testos-initrd.img" -print -quit)" ]; then
   exit 0
 fi
 
-fetch_deb() {
-  local pkg=$1 dir="$CACHE/$1"
-  if [ ! -d "$dir/root" ]; then
-    rm -rf "$dir"; mkdir -p "$dir"
-    ( cd "$dir" && chmod 777 . && { apt-get download -q "$pkg" >&2 || { apt-get update -q >&2 && apt-get download -q "$pkg" >&2; }; } )
-    dpkg-deb -x "$dir"/*.deb "$dir/root"
-  fi
-  printf '%s\n' "$dir/root"
-}
 
 # The versioned kernel package the linux-image-amd64 metapackage points at today.
 kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')

@@ -17,7 +17,8 @@
 # carries the signature that shim verifies against Debian's key.
 # Env from build.sh: OUT CACHE IF_MISSING.
 set -euo pipefail
-log() { printf 'boot-assets: %s\n' "$*" >&2; }
+# shellcheck source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
 
 files="shimx64.efi grubx64.efi mmx64.efi fbx64.efi testos-vmlinuz-unsigned secureboot-httpboot.img"
 if [ "$IF_MISSING" = 1 ]; then
@@ -26,15 +27,6 @@ if [ "$IF_MISSING" = 1 ]; then
   [ $missing = 1 ] || [ -n "$(find "$0" -newer "$OUT/secureboot-httpboot.img" -print -quit)" ] || exit 0
 fi
 
-fetch_deb() {
-  local pkg=$1 dir="$CACHE/$1"
-  if [ ! -d "$dir/root" ]; then
-    rm -rf "$dir"; mkdir -p "$dir"
-    ( cd "$dir" && chmod 777 . && { apt-get download -q "$pkg" >&2 || { apt-get update -q >&2 && apt-get download -q "$pkg" >&2; }; } )
-    dpkg-deb -x "$dir"/*.deb "$dir/root"
-  fi
-  printf '%s\n' "$dir/root"
-}
 
 log "Secure Boot chain (shim, GRUB netboot, unsigned kernel copy, HTTP Boot RAM disk)"
 shim=$(fetch_deb shim-signed)
