@@ -1,6 +1,47 @@
+import { AppError } from '../errors.js';
+import { type InterfaceInfo, describeInterface, ipv4Interfaces } from '../net/interfaces.js';
 import type { Service, ServiceContext } from '../service.js';
+import { DhcpServer } from './server.js';
+import { buildSubnets } from './subnets.js';
 
-/** Starts the DHCP server(s) from settings (filled in by the DHCP subsystem). */
-export async function startDhcp(_ctx: ServiceContext): Promise<Service | undefined> {
-  return undefined;
+/** The interfaces to serve on: the configured ones, or every IPv4 interface. */
+function chooseInterfaces(names: string[]): InterfaceInfo[] {
+  const list = names.length ? names.map(describeInterface) : ipv4Interfaces();
+  if (list.length === 0) throw new AppError('SETTINGS', 'dhcp: no interface to serve on (set dhcp.interfaces)');
+  return list;
+}
+
+/** Starts the DHCP server (authoritative or proxy) from settings; settings errors stop start-up. */
+export async function startDhcp(ctx: ServiceContext): Promise<Service | undefined> {
+  const s = ctx.settings.dhcp;
+  const log = ctx.log.child({ subsys: 'dhcp' });
+  const interfaces = chooseInterfaces(s.interfaces);
+  // Option 54 / next-server: the setting, else the address of the (first) bound interface.
+  const serverAddress = s.serverAddress ?? interfaces.find((i) => i.ipv4.length)?.ipv4[0]?.address;
+  if (!serverAddress) {
+    throw new AppError('SETTINGS', 'dhcp.serverAddress is required: no interface address to derive it from');
+  }
+  if (s.mode === 'full' && s.subnets.length === 0) {
+    throw new AppError('SETTINGS', 'dhcp.mode full needs at least one entry in dhcp.subnets');
+  }
+  const subnets = buildSubnets(s.subnets, ctx.store.leases.all(), (ip) => ctx.store.leases.reservedFor(ip));
+  const server = new DhcpServer({
+    settings: { ...s, serverAddress },
+    store: ctx.store,
+    log,
+    publicUrl: ctx.publicUrl,
+    subnets,
+    interfaces,
+  });
+  await server.listen();
+  const timer = setInterval(() => server.reclaim(), s.reclaimSeconds * 1000);
+  timer.unref();
+  log.info({ mode: s.mode, serverAddress, interfaces: interfaces.map((i) => i.name), ports: server.ports() }, 'dhcp listening');
+  return {
+    name: 'dhcp',
+    close: async () => {
+      clearInterval(timer);
+      await server.close();
+    },
+  };
 }

@@ -11,7 +11,7 @@ export const dhcpSubnetSchema = z.object({
   router: ipv4.optional(),
   dns: z.array(ipv4).default([]),
   domain: z.string().optional(),
-  leaseSeconds: z.number().int().min(60).max(31_536_000).default(3600),
+  leaseSeconds: z.number().int().min(10).max(31_536_000).default(3600),
 });
 
 /** DHCP settings section. */
@@ -20,7 +20,7 @@ export const dhcpSettingsSchema = z
     enabled: z.boolean().default(true),
     /** proxy: beside an existing DHCP server (no addresses); full: authoritative. */
     mode: z.enum(['proxy', 'full']).default('proxy'),
-    /** Interfaces to serve on (names); empty = none bound specially (all). */
+    /** Interfaces to serve on (names); empty = every non-loopback IPv4 interface, each on its own bound socket. */
     interfaces: z.array(z.string().min(1)).default([]),
     /** Address to bind (0.0.0.0 by default) and port (67; tests use others). */
     host: z.string().default('0.0.0.0'),
@@ -35,7 +35,23 @@ export const dhcpSettingsSchema = z
     /** Answer PXE clients in proxy mode also with a full boot file in the offer (for edk2 firmware that ignores proxy offers without one). */
     proxyBootFileInOffer: z.boolean().default(true),
     subnets: z.array(dhcpSubnetSchema).default([]),
+    /** Client port replies go to (68; only tests change it). */
+    clientPort: z.number().int().min(1).max(65535).default(68),
+    /** How long an offered address is held for the client's REQUEST. */
+    offerHoldSeconds: z.number().int().min(1).max(3600).default(60),
+    /** Quarantine of an address a client DECLINEd (RFC 2131 §4.3.3). */
+    declineSeconds: z.number().int().min(1).max(31_536_000).default(3600),
+    /**
+     * Lease/event commits: at most one transaction per this many ms (0 = one per event-loop
+     * turn). Replies wait for their commit, so this bounds the added latency.
+     */
+    commitIntervalMs: z.number().min(0).max(100).default(2),
+    /** How often expired leases are reclaimed and marked in the database. */
+    reclaimSeconds: z.number().int().min(1).max(86_400).default(60),
   })
   .default({});
+
+/** One authoritative subnet as configured. */
+export type DhcpSubnet = z.infer<typeof dhcpSubnetSchema>;
 
 export type DhcpSettings = z.infer<typeof dhcpSettingsSchema>;

@@ -1,2 +1,8 @@
-/** Migration 002: reserved for the dhcp subsystem (empty until it needs tables). */
-export const sql = '';
+/**
+ * Migration 002: DHCP. Lease times are Unix milliseconds; reclaiming expired leases scans
+ * by expiry, and reservations are looked up by address on every allocation.
+ */
+export const sql = `
+CREATE INDEX leases_expires ON leases(expires_at);
+CREATE INDEX machines_ipv4 ON machines(ipv4) WHERE ipv4 IS NOT NULL;
+`;

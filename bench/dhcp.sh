@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# DHCPv4 throughput: rackboot vs Kea (memfile, persist, single-threaded) vs dnsmasq (--no-ping,
+# lease file) in the same run and the same namespace topology. Each server is pinned to core 1,
+# perfdhcp to core 0. For every rate of the sweep the three servers are measured back to back,
+# so background load hits them alike. Prints DORA/s at <= 2.5 % drops, the ratios, and a
+# 1,000-client avalanche per server. Bounded: fixed rates, fixed periods, every run under `timeout`.
+#   sudo bench/dhcp.sh            (RATES="1000 2000 4000" PERIOD=10 CLIENTS=100000 to change)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RATES=${RATES:-"500 1000 2000 3000 4000 6000"}
+PERIOD=${PERIOD:-10}
+CLIENTS=${CLIENTS:-100000}
+AVALANCHE=${AVALANCHE:-1000}
+MAXDROP=${MAXDROP:-2.5}
+OUT=${OUT:-bench/results/dhcp.txt}
+SRVCORE=${SRVCORE:-1}
+CLICORE=${CLICORE:-0}
+source bench/dhcp/netns.sh
+
+work=$(mktemp -d /tmp/rb-bench-dhcp.XXXXXX)
+id=$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
+declare -A PIDS=()
+SERVERS=(rackboot kea dnsmasq)
+
+cleanup() {
+  for s in "${!PIDS[@]}"; do kill "${PIDS[$s]}" 2>/dev/null || true; done
+  sleep 1
+  for s in "${!PIDS[@]}"; do kill -9 "${PIDS[$s]}" 2>/dev/null || true; done
+  for s in "${SERVERS[@]}"; do SRV="rbb-$s-$id-s" CLI="rbb-$s-$id-c" bench_netns_down; done
+}
+trap cleanup EXIT
+
+log() { echo "[$(date +%T)] $*" >&2; }
+
+# Identical topology per server (own pair of namespaces), so all three can stay up together.
+for s in "${SERVERS[@]}"; do SRV="rbb-$s-$id-s" CLI="rbb-$s-$id-c" bench_netns_up; done
+srv() { echo "rbb-$1-$id-s"; }
+cli() { echo "rbb-$1-$id-c"; }
+
+log "seeding $CLIENTS machines for rackboot (it answers registered MACs only)"
+mkdir -p "$work/rb"
+node --import tsx bench/dhcp/seed.ts "$work/rb" "$work/macs.txt" "$CLIENTS" "$AVALANCHE"
+
+cat > "$work/rb.yaml" <<YAML
+dataDir: $work/rb
+logLevel: info
+http: { host: 198.18.0.1, port: 8080 }
+tftp: { enabled: false }
+dhcp:
+  mode: full
+  interfaces: [sv0]
+  serverAddress: 198.18.0.1
+  subnets:
+    - { cidr: 198.18.0.0/15, poolStart: 198.18.1.0, poolEnd: 198.19.255.250, leaseSeconds: 3600 }
+YAML
+cat > "$work/kea.json" <<JSON
+{ "Dhcp4": {
+  "interfaces-config": { "interfaces": ["sv0"], "dhcp-socket-type": "udp" },
+  "lease-database": { "type": "memfile", "persist": true, "name": "$work/kea-leases.csv", "lfc-interval": 0 },
+  "multi-threading": { "enable-multi-threading": false },
+  "valid-lifetime": 3600,
+  "subnet4": [ { "id": 1, "subnet": "198.18.0.0/15", "pools": [ { "pool": "198.18.1.0 - 198.19.255.250" } ] } ],
+  "loggers": [ { "name": "kea-dhcp4", "output_options": [ { "output": "$work/kea.log" } ], "severity": "WARN" } ]
+} }
+JSON
+
+log "starting servers (core $SRVCORE)"
+ip netns exec "$(srv rackboot)" taskset -c "$SRVCORE" env RACKBOOT_LOG_JSON=1 \
+  node --import tsx src/cli.ts serve --config "$work/rb.yaml" > "$work/rackboot.log" 2>&1 &
+PIDS[rackboot]=$!
+ip netns exec "$(srv kea)" taskset -c "$SRVCORE" env KEA_PIDFILE_DIR="$work" KEA_LOCKFILE_DIR="$work" \
+  kea-dhcp4 -c "$work/kea.json" > "$work/kea.out" 2>&1 &
+PIDS[kea]=$!
+ip netns exec "$(srv dnsmasq)" taskset -c "$SRVCORE" dnsmasq --no-daemon --port=0 --no-ping --quiet-dhcp \
+  --interface=sv0 --bind-interfaces --user=root --pid-file="$work/dnsmasq.pid" \
+  --dhcp-range=198.18.1.0,198.19.255.250,255.254.0.0,1h --dhcp-lease-max=200000 \
+  --dhcp-leasefile="$work/dnsmasq.leases" --log-facility="$work/dnsmasq.log" > "$work/dnsmasq.out" 2>&1 &
+PIDS[dnsmasq]=$!
+for i in $(seq 1 60); do grep -q 'rackboot serving' "$work/rackboot.log" && break; sleep 1; done
+grep -q 'rackboot serving' "$work/rackboot.log" || { cat "$work/rackboot.log"; exit 1; }
+sleep 1
+
+# perfdhcp run → "rate d1 d2" (4-way exchanges/s, DISCOVER-OFFER drop %, REQUEST-ACK drop %)
+perf() {
+  local s=$1 rate=$2 out
+  out=$(timeout $((PERIOD + 30)) ip netns exec "$(cli "$s")" taskset -c "$CLICORE" \
+    perfdhcp -4 -l cv0 -r "$rate" -p "$PERIOD" -R "$CLIENTS" -M "$work/macs.txt" 198.18.0.1 2>&1 || true)
+  echo "$out" > "$work/perf-$s-$rate.txt"
+  local r d
+  r=$(echo "$out" | awk '/^Rate:/ {print $2; exit}')
+  d=$(echo "$out" | awk '/drops ratio:/ {printf "%s ", $3}')
+  echo "${r:-0} ${d:-100 100}"
+}
+
+declare -A BEST=()
+{
+  echo "# bench/dhcp.sh $(date -u +%FT%TZ) on $(nproc) cores, $(uname -r); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "# perfdhcp -r RATE -p $PERIOD -R $CLIENTS (MAC list), servers pinned to core $SRVCORE, perfdhcp to core $CLICORE"
+  echo "# rackboot $(git rev-parse --short HEAD 2>/dev/null || echo '?')+worktree; $(kea-dhcp4 -v); $(dnsmasq -v | head -1 | cut -d' ' -f1-3)"
+  printf '%-8s %-9s %12s %10s %10s\n' rate server 'DORA/s' 'D-O drop%' 'R-A drop%'
+} | tee "$OUT"
+for rate in $RATES; do
+  for s in "${SERVERS[@]}"; do
+    read -r got d1 d2 < <(perf "$s" "$rate")
+    printf '%-8s %-9s %12s %10s %10s\n' "$rate" "$s" "$got" "$d1" "$d2" | tee -a "$OUT"
+    ok=$(awk -v a="$d1" -v b="$d2" -v m="$MAXDROP" 'BEGIN { print (a <= m && b <= m) ? 1 : 0 }')
+    if [[ $ok == 1 ]] && awk -v g="$got" -v b="${BEST[$s]:-0}" 'BEGIN { exit !(g > b) }'; then BEST[$s]=$got; fi
+  done
+done
+
+{
+  echo
+  echo "# best DORA/s with both drop ratios <= $MAXDROP %"
+  for s in "${SERVERS[@]}"; do printf '%-9s %10s\n' "$s" "${BEST[$s]:-0}"; done
+  awk -v r="${BEST[rackboot]:-0}" -v k="${BEST[kea]:-0}" -v d="${BEST[dnsmasq]:-0}" 'BEGIN {
+    printf "ratio rackboot/kea     %.2f\n", (k > 0 ? r / k : 0);
+    printf "ratio rackboot/dnsmasq %.2f\n", (d > 0 ? r / d : 0) }'
+  echo
+  echo "# avalanche: $AVALANCHE clients (--scenario avalanche, perfdhcp's template MACs), at most 120 s;"
+  echo "# failures = exchanges still unanswered when perfdhcp finished or was stopped"
+} | tee -a "$OUT"
+for s in "${SERVERS[@]}"; do
+  out=$(timeout 120 ip netns exec "$(cli "$s")" taskset -c "$CLICORE" \
+    perfdhcp -4 -l cv0 --scenario avalanche -R "$AVALANCHE" 198.18.0.1 2>&1 || true)
+  echo "$out" > "$work/avalanche-$s.txt"
+  if took=$(echo "$out" | grep -oE 'It took [0-9:.]+ to provision [0-9]+ clients'); then
+    acks=$(echo "$out" | awk '/Statistics for: REQUEST-ACK/ {f=1} f && /received packets:/ {print $3; exit}')
+    sent=$(echo "$out" | awk '/Statistics for: REQUEST-ACK/ {f=1} f && /sent packets:/ {print $3; exit}')
+    printf '%-9s failures %4s  (%s; %s REQUESTs, %s ACKs)\n' "$s" $(( ${sent:-0} - ${acks:-0} )) "$took" "$sent" "$acks" | tee -a "$OUT"
+  else
+    waiting=$(echo "$out" | grep -oE '[A-Z]+-[A-Z]+: still waiting for [0-9]+ answers' | tail -1)
+    printf '%-9s failures %4s  (not finished in 120 s: %s)\n' "$s" "$(echo "$waiting" | grep -oE '[0-9]+' | head -1)" "$waiting" | tee -a "$OUT"
+  fi
+done
+log "raw perfdhcp outputs in $work"

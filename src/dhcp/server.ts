@@ -1,0 +1,204 @@
+import { isAppError } from '../errors.js';
+import type { Store } from '../inventory/store.js';
+import type { Logger } from '../log.js';
+import type { InterfaceInfo } from '../net/interfaces.js';
+import { intToIp } from '../net/ipv4.js';
+import { type Datagram, type UdpEndpoint, openUdp } from '../net/udp.js';
+import { TurnBatcher } from './batch.js';
+import { type HandlerContext, type HostInfo, type Outcome, type SubnetRuntime, handleRequest } from './handler.js';
+import { HostDirectory } from './hosts.js';
+import type { Lease } from './lease-table.js';
+import { decodeDhcpPacket, encodeDhcpPacket } from './packet.js';
+import { replyDestination } from './reply.js';
+import { type DhcpRequest, messageTypeName, readRequest } from './request.js';
+import type { DhcpSettings } from './settings.js';
+import { selectSubnet } from './subnets.js';
+
+/** Counters (logged on close, read by tests). */
+export interface DhcpStats {
+  received: number;
+  malformed: number;
+  ignored: number;
+  replied: number;
+  errors: number;
+}
+
+/** Everything the server needs; the composition happens in service.ts. */
+export interface DhcpServerDeps {
+  settings: DhcpSettings;
+  store: Store;
+  log: Logger;
+  publicUrl: string;
+  subnets: SubnetRuntime[];
+  interfaces: InterfaceInfo[];
+  clock?: () => number;
+}
+
+/** Receive → decode → look up → decide → commit → send. Never throws out of the receive path. */
+export class DhcpServer {
+  readonly stats: DhcpStats = { received: 0, malformed: 0, ignored: 0, replied: 0, errors: 0 };
+  private readonly endpoints: UdpEndpoint[] = [];
+  private readonly hosts: HostDirectory;
+  private readonly batch: TurnBatcher;
+  private readonly now: () => number;
+
+  constructor(private readonly d: DhcpServerDeps) {
+    this.hosts = new HostDirectory(d.store);
+    this.batch = new TurnBatcher((fn) => d.store.transaction(fn), d.log, d.settings.commitIntervalMs);
+    this.now = d.clock ?? Date.now;
+  }
+
+  /** Opens port 67 and the PXE port 4011 on every interface. */
+  async listen(): Promise<void> {
+    const s = this.d.settings;
+    const onMessage = (dg: Datagram, ep: UdpEndpoint) => this.receive(dg, ep);
+    const onSendError = (err: Error, address: string) => {
+      this.stats.errors++;
+      this.d.log.debug({ err, address }, 'dhcp send failed');
+    };
+    for (const iface of this.d.interfaces) {
+      for (const port of [s.port, s.proxyPort]) {
+        this.endpoints.push(await openUdp({ host: s.host, port, iface, broadcast: true, receiveBufferBytes: 8 << 20, onMessage, onSendError }));
+      }
+    }
+  }
+
+  /** Local ports in use (tests bind port 0). */
+  ports(): number[] {
+    return this.endpoints.map((e) => e.port);
+  }
+
+  private receive(dg: Datagram, ep: UdpEndpoint): void {
+    this.stats.received++;
+    let req: DhcpRequest;
+    try {
+      req = readRequest(decodeDhcpPacket(dg.data));
+    } catch (err) {
+      this.stats.malformed++;
+      if (isAppError(err, 'PROTOCOL')) this.d.log.debug({ from: dg.from, bytes: dg.data.length, why: err.message }, 'dhcp malformed packet dropped');
+      else this.d.log.warn({ err }, 'dhcp decode failed');
+      return;
+    }
+    try {
+      this.handle(req, dg, ep);
+    } catch (err) {
+      this.stats.errors++;
+      this.d.log.error({ err, mac: req.mac, xid: req.packet.xid }, 'dhcp handler failed');
+    }
+  }
+
+  private handle(req: DhcpRequest, dg: Datagram, ep: UdpEndpoint): void {
+    const s = this.d.settings;
+    const now = this.now();
+    let host: HostInfo | null = this.hosts.lookup(req.mac, now);
+    // Child logger per packet (mac, xid, iface), built only when debug lines will be written.
+    const log = this.d.log.isLevelEnabled('debug') ? this.d.log.child({ mac: req.mac, xid: req.packet.xid, iface: ep.iface?.name }) : this.d.log;
+    const discovering = !host && s.unknownMacs === 'discover';
+    if (!host) {
+      if (!discovering) {
+        this.stats.ignored++;
+        log.debug({ type: messageTypeName(req.type) }, 'dhcp unknown mac ignored');
+        return;
+      }
+      host = { machineId: null, reservedIp: null, profile: null, discovered: true };
+    }
+    const pxePort = dg.port === s.proxyPort && dg.port !== s.port;
+    const ctx: HandlerContext = {
+      mode: s.mode,
+      serverId: s.serverAddress ?? ep.iface?.ipv4[0]?.address ?? '0.0.0.0',
+      pxePort,
+      subnet: s.mode === 'full' ? selectSubnet(this.d.subnets, req, ep.iface) : undefined,
+      uefiLoader: s.uefiLoader,
+      publicUrl: this.d.publicUrl,
+      bootInOffer: s.proxyBootFileInOffer,
+      now,
+      offerHoldMs: s.offerHoldSeconds * 1000,
+      declineMs: s.declineSeconds * 1000,
+    };
+    const out = handleRequest(req, host, ctx);
+    if (!out.kind) {
+      this.stats.ignored++;
+      log.debug({ type: messageTypeName(req.type), why: out.drop }, 'dhcp request not answered');
+      return;
+    }
+    this.commitAndSend(req, out, ep, dg, log, discovering ? null : host.machineId);
+  }
+
+  /** `machineId` null means an unknown MAC being discovered (the machine is created in the batch). */
+  private commitAndSend(req: DhcpRequest, out: Outcome, ep: UdpEndpoint, dg: Datagram, log: Logger, machineId: number | null): void {
+    const store = this.d.store;
+    const persist = out.persist;
+    const detail = {
+      xid: req.packet.xid,
+      arch: req.arch ?? null,
+      bootFile: out.boot?.bootFile ?? null,
+      yiaddr: out.yiaddr ?? null,
+      mode: this.d.settings.mode,
+      iface: ep.iface?.name ?? null,
+      ...(out.drop ? { why: out.drop } : {}),
+      ...(dg.port === this.d.settings.proxyPort ? { port: dg.port } : {}),
+    };
+    const write = () => {
+      const id = machineId ?? this.recordDiscovered(req);
+      if (persist) store.leases.put(toRecord(persist, this.now()));
+      store.events.add({ mac: req.mac, machineId: id, source: 'dhcp', kind: out.kind!, detail });
+    };
+    const reply = out.reply;
+    const send = reply
+      ? () => {
+          // Replies to 4011 go back where the request came from (PXE spec 2.1 §2.2.5).
+          const dest = dg.port === this.d.settings.proxyPort ? { address: dg.from.address, port: dg.from.port } : replyDestination(req, reply.options.get(53)![0]!, { server: 67, client: this.d.settings.clientPort });
+          ep.send(encodeDhcpPacket(reply), dest.address, dest.port);
+          this.stats.replied++;
+          log.debug({ kind: out.kind, yiaddr: out.yiaddr, bootFile: out.boot?.bootFile, to: dest.address }, 'dhcp reply sent');
+        }
+      : undefined;
+    this.batch.add(write, send);
+  }
+
+  /** `unknownMacs: discover`: the MAC becomes a `discovered` machine with what the packet told us. */
+  private recordDiscovered(req: DhcpRequest): number {
+    const store = this.d.store;
+    const known = store.machines.findByMac(req.mac);
+    if (known) return known.id;
+    this.hosts.forget(req.mac);
+    return store.machines.create({
+      name: `discovered-${req.mac.replaceAll(':', '')}`,
+      macs: [req.mac],
+      state: 'discovered',
+      facts: {
+        arch: req.arch ?? null,
+        vendorClass: req.vendorClass ?? null,
+        relayAgent: req.relay ? { circuitId: req.relay.circuitId ?? null, remoteId: req.relay.remoteId ?? null } : null,
+        ...(req.uuid ? { uuid: req.uuid } : {}),
+      },
+    }).id;
+  }
+
+  /** Persists expired leases as such (their addresses are already free in memory). */
+  reclaim(): number {
+    const now = this.now();
+    const expired = this.d.subnets.flatMap((s) => s.table.reclaim(now));
+    if (expired.length) this.batch.add(() => this.d.store.leases.expire(now));
+    return expired.length;
+  }
+
+  /** Stops listening and commits what is pending. */
+  async close(): Promise<void> {
+    await Promise.all(this.endpoints.map((e) => e.close()));
+    this.batch.close();
+    this.d.log.info({ ...this.stats, ...this.batch.stats }, 'dhcp stopped');
+  }
+}
+
+function toRecord(l: Lease, now: number) {
+  return {
+    ip: intToIp(l.ip),
+    mac: l.mac,
+    clientId: l.clientKey,
+    hostname: l.hostname,
+    state: l.state === 'offered' ? ('active' as const) : l.state,
+    expiresAt: l.expiresAt,
+    updatedAt: now,
+  };
+}

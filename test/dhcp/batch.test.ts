@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { type BatchTimers, TurnBatcher } from '../../src/dhcp/batch.js';
+import { silentLogger } from '../../src/log.js';
+
+function fakeTimers() {
+  let now = 0;
+  const queue: Array<{ at: number; fn: () => void }> = [];
+  const timers: BatchTimers = {
+    now: () => now,
+    immediate: (fn) => queue.push({ at: now, fn }),
+    later: (fn, ms) => queue.push({ at: now + ms, fn }),
+  };
+  const runUntil = (t: number) => {
+    for (;;) {
+      queue.sort((a, b) => a.at - b.at);
+      const next = queue[0];
+      if (!next || next.at > t) break;
+      queue.shift();
+      now = next.at;
+      next.fn();
+    }
+    now = t;
+  };
+  return { timers, runUntil };
+}
+
+describe('TurnBatcher', () => {
+  it('runs replies only after their writes are committed, one transaction per turn', () => {
+    const log: string[] = [];
+    const { timers, runUntil } = fakeTimers();
+    const b = new TurnBatcher((fn) => {
+      log.push('begin');
+      fn();
+      log.push('commit');
+    }, silentLogger(), 0, timers);
+    b.add(() => log.push('w1'), () => log.push('send1'));
+    b.add(() => log.push('w2'), () => log.push('send2'));
+    expect(log).toEqual([]);
+    runUntil(0);
+    expect(log).toEqual(['begin', 'w1', 'w2', 'commit', 'send1', 'send2']);
+    expect(b.stats).toMatchObject({ commits: 1, writes: 2 });
+  });
+
+  it('withholds the reply of a failed write and every reply of a failed commit', () => {
+    const sent: string[] = [];
+    const { timers, runUntil } = fakeTimers();
+    let failCommit = false;
+    const b = new TurnBatcher((fn) => {
+      fn();
+      if (failCommit) throw new Error('disk full');
+    }, silentLogger(), 0, timers);
+    b.add(() => {
+      throw new Error('constraint');
+    }, () => sent.push('bad'));
+    b.add(() => {}, () => sent.push('good'));
+    runUntil(0);
+    expect(sent).toEqual(['good']);
+    failCommit = true;
+    b.add(() => {}, () => sent.push('lost'));
+    runUntil(1);
+    expect(sent).toEqual(['good']);
+    expect(b.stats.failedCommits).toBe(1);
+  });
+
+  it('with an interval, a turn right after a commit waits, so writes pile into one transaction', () => {
+    const { timers, runUntil } = fakeTimers();
+    const commits: number[] = [];
+    let n = 0;
+    const b = new TurnBatcher((fn) => {
+      n = 0;
+      fn();
+      commits.push(n);
+    }, silentLogger(), 2, timers);
+    b.add(() => n++);
+    runUntil(0);
+    for (let t = 0.5; t < 2; t += 0.5) {
+      runUntil(t);
+      b.add(() => n++);
+    }
+    runUntil(1.9);
+    expect(commits).toEqual([1]);
+    runUntil(2);
+    expect(commits).toEqual([1, 3]);
+  });
+});
