@@ -47,7 +47,8 @@ export async function startRackboot(net: TestNet, settings: Record<string, unkno
     output: () => out,
     openStore: () => Store.open(dir),
     stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
-      if (proc.exitCode !== null) return;
+      // Already gone (an exit code, or killed by a signal): the exit event has fired.
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill(signal);
       await exited;
