@@ -6,9 +6,13 @@ import type { Settings } from '../settings.js';
 import { bearerOf, tokenMatches } from './auth.js';
 import { registerApiRoutes } from './routes/api.js';
 import { registerBootRoutes } from './routes/boot.js';
+import { registerGrubRoutes } from './routes/grub.js';
+import { registerConfigRoutes } from './routes/config.js';
 import { registerInventoryRoutes } from './routes/inventory.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { registerPowerRoutes } from './routes/power.js';
+import { registerProvisionRoutes } from './routes/provision.js';
+import { registerRolloutRoutes } from './routes/rollout.js';
 
 /** Everything the HTTP layer needs; built once by main.ts (or by a test). */
 export interface AppDeps {
@@ -28,7 +32,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Per-request lines are off: subsystems log what matters with their own fields.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 8 * 1024 * 1024,
-    maxParamLength: 512,
+    routerOptions: { maxParamLength: 512 },
   });
 
   app.addHook('onRequest', async (req) => {
@@ -55,6 +59,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerInventoryRoutes(app, deps);
   registerPowerRoutes(app, deps);
   await registerBootRoutes(app, deps);
+  registerConfigRoutes(app, deps);
+  registerProvisionRoutes(app, deps);
+  registerRolloutRoutes(app, deps);
+  registerGrubRoutes(app, deps);
   registerOpenApi(app);
   return app;
 }
