@@ -4,7 +4,8 @@
  * which chain (`secureboot`) and which firmware path (`pxe` or `uefi-http`) each machine took.
  */
 import type { Asset, AssetRegistry } from '../assets/index.js';
-import { type ConfigDeps, prepareBootConfig } from '../config/index.js';
+import { planNetworkBoot } from '../provision/network-boot.js';
+import { bootsFromDisk } from '../provision/policy.js';
 import { isAppError } from '../errors.js';
 import type { Machine } from '../inventory/machines.js';
 import { type ProfileSpec, profileSpecSchema } from '../inventory/profile-spec.js';
@@ -24,11 +25,6 @@ import type { Settings } from '../settings.js';
 /** Event source of everything GRUB asks for. */
 const SOURCE = 'grub';
 
-/** The test OS the boot-assets build produces (same defaults as the iPXE path). */
-const TEST_OS = { kernel: 'testos-vmlinuz', initrd: 'testos-initrd.img', ignition: 'testos-ignition.img' } as const;
-
-/** States of an installed machine: it boots its disk until a reinstall is asked for. */
-const PROVISIONED: ReadonlySet<string> = new Set(['installed', 'ready', 'drifted']);
 
 /** What the GRUB service needs. */
 export interface GrubDeps {
@@ -100,26 +96,11 @@ function networkOrDisk(
     return renderGrubRefusal({ mac, reason: `machine ${machine.name} has no profile`, hint: 'assign a profile and reboot' });
   }
   const spec = profileSpecSchema.parse(store.profiles.get(machine.profile).spec);
-  if (spec.boot === 'disk' || (spec.install && PROVISIONED.has(machine.state))) {
+  if (bootsFromDisk(machine.state, spec)) {
     store.events.add({ mac, machineId: machine.id, source: SOURCE, kind: 'boot.script', detail: { ...trace, mode: 'disk', profile: machine.profile } });
     return renderGrubLocalBoot({ mac, machine: machine.name });
   }
-  const kernel = assets.resolve(spec.kernel ?? TEST_OS.kernel, 'spec.kernel');
-  const initrdRefs = spec.initrd.length > 0 ? spec.initrd : defaultInitrds(spec);
-  const initrds = initrdRefs.map((ref, i) => assets.resolve(ref, `spec.initrd.${i}`));
-  const base = client.baseUrl;
-  const configDeps: ConfigDeps = {
-    store,
-    settings: deps.settings,
-    log: deps.log,
-    publicUrl: base,
-    resolveAsset: (ref) => {
-      const hex = assets.digestOf(ref);
-      return hex ? { sha256: hex, url: `${base}/assets/sha256/${hex}` } : undefined;
-    },
-  };
-  const boot = prepareBootConfig(configDeps, machine, { publicUrl: base });
-  const args = [spec.cmdline, ...boot.kernelArgs, ...installArgs(spec, assets, base), deps.settings.http.consoleArgs];
+  const { kernel, initrds, boot, args } = planNetworkBoot(deps, assets, machine, spec, client.baseUrl);
   if (machine.state !== 'booting') store.machines.update(machine.id, { state: 'booting' });
   store.events.add({
     mac,
@@ -171,18 +152,4 @@ function recordFailure(deps: GrubDeps, req: Extract<GrubRequest, { kind: 'failed
   if (machine && machine.state !== 'failed') store.machines.update(machine.id, { state: 'failed' });
   deps.log.warn({ mac: req.mac, machine: machine?.name, stage: req.stage, path: req.path }, 'GRUB reports a refused boot');
   return renderGrubBeaconAck(req.stage);
-}
-
-/** The test OS initrd, plus the Ignition part for Ignition-configured OSes (as the iPXE path). */
-function defaultInitrds(spec: ProfileSpec): string[] {
-  if (spec.kernel) return [];
-  return spec.os === 'flatcar' || spec.os === 'fcos' || spec.os === 'rhcos' ? [TEST_OS.initrd, TEST_OS.ignition] : [TEST_OS.initrd];
-}
-
-/** Install orders for OS configs that cannot carry them (same as the iPXE path). */
-function installArgs(spec: ProfileSpec, assets: AssetRegistry, base: string): string[] {
-  const ref = spec.install?.image;
-  if (!ref || spec.os === 'testos') return [];
-  const a = assets.resolve(ref, 'spec.install.image');
-  return [`rackboot.image=${base}/assets/sha256/${a.sha256}`, `rackboot.image_sha256=${a.sha256}`, `rackboot.disk=${spec.install?.disk ?? '/dev/vda'}`];
 }

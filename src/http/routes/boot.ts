@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { type Asset, AssetRegistry } from '../../assets/index.js';
-import { type ConfigDeps, prepareBootConfig } from '../../config/index.js';
 import { isAppError } from '../../errors.js';
 import { normalizeMac } from '../../inventory/mac.js';
 import type { Machine } from '../../inventory/machines.js';
 import { type ProfileSpec, profileSpecSchema } from '../../inventory/profile-spec.js';
+import { planNetworkBoot } from '../../provision/network-boot.js';
 import { bootsFromDisk } from '../../provision/policy.js';
 import { type IpxeImage, renderLocalBoot, renderNetworkBoot, renderRefusal } from '../../render/ipxe.js';
 import type { AppDeps } from '../app.js';
@@ -14,8 +14,6 @@ import { registerAssetRoutes } from './assets.js';
 import { documentRoutes } from './openapi.js';
 import { registerReportRoutes } from './report.js';
 
-/** The test OS the boot-assets build produces; profiles without a kernel boot it. */
-export const TEST_OS = { kernel: 'testos-vmlinuz', initrd: 'testos-initrd.img', ignition: 'testos-ignition.img' } as const;
 
 const macQuery = z.object({ mac: z.string().max(64).optional() }).passthrough();
 const macParams = z.object({ mac: z.string().max(64) });
@@ -82,21 +80,9 @@ function bootScriptFor(deps: AppDeps, assets: AssetRegistry, machine: Machine, m
     store.events.add({ mac, machineId: machine.id, source: 'http', kind: 'boot.script', detail: { mode: 'disk', profile: machine.profile } });
     return renderLocalBoot({ mac, machine: machine.name });
   }
-  const kernel = assets.resolve(spec.kernel ?? TEST_OS.kernel, 'spec.kernel');
-  const initrdRefs = spec.initrd.length > 0 ? spec.initrd : defaultInitrds(spec);
-  const initrds = initrdRefs.map((ref, i) => assets.resolve(ref, `spec.initrd.${i}`));
-  const configDeps: ConfigDeps = {
-    ...deps,
-    publicUrl: base,
-    resolveAsset: (ref) => {
-      const hex = assets.digestOf(ref);
-      return hex ? { sha256: hex, url: `${base}/assets/sha256/${hex}` } : undefined;
-    },
-  };
-  const boot = prepareBootConfig(configDeps, machine, { publicUrl: base });
+  const { kernel, initrds, boot, args } = planNetworkBoot(deps, assets, machine, spec, base);
   const url = (a: Asset) => `${base}/assets/sha256/${a.sha256}?mac=${mac}`;
   const images: IpxeImage[] = initrds.map((a, i) => ({ name: `initrd${i}`, url: url(a) }));
-  const args = [spec.cmdline, ...boot.kernelArgs, ...installArgs(spec, assets, base), deps.settings.http.consoleArgs];
   if (machine.state !== 'booting') store.machines.update(machine.id, { state: 'booting' });
   store.events.add({
     mac,
@@ -114,23 +100,6 @@ function bootScriptFor(deps: AppDeps, assets: AssetRegistry, machine: Machine, m
     args,
     comment: `config version ${boot.versionId}`,
   });
-}
-
-/** The test OS initrd, plus the Ignition part for Ignition-configured OSes. */
-function defaultInitrds(spec: ProfileSpec): string[] {
-  if (spec.kernel) return [];
-  return spec.os === 'flatcar' || spec.os === 'fcos' || spec.os === 'rhcos' ? [TEST_OS.initrd, TEST_OS.ignition] : [TEST_OS.initrd];
-}
-
-/**
- * Install orders for the agent when the OS config cannot carry them (an Ignition or Talos
- * document has no place for "write this image first"; the test OS document has `install`).
- */
-function installArgs(spec: ProfileSpec, assets: AssetRegistry, base: string): string[] {
-  const ref = spec.install?.image;
-  if (!ref || spec.os === 'testos') return [];
-  const a = assets.resolve(ref, 'spec.install.image');
-  return [`rackboot.image=${base}/assets/sha256/${a.sha256}`, `rackboot.image_sha256=${a.sha256}`, `rackboot.disk=${spec.install?.disk ?? '/dev/vda'}`];
 }
 
 /** Base URL for machines: settings.http.publicUrl, else the address the client used to reach us. */
