@@ -14,7 +14,8 @@
 # changes when an input does. Env from build.sh: OUT CACHE IF_MISSING.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-log() { printf 'boot-assets: %s\n' "$*" >&2; }
+# shellcheck source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
 img="$OUT/rackboot-os.raw"
 
 if [ "$IF_MISSING" = 1 ] && [ -f "$img" ] \
@@ -23,15 +24,6 @@ if [ "$IF_MISSING" = 1 ] && [ -f "$img" ] \
 fi
 [ -f "$OUT/testos-vmlinuz" ] && [ -f "$OUT/testos-initrd.img" ] || { log "image: test OS kernel/initrd missing"; exit 1; }
 
-fetch_deb() {
-  local pkg=$1 dir="$CACHE/$1"
-  if [ ! -d "$dir/root" ]; then
-    rm -rf "$dir"; mkdir -p "$dir"
-    ( cd "$dir" && chmod 777 . && { apt-get download -q "$pkg" >&2 || { apt-get update -q >&2 && apt-get download -q "$pkg" >&2; }; } )
-    dpkg-deb -x "$dir"/*.deb "$dir/root"
-  fi
-  printf '%s\n' "$dir/root"
-}
 
 log "installable OS image (GRUB for BIOS and UEFI, A/B slots)"
 gcommon=$(fetch_deb grub-common)
