@@ -71,7 +71,11 @@ export class LeaseTable {
   private free(ip: number, c: LeaseClient, now: number): boolean {
     const l = this.byIp.get(ip);
     if (!l || l.expiresAt <= now) return true;
-    return l.clientKey === c.clientKey && l.state !== 'declined';
+    if (l.state === 'declined') return false;
+    // A machine's reserved address follows its MAC through every boot stage: edk2, iPXE and the
+    // OS each send their own client identifier (option 61) but the reservation is the machine's.
+    if (c.reservedIp === ip && l.mac === c.mac) return true;
+    return l.clientKey === c.clientKey;
   }
 
   /** Whether the client may have `ip`, or why not (RFC 2131 §4.3.2 checks for REQUEST). */

@@ -76,6 +76,20 @@ describe('authoritative DHCP handler', () => {
     expect(seen.has(RESERVED)).toBe(false);
   });
 
+  it('gives the reserved address to every boot stage of its machine, whatever client-id each sends', () => {
+    const { send, hostA } = setup();
+    // The firmware (edk2 sends option 61 with its own identifier) takes the reservation first…
+    const fw: [number, number[]][] = [[OPT.CLIENT_ID, [0, 1, 2, 3, 4, 5, 6, 7, 8]]];
+    expect(send(hostA, { type: MSG.DISCOVER, mac: A, options: fw }).yiaddr).toBe(RESERVED);
+    const ack = send(hostA, { type: MSG.REQUEST, mac: A, options: [...fw, [OPT.SERVER_ID, ip('198.18.0.1')], [OPT.REQUESTED_IP, ip(RESERVED)]] });
+    expect(ack.kind).toBe('dhcp.ack');
+    // …then iPXE and the OS (no option 61: keyed by MAC) still get it, not a pool address.
+    expect(send(hostA, { type: MSG.DISCOVER, mac: A }).yiaddr).toBe(RESERVED);
+    const ack2 = send(hostA, { type: MSG.REQUEST, mac: A, options: [[OPT.SERVER_ID, ip('198.18.0.1')], [OPT.REQUESTED_IP, ip(RESERVED)]] });
+    expect(ack2.kind).toBe('dhcp.ack');
+    expect(ack2.yiaddr).toBe(RESERVED);
+  });
+
   it('ignores a REQUEST for another server and frees the address it had offered', () => {
     const { send, hostB, subnet } = setup();
     const offer = send(hostB, { type: MSG.DISCOVER, mac: B });
