@@ -5,7 +5,6 @@ export {
   type AssetResolver,
   type BootConfig,
   type ConfigDeps,
-  REPORT_TOKEN_TTL_SECONDS,
   configVersion,
   machineConfigs,
   prepareBootConfig,

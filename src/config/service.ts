@@ -33,9 +33,6 @@ export interface BootConfig {
   kernelArgs: string[];
 }
 
-/** Report tokens live longer than config tokens: an install and reboot happen before "ready". */
-export const REPORT_TOKEN_TTL_SECONDS = 86_400;
-
 /** NoCloud-net fetches meta-data, user-data and vendor-data: one boot is three fetches. */
 const FETCHES_PER_BOOT = { cloudinit: 3 } as Record<string, number>;
 
@@ -105,7 +102,7 @@ export function prepareBootConfig(deps: ConfigDeps, machine: Machine, opts: { pu
     const reportToken = newTokenSecret();
     const uses = http.configTokenUses * (FETCHES_PER_BOOT[v.format] ?? 1);
     store.configs.addToken({ hash: hashToken(configToken), kind: 'config', machineId: machine.id, versionId: v.id, usesLeft: uses, expiresAt: now + http.configTokenTtlSeconds * 1000, createdAt: now });
-    store.configs.addToken({ hash: hashToken(reportToken), kind: 'report', machineId: machine.id, versionId: v.id, usesLeft: null, expiresAt: now + REPORT_TOKEN_TTL_SECONDS * 1000, createdAt: now });
+    store.configs.addToken({ hash: hashToken(reportToken), kind: 'report', machineId: machine.id, versionId: v.id, usesLeft: null, expiresAt: now + http.reportTokenTtlSeconds * 1000, createdAt: now });
     return { ...saved, configToken, reportToken };
   });
   if (created) {

@@ -10,6 +10,11 @@ export const httpSettingsSchema = z
     /** Per-boot config token lifetime and how many uses it allows. */
     configTokenTtlSeconds: z.number().int().min(10).max(86_400).default(3600),
     configTokenUses: z.number().int().min(1).max(100).default(1),
+    /**
+     * Lifetime of a boot's phone-home token. The installed OS keeps reporting on every boot with
+     * the token its installer left on the disk, so it lives long (a year) by default.
+     */
+    reportTokenTtlSeconds: z.number().int().min(60).max(10 * 365 * 86_400).default(365 * 86_400),
     /** Extra kernel console args put into boot scripts. */
     consoleArgs: z.string().default('console=ttyS0,115200 console=tty0'),
   })

@@ -105,7 +105,10 @@ describe('per-boot config tokens', () => {
     expect(verifyReportToken(deps, boot.reportToken)).toEqual({ machineId: m.id, versionId: boot.versionId });
     expect(() => verifyReportToken(deps, tokenOf(boot.configUrl))).toThrow(/report token/);
     expect(() => verifyReportToken(deps, 'nope')).toThrow(/report token/);
-    deps.clock.now += 86_400_000;
+    // The installed OS reports with it on every boot: still valid after a month, gone after the TTL.
+    deps.clock.now += 30 * 86_400_000;
+    expect(verifyReportToken(deps, boot.reportToken).machineId).toBe(m.id);
+    deps.clock.now += deps.settings.http.reportTokenTtlSeconds * 1000;
     expect(() => verifyReportToken(deps, boot.reportToken)).toThrow(/report token/);
   });
 
