@@ -6,6 +6,8 @@
 #                         appended as a second initrd by Flatcar/FCOS profiles (iPXE concatenates)
 # Env from build.sh: OUT CACHE IF_MISSING.
 set -euo pipefail
+# Fixed mtimes, sorted names and --reproducible inode numbers: the same inputs give the same
+# digests, so a rebuild does not look like a new OS (drift) to machines already installed.
 here=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
@@ -57,7 +59,7 @@ install -m 0755 "$here/testos/udhcpc.script" "$r/usr/share/udhcpc/default.script
 printf 'rackboot-testos\n' > "$r/etc/hostname"
 printf 'root:x:0:0:root:/root:/bin/sh\n' > "$r/etc/passwd"
 printf 'root:x:0:\n' > "$r/etc/group"
-( cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -9n ) > "$OUT/testos-initrd.img.tmp"
+( cd "$r" && find . -exec touch -h -t 202001010000 {} + && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 --reproducible | gzip -9n ) > "$OUT/testos-initrd.img.tmp"
 mv "$OUT/testos-initrd.img.tmp" "$OUT/testos-initrd.img"
 
 # --- testos-ignition.img ---
@@ -90,6 +92,6 @@ done | sort -u | while read -r lib; do
     *) cp -L "$lib" "$r/lib/x86_64-linux-gnu/" ;;
   esac
 done
-( cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -6n ) > "$OUT/testos-ignition.img.tmp"
+( cd "$r" && find . -exec touch -h -t 202001010000 {} + && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 --reproducible | gzip -6n ) > "$OUT/testos-ignition.img.tmp"
 mv "$OUT/testos-ignition.img.tmp" "$OUT/testos-ignition.img"
 log "test OS built ($kver)"
