@@ -1,7 +1,24 @@
 import { createConnection } from 'node:net';
 
-/** Runs one QMP command on a QEMU monitor socket (capabilities handshake first). */
-export function qmpCommand(socket: string, execute: string, timeoutMs = 5000): Promise<unknown> {
+/**
+ * Runs one QMP command on a QEMU monitor socket (capabilities handshake first). A QEMU that was
+ * just started (power on, cycle) has its process before its monitor listens: a refused or missing
+ * socket is retried until the deadline.
+ */
+export async function qmpCommand(socket: string, execute: string, timeoutMs = 5000): Promise<unknown> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await qmpOnce(socket, execute, Math.max(500, deadline - Date.now()));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code !== 'ECONNREFUSED' && code !== 'ENOENT') || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+function qmpOnce(socket: string, execute: string, timeoutMs: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const c = createConnection(socket);
     const timer = setTimeout(() => {
