@@ -99,15 +99,12 @@ function proxy(req: DhcpRequest, host: HostInfo, ctx: HandlerContext): Outcome {
   return { kind: 'dhcp.proxy-offer', reply, boot };
 }
 
-function discover(req: DhcpRequest, host: HostInfo, ctx: HandlerContext, sub: SubnetRuntime): Outcome {
-  const c = leaseClient(req, host, sub);
-  const ip = sub.table.pick(c, req.requestedIp ? ipToInt(req.requestedIp) : undefined, ctx.now);
-  if (ip === undefined) return dropped('pool-exhausted');
-  sub.table.hold(c, ip, ctx.now, ctx.offerHoldMs);
+/** An OFFER or ACK carrying an address with the subnet's options and the boot decision. */
+function addressReply(req: DhcpRequest, host: HostInfo, ctx: HandlerContext, sub: SubnetRuntime, type: number, ip: number) {
   const boot = bootFor(req, host, ctx);
   const yiaddr = intToIp(ip);
   const reply = buildReply(req, {
-    type: MSG.OFFER,
+    type,
     serverId: ctx.serverId,
     mode: 'full',
     yiaddr,
@@ -115,6 +112,15 @@ function discover(req: DhcpRequest, host: HostInfo, ctx: HandlerContext, sub: Su
     subnet: sub.params,
     ...(boot ? { boot } : {}),
   });
+  return { reply, yiaddr, boot };
+}
+
+function discover(req: DhcpRequest, host: HostInfo, ctx: HandlerContext, sub: SubnetRuntime): Outcome {
+  const c = leaseClient(req, host, sub);
+  const ip = sub.table.pick(c, req.requestedIp ? ipToInt(req.requestedIp) : undefined, ctx.now);
+  if (ip === undefined) return dropped('pool-exhausted');
+  sub.table.hold(c, ip, ctx.now, ctx.offerHoldMs);
+  const { reply, yiaddr, boot } = addressReply(req, host, ctx, sub, MSG.OFFER, ip);
   return { kind: 'dhcp.offer', reply, yiaddr, ...(boot ? { boot } : {}) };
 }
 
@@ -146,17 +152,7 @@ function request(req: DhcpRequest, host: HostInfo, ctx: HandlerContext, sub: Sub
   const refusal = sub.table.check(c, ip, ctx.now);
   if (refusal) return nak(req, ctx, `address ${intToIp(ip)} refused: ${refusal}`);
   const lease = sub.table.commit(c, ip, ctx.now + sub.params.leaseSeconds * 1000);
-  const boot = bootFor(req, host, ctx);
-  const yiaddr = intToIp(ip);
-  const reply = buildReply(req, {
-    type: MSG.ACK,
-    serverId: ctx.serverId,
-    mode: 'full',
-    yiaddr,
-    leaseSeconds: sub.params.leaseSeconds,
-    subnet: sub.params,
-    ...(boot ? { boot } : {}),
-  });
+  const { reply, yiaddr, boot } = addressReply(req, host, ctx, sub, MSG.ACK, ip);
   return { kind: 'dhcp.ack', reply, yiaddr, persist: lease, ...(boot ? { boot } : {}) };
 }
 

@@ -1,17 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Lab, LabMachine } from '../../qemu/lab-core.js';
+import type { BootEvent } from '../../src/inventory/events.js';
 import type { RolloutView } from '../../src/rollout/control.js';
 
 /** A boot-trace event as GET /api/v1/events returns it. */
-export interface FleetEvent {
-  id: number;
-  at: string;
-  mac: string | null;
-  machineId: number | null;
-  source: string;
-  kind: string;
-  detail: Record<string, unknown>;
-}
+export type FleetEvent = BootEvent;
 
 /** A machine's out-of-service window in one rollout: first step taken → done (event ids). */
 export interface Window {
