@@ -4,11 +4,9 @@ import type { Service, ServiceContext } from '../service.js';
 import { DhcpServer } from './server.js';
 import { buildSubnets } from './subnets.js';
 
-/** The interfaces to serve on: the configured ones, or every IPv4 interface. */
+/** The interfaces to serve on: the configured ones (which must exist), or every IPv4 interface. */
 function chooseInterfaces(names: string[]): InterfaceInfo[] {
-  const list = names.length ? names.map(describeInterface) : ipv4Interfaces();
-  if (list.length === 0) throw new AppError('SETTINGS', 'dhcp: no interface to serve on (set dhcp.interfaces)');
-  return list;
+  return names.length ? names.map(describeInterface) : ipv4Interfaces();
 }
 
 /** Starts the DHCP server (authoritative or proxy) from settings; settings errors stop start-up. */
@@ -16,6 +14,12 @@ export async function startDhcp(ctx: ServiceContext): Promise<Service | undefine
   const s = ctx.settings.dhcp;
   const log = ctx.log.child({ subsys: 'dhcp' });
   const interfaces = chooseInterfaces(s.interfaces);
+  if (interfaces.length === 0) {
+    // The default (no dhcp.interfaces) on a host with no IPv4 network yet: HTTP and TFTP still
+    // serve; DHCP says why it is off instead of stopping the whole appliance.
+    log.error('dhcp not started: no IPv4 interface to serve on (set dhcp.interfaces, or dhcp.enabled: false)');
+    return undefined;
+  }
   // Option 54 / next-server: the setting, else the address of the (first) bound interface.
   const serverAddress = s.serverAddress ?? interfaces.find((i) => i.ipv4.length)?.ipv4[0]?.address;
   if (!serverAddress) {
