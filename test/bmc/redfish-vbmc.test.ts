@@ -52,6 +52,16 @@ describe('Redfish vBMC for a QEMU VM', () => {
   });
   afterAll(async () => {
     await agent?.stop();
+    // The vBMC's QEMU is its child: killing the vBMC (net.destroy) would orphan it, so it goes
+    // first, by PID — also when an assertion failed before the test powered it off.
+    const vms = vbmcPid ? qemuChildren().map((l) => Number(l.trim().split(/\s+/)[0])) : [];
+    for (const pid of vms) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
     await net?.destroy();
   });
 
