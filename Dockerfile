@@ -11,6 +11,7 @@ FROM node:20-bookworm-slim
 WORKDIR /srv/rackboot
 COPY package.json package-lock.json ./
 COPY scripts ./scripts
+COPY native ./native
 COPY boot-assets ./boot-assets
 COPY src ./src
 COPY bin ./bin

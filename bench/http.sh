@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # rackboot HTTP vs nginx (sendfile on, 1 worker), in the same run, inside a private network
 # namespace on 127.0.0.1 (nothing leaves it). Measures:
-#   1. single-stream download of a 64 MiB digest-addressed asset (MB/s, best of 3, curl)
+#   1. single-stream download of a 64 MiB digest-addressed asset (MB/s, median of ROUNDS curl runs,
+#      rackboot and nginx interleaved so drifting machine load hits both alike)
 #   2. wrk -c32 on the same asset (MB/s)
 #   3. wrk -c32 on /boot.ipxe (requests/s; rackboot renders + versions the config, issues tokens and
 #      records an event per request; nginx serves a static file of the same size: the ceiling)
 # Prints ratios rackboot/nginx. Bounded: every wrk run is DURATION seconds, every step has a timeout.
+# Like the peer figures in the brief: both servers pinned to one core (SRVCORE), curl/wrk to the
+# other (CLICORE); rackboot runs from the compiled dist/ (npm run build), as `npm start` does.
 # Usage: bench/http.sh [--save]   (--save writes bench/results/http.txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 DURATION=${DURATION:-8}
+ROUNDS=${ROUNDS:-7}
+SRVCORE=${SRVCORE:-1}
+CLICORE=${CLICORE:-0}
 ns="rb-bench-$$"
 load0=$(cut -d" " -f1-3 /proc/loadavg)
 work=$(mktemp -d /tmp/rb-bench-XXXXXX)
@@ -25,7 +31,8 @@ cleanup() {
 trap cleanup EXIT
 ip netns add "$ns"
 ip -n "$ns" link set lo up
-in_ns() { ip netns exec "$ns" "$@"; }
+in_ns() { ip netns exec "$ns" taskset -c "$CLICORE" "$@"; }
+npm run -s build
 
 # Assets: a 64 MiB blob (kind disk: no per-download events) and small test OS stand-ins.
 mkdir -p "$work/assets" "$work/data" "$work/nginx"
@@ -44,7 +51,12 @@ http: { host: 127.0.0.1, port: 18080 }
 dhcp: { enabled: false }
 tftp: { enabled: false }
 EOF
-ip netns exec "$ns" node --import tsx src/cli.ts serve --config "$work/rackboot.yaml" > "$work/rackboot.log" 2>&1 &
+# Started directly (not through in_srv): $! must be the server's own PID for the cleanup.
+ip netns exec "$ns" taskset -c "$SRVCORE" node dist/cli.js serve --config "$work/rackboot.yaml" > "$work/rackboot.log" 2>&1 &
+pids+=($!)
+# A second rackboot with mapAssets off: the same stream read through buffers (no native addon).
+sed -e "s#dataDir: .*#dataDir: $work/data-read#" -e 's/port: 18080/port: 18081/' "$work/rackboot.yaml" > "$work/rackboot-read.yaml"
+ip netns exec "$ns" taskset -c "$SRVCORE" env RACKBOOT_HTTP__MAPASSETS=false node dist/cli.js serve --config "$work/rackboot-read.yaml" > "$work/rackboot-read.log" 2>&1 &
 pids+=($!)
 
 cat > "$work/nginx/nginx.conf" <<EOF
@@ -62,11 +74,11 @@ http {
   server { listen 127.0.0.1:18082; root $work/assets; default_type application/octet-stream; }
 }
 EOF
-ip netns exec "$ns" nginx -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+ip netns exec "$ns" taskset -c "$SRVCORE" nginx -c "$work/nginx/nginx.conf" -g 'daemon off;' &
 pids+=($!)
 
 for i in $(seq 1 100); do
-  in_ns curl -sf -o /dev/null http://127.0.0.1:18080/healthz && in_ns curl -sf -o /dev/null http://127.0.0.1:18082/big.raw -r 0-0 && break
+  in_ns curl -sf -o /dev/null http://127.0.0.1:18080/healthz && in_ns curl -sf -o /dev/null http://127.0.0.1:18081/healthz && in_ns curl -sf -o /dev/null http://127.0.0.1:18082/big.raw -r 0-0 && break
   sleep 0.3
 done
 token=$(cat "$work/data/admin.token")
@@ -76,18 +88,13 @@ api /api/v1/machines '{"name":"bench-1","macs":["52:54:00:be:00:01"],"profile":"
 in_ns curl -sf -o "$work/assets/boot.ipxe" 'http://127.0.0.1:18080/boot.ipxe?mac=52:54:00:be:00:01'
 
 rb_big="http://127.0.0.1:18080/assets/sha256/$big"
+rd_big="http://127.0.0.1:18081/assets/sha256/$big"
 ng_big="http://127.0.0.1:18082/sha256/$big"
 rb_ipxe='http://127.0.0.1:18080/boot.ipxe?mac=52:54:00:be:00:01'
 ng_ipxe='http://127.0.0.1:18082/boot.ipxe'
 
-single() { # best of 3, MB/s
-  local best=0 v
-  for _ in 1 2 3; do
-    v=$(in_ns timeout 60 curl -s -o /dev/null -w '%{speed_download}' "$1")
-    best=$(awk -v a="$best" -v b="$v" 'BEGIN { print (b > a) ? b : a }')
-  done
-  awk -v b="$best" 'BEGIN { printf "%.0f", b / 1e6 }'
-}
+speed() { in_ns timeout 60 curl -s -o /dev/null -w '%{speed_download}' "$1"; }
+median_mb() { sort -n | awk '{ v[NR] = $1 } END { printf "%.0f", v[int((NR + 1) / 2)] / 1e6 }'; }
 # wrk_metric URL FIELD: FIELD=rps → Requests/sec; FIELD=mbps → Transfer/sec in MB/s.
 wrk_metric() {
   local out
@@ -101,20 +108,32 @@ wrk_metric() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 
-# Warm the page cache once for both.
-in_ns curl -s -o /dev/null "$rb_big"; in_ns curl -s -o /dev/null "$ng_big"
+# Warm the page cache once for all.
+in_ns curl -s -o /dev/null "$rb_big"; in_ns curl -s -o /dev/null "$ng_big"; in_ns curl -s -o /dev/null "$rd_big"
 
-s_rb=$(single "$rb_big"); s_ng=$(single "$ng_big")
-w_rb=$(wrk_metric "$rb_big" mbps); w_ng=$(wrk_metric "$ng_big" mbps)
+runs_rb=(); runs_ng=(); runs_rd=()
+for _ in $(seq 1 "$ROUNDS"); do
+  runs_rb+=("$(speed "$rb_big")"); runs_ng+=("$(speed "$ng_big")"); runs_rd+=("$(speed "$rd_big")")
+done
+s_rb=$(printf '%s\n' "${runs_rb[@]}" | median_mb); s_ng=$(printf '%s\n' "${runs_ng[@]}" | median_mb)
+s_rd=$(printf '%s\n' "${runs_rd[@]}" | median_mb)
+mb_list() { for v in "$@"; do awk -v b="$v" 'BEGIN { printf "%.0f ", b / 1e6 }'; done; }
+w_rb=$(wrk_metric "$rb_big" mbps); w_ng=$(wrk_metric "$ng_big" mbps); w_rd=$(wrk_metric "$rd_big" mbps)
 i_rb=$(wrk_metric "$rb_ipxe" rps); i_ng=$(wrk_metric "$ng_ipxe" rps)
 
 report=$(cat <<EOF
 rackboot HTTP benchmark vs nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') (sendfile on, 1 worker); $(date -u +%Y-%m-%dT%H:%M:%SZ)
 host: $(nproc) CPUs, $(uname -r), node $(node --version), load average at start: $load0; loopback in a private netns; wrk -t2 -c32 -d${DURATION}s
+servers on core $SRVCORE, clients on core $CLICORE; single stream = median of $ROUNDS interleaved curl runs
                                    rackboot      nginx     ratio
 64 MiB single stream (MB/s)     $(printf '%10s %10s %9s' "$s_rb" "$s_ng" "$(ratio "$s_rb" "$s_ng")")
+  same, mapAssets off (MB/s)     $(printf '%10s %10s %9s' "$s_rd" "$s_ng" "$(ratio "$s_rd" "$s_ng")")
 64 MiB wrk -c32 (MB/s)          $(printf '%10s %10s %9s' "$w_rb" "$w_ng" "$(ratio "$w_rb" "$w_ng")")
+  same, mapAssets off (MB/s)     $(printf '%10s %10s %9s' "$w_rd" "$w_ng" "$(ratio "$w_rd" "$w_ng")")
 /boot.ipxe wrk -c32 (req/s)     $(printf '%10s %10s %9s' "$i_rb" "$i_ng" "$(ratio "$i_rb" "$i_ng")")
+single-stream runs (MB/s): rackboot $(mb_list "${runs_rb[@]}")| nginx $(mb_list "${runs_ng[@]}")| mapAssets off $(mb_list "${runs_rd[@]}")
+(mapAssets on, the default: cached pages go to the socket from a read-only mapping, one kernel copy;
+ off: read into reused buffers, then written: two copies. nginx: sendfile)
 (/boot.ipxe: rackboot renders the script, stores/reuses the config version, issues two tokens and
  records an event per request; nginx serves the same bytes as a static file)
 EOF

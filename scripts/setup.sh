@@ -34,10 +34,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   done
 fi
 
+# Native addons (native/mmap, and any dependency without a prebuilt binary) build against the
+# running Node's own headers when it ships them, instead of downloading headers.
+node_prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+if [ -z "${npm_config_nodedir:-}" ] && [ -f "$node_prefix/include/node/node.h" ]; then export npm_config_nodedir=$node_prefix; fi
+
 # npm dependencies: npm ci when node_modules is missing or older than the lock file.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "npm ci"
   npm ci --no-audit --no-fund >&2
+fi
+# rackboot's own addon again when its source changed since it was built.
+addon=native/mmap/build/Release/rackboot_mmap.node
+if [ ! -f "$addon" ] || [ native/mmap/mmap.c -nt "$addon" ] || [ native/mmap/binding.gyp -nt "$addon" ]; then
+  log "building native/mmap"
+  npm rebuild rackboot-mmap >&2
 fi
 
 # Build the TypeScript when any source is newer than the build.

@@ -15,6 +15,12 @@ export const httpSettingsSchema = z
      * the token its installer left on the disk, so it lives long (a year) by default.
      */
     reportTokenTtlSeconds: z.number().int().min(60).max(10 * 365 * 86_400).default(365 * 86_400),
+    /**
+     * Send asset bytes that are already in the page cache straight from a read-only mapping of
+     * the file (native addon rackboot-mmap), one kernel copy instead of a read plus a write.
+     * Off, or where the addon is not built, assets are read through reused buffers.
+     */
+    mapAssets: z.boolean().default(true),
     /** Extra kernel console args put into boot scripts. */
     consoleArgs: z.string().default('console=ttyS0,115200 console=tty0'),
   })

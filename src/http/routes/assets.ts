@@ -1,15 +1,16 @@
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { type Asset, assetName } from '../../assets/manifest.js';
 import { etagMatches, parseRange } from '../../assets/range.js';
 import type { AssetRegistry } from '../../assets/registry.js';
+import { MappedFiles } from '../../assets/mapped.js';
+import { pageMapper } from '../../assets/mmap.js';
+import { type StreamStats, streamFile } from '../../assets/stream.js';
 import { AppError } from '../../errors.js';
 import { normalizeMac } from '../../inventory/mac.js';
+import type { Logger } from '../../log.js';
 import type { AppDeps } from '../app.js';
-
-/** Read size for streamed assets: large enough that a 64 MiB image is ~64 syscalls per stream. */
-const CHUNK = 1024 * 1024;
 
 const digestParams = z.object({ hex: z.string() });
 const nameParams = z.object({ name: z.string() });
@@ -23,6 +24,8 @@ const macQuery = z.object({ mac: z.string().max(64).optional() }).passthrough();
  */
 export function registerAssetRoutes(app: FastifyInstance, deps: AppDeps, assets: AssetRegistry): void {
   const log = deps.log.child({ subsys: 'assets' });
+  const files = deps.settings.http.mapAssets && pageMapper ? new MappedFiles(pageMapper) : undefined;
+  if (deps.settings.http.mapAssets && !pageMapper) log.warn('native/mmap addon not built: assets are read through buffers');
 
   const served = (req: FastifyRequest, asset: Asset, status: number, bytes: number) => {
     if (req.method !== 'GET' || (asset.kind !== 'kernel' && asset.kind !== 'initrd')) return;
@@ -45,7 +48,7 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AppDeps, assets:
       const asset = /^[0-9a-f]{64}$/.test(hex) ? assets.byDigest(hex) : undefined;
       if (!asset) throw new AppError('NOT_FOUND', `no artifact sha256:${hex.slice(0, 64)}`);
       void reply.header('cache-control', 'public, max-age=31536000, immutable');
-      return sendAsset(req, reply, asset, served);
+      return sendAsset(req, reply, asset, served, log, files);
     },
   });
 
@@ -58,7 +61,7 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AppDeps, assets:
       const asset = assetName.safeParse(name).success ? assets.byName(name) : undefined;
       if (!asset) throw new AppError('NOT_FOUND', `no artifact named ${JSON.stringify(name.slice(0, 128))}`);
       void reply.header('cache-control', 'public, max-age=60, must-revalidate');
-      return sendAsset(req, reply, asset, served);
+      return sendAsset(req, reply, asset, served, log, files);
     },
   });
 }
@@ -66,7 +69,14 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AppDeps, assets:
 type ServedHook = (req: FastifyRequest, asset: Asset, status: number, bytes: number) => void;
 
 /** Conditional request, Range and HEAD handling shared by both asset routes. */
-function sendAsset(req: FastifyRequest, reply: FastifyReply, asset: Asset, served: ServedHook): FastifyReply {
+async function sendAsset(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  asset: Asset,
+  served: ServedHook,
+  log: Logger,
+  files: MappedFiles | undefined,
+): Promise<FastifyReply> {
   const etag = `"sha256:${asset.sha256}"`;
   void reply.header('etag', etag).header('accept-ranges', 'bytes');
   void reply.type(contentTypeOf(asset));
@@ -83,7 +93,21 @@ function sendAsset(req: FastifyRequest, reply: FastifyReply, asset: Asset, serve
   void reply.header('content-length', length);
   if (start === 0) served(req, asset, range ? 206 : 200, length);
   if (req.method === 'HEAD' || length === 0) return reply.send();
-  return reply.send(createReadStream(asset.path, { start, end, highWaterMark: CHUNK }));
+  // Opened before the head goes out, so a vanished file is still an ordinary error reply.
+  const fh = await open(asset.path, 'r');
+  // The body bypasses fastify's stream piping: streamFile sends cached pages from a mapping or
+  // reuses its read buffers, and prepares the next chunk while the socket sends (bench/http.sh).
+  reply.hijack();
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value !== undefined) reply.raw.setHeader(name, typeof value === 'number' ? String(value) : value);
+  }
+  reply.raw.writeHead(reply.statusCode);
+  const stats: StreamStats = { mappedBytes: 0, readBytes: 0 };
+  const mapping = files ? await files.get(fh) : undefined;
+  const mapped = files && mapping ? { mapping, mapper: files.mapper } : undefined;
+  const err = await streamFile(fh, start, end, reply.raw, mapped, stats);
+  if (err) log.warn({ name: asset.name, err: err.message, ...stats }, 'asset stream cut short');
+  return reply;
 }
 
 function contentTypeOf(a: Asset): string {
