@@ -2,12 +2,14 @@
 # DHCPv4 throughput: rackboot vs Kea (memfile, persist, single-threaded) vs dnsmasq (--no-ping,
 # lease file) in the same run and the same namespace topology. Each server is pinned to core 1,
 # perfdhcp to core 0. For every rate of the sweep the three servers are measured back to back,
-# so background load hits them alike. Prints DORA/s at <= 2.5 % drops, the ratios, and a
-# 1,000-client avalanche per server. Bounded: fixed rates, fixed periods, every run under `timeout`.
-#   sudo bench/dhcp.sh            (RATES="1000 2000 4000" PERIOD=10 CLIENTS=100000 to change)
+# so background load hits them alike; each run starts once every server is idle again. Prints
+# DORA/s at <= 2.5 % drops, the ratios, and a 1,000-client avalanche per server. Bounded: fixed rates, fixed periods, every run under `timeout`.
+# rackboot runs from the compiled dist/ (built here first), as `npm start` runs it.
+#   sudo bench/dhcp.sh            (RATES="1000 2000 4000" PERIOD=10 CLIENTS=100000 to change;
+#                                  SERVERS="rackboot kea" for a subset while iterating)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RATES=${RATES:-"500 1000 2000 3000 4000 6000"}
+RATES=${RATES:-"1000 2000 3000 3500 4000 4500 5000 6000"}
 PERIOD=${PERIOD:-10}
 CLIENTS=${CLIENTS:-100000}
 AVALANCHE=${AVALANCHE:-1000}
@@ -20,7 +22,8 @@ source bench/dhcp/netns.sh
 work=$(mktemp -d /tmp/rb-bench-dhcp.XXXXXX)
 id=$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
 declare -A PIDS=()
-SERVERS=(rackboot kea dnsmasq)
+read -r -a SERVERS <<< "${SERVERS:-rackboot kea dnsmasq}"
+has() { [[ " ${SERVERS[*]} " == *" $1 "* ]]; }
 
 cleanup() {
   for s in "${!PIDS[@]}"; do kill "${PIDS[$s]}" 2>/dev/null || true; done
@@ -37,6 +40,8 @@ for s in "${SERVERS[@]}"; do SRV="rbb-$s-$id-s" CLI="rbb-$s-$id-c" bench_netns_u
 srv() { echo "rbb-$1-$id-s"; }
 cli() { echo "rbb-$1-$id-c"; }
 
+log "building dist/"
+npx tsc -p tsconfig.build.json
 log "seeding $CLIENTS machines for rackboot (it answers registered MACs only)"
 mkdir -p "$work/rb"
 node --import tsx bench/dhcp/seed.ts "$work/rb" "$work/macs.txt" "$CLIENTS" "$AVALANCHE"
@@ -65,19 +70,27 @@ cat > "$work/kea.json" <<JSON
 JSON
 
 log "starting servers (core $SRVCORE)"
-ip netns exec "$(srv rackboot)" taskset -c "$SRVCORE" env RACKBOOT_LOG_JSON=1 \
-  node --import tsx src/cli.ts serve --config "$work/rb.yaml" > "$work/rackboot.log" 2>&1 &
-PIDS[rackboot]=$!
-ip netns exec "$(srv kea)" taskset -c "$SRVCORE" env KEA_PIDFILE_DIR="$work" KEA_LOCKFILE_DIR="$work" \
-  kea-dhcp4 -c "$work/kea.json" > "$work/kea.out" 2>&1 &
-PIDS[kea]=$!
-ip netns exec "$(srv dnsmasq)" taskset -c "$SRVCORE" dnsmasq --no-daemon --port=0 --no-ping --quiet-dhcp \
-  --interface=sv0 --bind-interfaces --user=root --pid-file="$work/dnsmasq.pid" \
-  --dhcp-range=198.18.1.0,198.19.255.250,255.254.0.0,1h --dhcp-lease-max=200000 \
-  --dhcp-leasefile="$work/dnsmasq.leases" --log-facility="$work/dnsmasq.log" > "$work/dnsmasq.out" 2>&1 &
-PIDS[dnsmasq]=$!
-for i in $(seq 1 60); do grep -q 'rackboot serving' "$work/rackboot.log" && break; sleep 1; done
-grep -q 'rackboot serving' "$work/rackboot.log" || { cat "$work/rackboot.log"; exit 1; }
+if has rackboot; then
+  ip netns exec "$(srv rackboot)" taskset -c "$SRVCORE" env RACKBOOT_LOG_JSON=1 \
+    node dist/cli.js serve --config "$work/rb.yaml" > "$work/rackboot.log" 2>&1 &
+  PIDS[rackboot]=$!
+fi
+if has kea; then
+  ip netns exec "$(srv kea)" taskset -c "$SRVCORE" env KEA_PIDFILE_DIR="$work" KEA_LOCKFILE_DIR="$work" \
+    kea-dhcp4 -c "$work/kea.json" > "$work/kea.out" 2>&1 &
+  PIDS[kea]=$!
+fi
+if has dnsmasq; then
+  ip netns exec "$(srv dnsmasq)" taskset -c "$SRVCORE" dnsmasq --no-daemon --port=0 --no-ping --quiet-dhcp \
+    --interface=sv0 --bind-interfaces --user=root --pid-file="$work/dnsmasq.pid" \
+    --dhcp-range=198.18.1.0,198.19.255.250,255.254.0.0,1h --dhcp-lease-max=200000 \
+    --dhcp-leasefile="$work/dnsmasq.leases" --log-facility="$work/dnsmasq.log" > "$work/dnsmasq.out" 2>&1 &
+  PIDS[dnsmasq]=$!
+fi
+if has rackboot; then
+  for i in $(seq 1 60); do grep -q 'rackboot serving' "$work/rackboot.log" && break; sleep 1; done
+  grep -q 'rackboot serving' "$work/rackboot.log" || { cat "$work/rackboot.log"; exit 1; }
+fi
 sleep 1
 
 # perfdhcp run → "rate d1 d2" (4-way exchanges/s, DISCOVER-OFFER drop %, REQUEST-ACK drop %)
@@ -92,17 +105,38 @@ perf() {
   echo "${r:-0} ${d:-100 100}"
 }
 
+# CPU time (clock ticks) of every server process and its threads.
+cputicks() {
+  local t=0 p
+  for p in "${PIDS[@]}"; do
+    t=$(( t + $(awk '{ print $14 + $15 }' /proc/"$p"/stat 2>/dev/null || echo 0) ))
+  done
+  echo "$t"
+}
+# A server past saturation keeps draining its socket buffer after perfdhcp stops; wait until
+# every server is idle (no CPU for 1 s, at most 20 s) so that backlog does not land in the next
+# server's measurement on the same core.
+settle() {
+  local a b i
+  for i in $(seq 1 20); do
+    a=$(cputicks); sleep 1; b=$(cputicks)
+    (( b - a <= 2 )) && return 0
+  done
+}
+
 declare -A BEST=()
 {
   echo "# bench/dhcp.sh $(date -u +%FT%TZ) on $(nproc) cores, $(uname -r); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# perfdhcp -r RATE -p $PERIOD -R $CLIENTS (MAC list), servers pinned to core $SRVCORE, perfdhcp to core $CLICORE"
   echo "# rackboot $(git rev-parse --short HEAD 2>/dev/null || echo '?')+worktree; $(kea-dhcp4 -v); $(dnsmasq -v | head -1 | cut -d' ' -f1-3)"
-  printf '%-8s %-9s %12s %10s %10s\n' rate server 'DORA/s' 'D-O drop%' 'R-A drop%'
+  echo "# load = 1-min load average after the run (this bench itself adds about 2: server + perfdhcp)"
+  printf '%-8s %-9s %12s %10s %10s %6s\n' rate server 'DORA/s' 'D-O drop%' 'R-A drop%' load
 } | tee "$OUT"
 for rate in $RATES; do
   for s in "${SERVERS[@]}"; do
+    settle
     read -r got d1 d2 < <(perf "$s" "$rate")
-    printf '%-8s %-9s %12s %10s %10s\n' "$rate" "$s" "$got" "$d1" "$d2" | tee -a "$OUT"
+    printf '%-8s %-9s %12s %10s %10s %6s\n' "$rate" "$s" "$got" "$d1" "$d2" "$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$OUT"
     ok=$(awk -v a="$d1" -v b="$d2" -v m="$MAXDROP" 'BEGIN { print (a <= m && b <= m) ? 1 : 0 }')
     if [[ $ok == 1 ]] && awk -v g="$got" -v b="${BEST[$s]:-0}" 'BEGIN { exit !(g > b) }'; then BEST[$s]=$got; fi
   done
@@ -119,7 +153,10 @@ done
   echo "# avalanche: $AVALANCHE clients (--scenario avalanche, perfdhcp's template MACs), at most 120 s;"
   echo "# failures = exchanges still unanswered when perfdhcp finished or was stopped"
 } | tee -a "$OUT"
-for s in "${SERVERS[@]}"; do
+AVSERVERS=("${SERVERS[@]}")
+[[ $AVALANCHE -gt 0 ]] || AVSERVERS=()
+for s in "${AVSERVERS[@]}"; do
+  settle
   out=$(timeout 120 ip netns exec "$(cli "$s")" taskset -c "$CLICORE" \
     perfdhcp -4 -l cv0 --scenario avalanche -R "$AVALANCHE" 198.18.0.1 2>&1 || true)
   echo "$out" > "$work/avalanche-$s.txt"
@@ -132,4 +169,5 @@ for s in "${SERVERS[@]}"; do
     printf '%-9s failures %4s  (not finished in 120 s: %s)\n' "$s" "$(echo "$waiting" | grep -oE '[0-9]+' | head -1)" "$waiting" | tee -a "$OUT"
   fi
 done
+echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
 log "raw perfdhcp outputs in $work"

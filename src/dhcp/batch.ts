@@ -24,22 +24,27 @@ const realTimers: BatchTimers = {
  * while the hot path pays one commit per turn instead of one per packet. With `minIntervalMs`
  * a turn that comes right after a commit waits out the rest of the interval, so under steady
  * load the commit rate is bounded and each transaction carries many packets (a commit, with
- * its WAL pages and periodic checkpoint, costs far more than a row).
+ * its WAL pages, costs far more than a row). Writes nobody waits for (`defer`) start no commit
+ * of their own: they ride along with the next one, so an OFFER's event lands in the same
+ * transaction as the ACK of its exchange and the trace's index pages are written once.
  */
 export class TurnBatcher {
   private queue: Item[] = [];
   private scheduled = false;
   private closed = false;
   /** Transactions committed and writes in them (for the stats log). */
-  readonly stats = { commits: 0, writes: 0, failedWrites: 0, failedCommits: 0 };
+  readonly stats = { commits: 0, writes: 0, failedWrites: 0, failedCommits: 0, commitMs: 0, maxCommitMs: 0 };
 
   private lastCommit = Number.NEGATIVE_INFINITY;
+  private deferTimer = false;
 
   constructor(
     private readonly transaction: (fn: () => void) => void,
     private readonly log: Logger,
     private readonly minIntervalMs = 0,
     private readonly timers: BatchTimers = realTimers,
+    /** The longest a deferred write waits for a commit to ride along with. */
+    private readonly maxDeferMs = 50,
   ) {}
 
   /** Queues a write; `after` runs once it is committed (never if the write or commit fails). */
@@ -54,6 +59,18 @@ export class TurnBatcher {
     }
   }
 
+  /** Queues a write no reply waits for: committed with the next commit, within `maxDeferMs`. */
+  defer(write: () => void): void {
+    if (this.closed) return;
+    this.queue.push({ write, after: undefined });
+    if (this.scheduled || this.deferTimer) return;
+    this.deferTimer = true;
+    this.timers.later(() => {
+      this.deferTimer = false;
+      if (!this.scheduled) this.flush();
+    }, this.maxDeferMs);
+  }
+
   /** Commits everything queued now (also called on close). */
   flush(): void {
     this.scheduled = false;
@@ -61,6 +78,7 @@ export class TurnBatcher {
     if (items.length === 0) return;
     this.queue = [];
     const ok: boolean[] = new Array(items.length).fill(false);
+    const started = this.timers.now();
     try {
       this.transaction(() => {
         items.forEach((item, i) => {
@@ -80,10 +98,19 @@ export class TurnBatcher {
       return;
     }
     this.lastCommit = this.timers.now();
+    const took = this.lastCommit - started;
+    this.stats.commitMs += took;
+    if (took > this.stats.maxCommitMs) this.stats.maxCommitMs = took;
     this.stats.commits++;
     this.stats.writes += items.length;
     items.forEach((item, i) => {
-      if (ok[i]) item.after?.();
+      if (!ok[i] || !item.after) return;
+      try {
+        item.after();
+      } catch (err) {
+        // A failed send must not keep the replies after it from leaving.
+        this.log.error({ err }, 'dhcp reply after commit failed');
+      }
     });
   }
 

@@ -70,12 +70,15 @@ function readOptions(buf: Buffer, start: number, end: number, into: Map<number, 
     const value = buf.subarray(i + 2, i + 2 + len);
     const prev = into.get(code);
     // RFC 3396 §5: several instances of one option are one value, concatenated in order.
-    into.set(code, prev ? Buffer.concat([prev, value]) : Buffer.from(value));
+    into.set(code, prev ? Buffer.concat([prev, value]) : value);
     i += 2 + len;
   }
 }
 
-/** Decodes a DHCPv4 packet; anything malformed is an AppError with code PROTOCOL. */
+/**
+ * Decodes a DHCPv4 packet; anything malformed is an AppError with code PROTOCOL. Option values
+ * and chaddr are views into `buf` (no copy per option on the hot path): do not reuse `buf`.
+ */
 export function decodeDhcpPacket(buf: Buffer): DhcpPacket {
   if (buf.length < HEADER_LEN + 4) throw protocolError(`packet of ${buf.length} bytes is shorter than ${HEADER_LEN + 4}`);
   if (buf.length > MAX_PACKET_LEN) throw protocolError(`packet of ${buf.length} bytes is longer than ${MAX_PACKET_LEN}`);
@@ -108,7 +111,7 @@ export function decodeDhcpPacket(buf: Buffer): DhcpPacket {
     yiaddr: intToIp(buf.readUInt32BE(16)),
     siaddr: intToIp(buf.readUInt32BE(20)),
     giaddr: intToIp(buf.readUInt32BE(24)),
-    chaddr: Buffer.from(buf.subarray(28, 44)),
+    chaddr: buf.subarray(28, 44),
     sname,
     file,
     options,

@@ -36,16 +36,34 @@ const ZERO = '0.0.0.0';
  */
 const PXE_DISCOVERY_USE_FILE = writeSubOptions([[PXE_SUBOPT.DISCOVERY_CONTROL, Buffer.from([8])]], true);
 
+/**
+ * Option values that repeat in every reply (server id, subnet options, lease times), encoded
+ * once. The encoder only copies from them; nothing writes into a reply's option values.
+ */
+const encoded = new Map<string, Buffer>();
+function once(key: string, make: () => Buffer): Buffer {
+  let b = encoded.get(key);
+  if (!b) {
+    if (encoded.size >= 4096) encoded.clear();
+    b = make();
+    encoded.set(key, b);
+  }
+  return b;
+}
+const ipOnce = (ip: string) => once(`ip:${ip}`, () => ipOption(ip));
+const u32Once = (n: number) => once(`u32:${n}`, () => u32Option(n));
+const textOnce = (t: string) => once(`txt:${t}`, () => Buffer.from(t, 'latin1'));
+
 function addSubnetOptions(o: Map<number, Buffer>, s: SubnetParams): void {
-  o.set(OPT.SUBNET_MASK, ipOption(s.mask));
-  if (s.router) o.set(OPT.ROUTER, ipOption(s.router));
-  if (s.dns.length) o.set(OPT.DNS, ipListOption(s.dns));
-  if (s.domain) o.set(OPT.DOMAIN, Buffer.from(s.domain, 'latin1'));
-  o.set(OPT.BROADCAST, ipOption(s.broadcast));
+  o.set(OPT.SUBNET_MASK, ipOnce(s.mask));
+  if (s.router) o.set(OPT.ROUTER, ipOnce(s.router));
+  if (s.dns.length) o.set(OPT.DNS, once(`ips:${s.dns.join(',')}`, () => ipListOption(s.dns)));
+  if (s.domain) o.set(OPT.DOMAIN, textOnce(s.domain));
+  o.set(OPT.BROADCAST, ipOnce(s.broadcast));
 }
 
 function addBootOptions(o: Map<number, Buffer>, req: DhcpRequest, boot: BootDecision): void {
-  o.set(OPT.VENDOR_CLASS, Buffer.from(boot.vendorClass, 'latin1'));
+  o.set(OPT.VENDOR_CLASS, textOnce(boot.vendorClass));
   // Plain PXE ROMs (not iPXE, not HTTP boot) get the discovery-control hint in option 43.
   if (boot.vendorClass === 'PXEClient' && !req.isIpxe) o.set(OPT.VENDOR_SPECIFIC, PXE_DISCOVERY_USE_FILE);
   const asked = req.packet.options.get(OPT.PARAM_LIST);
@@ -57,20 +75,20 @@ function addBootOptions(o: Map<number, Buffer>, req: DhcpRequest, boot: BootDeci
 export function buildReply(req: DhcpRequest, spec: ReplySpec): DhcpPacket {
   const p = req.packet;
   const o = new Map<number, Buffer>();
-  o.set(OPT.MESSAGE_TYPE, Buffer.from([spec.type]));
-  o.set(OPT.SERVER_ID, ipOption(spec.serverId));
+  o.set(OPT.MESSAGE_TYPE, once(`msg:${spec.type}`, () => Buffer.from([spec.type])));
+  o.set(OPT.SERVER_ID, ipOnce(spec.serverId));
   if (spec.message) o.set(OPT.MESSAGE, Buffer.from(spec.message, 'latin1'));
   const nak = spec.type === MSG.NAK;
   if (spec.leaseSeconds !== undefined) {
-    o.set(OPT.LEASE_TIME, u32Option(spec.leaseSeconds));
-    o.set(OPT.RENEWAL_T1, u32Option(Math.floor(spec.leaseSeconds / 2)));
-    o.set(OPT.REBINDING_T2, u32Option(Math.floor((spec.leaseSeconds * 7) / 8)));
+    o.set(OPT.LEASE_TIME, u32Once(spec.leaseSeconds));
+    o.set(OPT.RENEWAL_T1, u32Once(Math.floor(spec.leaseSeconds / 2)));
+    o.set(OPT.REBINDING_T2, u32Once(Math.floor((spec.leaseSeconds * 7) / 8)));
   }
   if (spec.subnet && !nak) addSubnetOptions(o, spec.subnet);
   const bootVisible = spec.boot && (spec.mode === 'full' || spec.bootInOffer !== false);
   if (spec.boot && bootVisible) addBootOptions(o, req, spec.boot);
   // ProxyDHCP without the file in the offer: option 60 alone sends the client to port 4011.
-  else if (spec.boot) o.set(OPT.VENDOR_CLASS, Buffer.from(spec.boot.vendorClass, 'latin1'));
+  else if (spec.boot) o.set(OPT.VENDOR_CLASS, textOnce(spec.boot.vendorClass));
   // RFC 6842: echo the client identifier; RFC 3046 §2.2: echo the relay agent option.
   const cid = p.options.get(OPT.CLIENT_ID);
   if (cid) o.set(OPT.CLIENT_ID, cid);

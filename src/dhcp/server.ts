@@ -153,7 +153,14 @@ export class DhcpServer {
           log.debug({ kind: out.kind, yiaddr: out.yiaddr, bootFile: out.boot?.bootFile, to: dest.address }, 'dhcp reply sent');
         }
       : undefined;
-    this.batch.add(write, send);
+    // Only a lease change (or a machine created by discovery) must be on disk before the reply
+    // leaves: an ACK promises the address (RFC 2131 §4.3.2). An OFFER promises nothing (§4.3.1:
+    // the address need not be reserved), so it leaves now and its event rides the next commit,
+    // usually the one of the ACK of the same exchange.
+    if (send && !persist && machineId !== null) {
+      send();
+      this.batch.defer(write);
+    } else this.batch.add(write, send);
   }
 
   /** `unknownMacs: discover`: the MAC becomes a `discovered` machine with what the packet told us. */
@@ -185,8 +192,9 @@ export class DhcpServer {
 
   /** Stops listening and commits what is pending. */
   async close(): Promise<void> {
-    await Promise.all(this.endpoints.map((e) => e.close()));
+    // Pending writes commit and their replies leave while the sockets are still open.
     this.batch.close();
+    await Promise.all(this.endpoints.map((e) => e.close()));
     this.d.log.info({ ...this.stats, ...this.batch.stats }, 'dhcp stopped');
   }
 }

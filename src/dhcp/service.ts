@@ -1,6 +1,8 @@
 import { AppError } from '../errors.js';
+import { startWalCheckpointer } from '../inventory/wal-checkpointer.js';
 import { type InterfaceInfo, describeInterface, ipv4Interfaces } from '../net/interfaces.js';
 import type { Service, ServiceContext } from '../service.js';
+import { cachedLookup } from './hosts.js';
 import { DhcpServer } from './server.js';
 import { buildSubnets } from './subnets.js';
 
@@ -28,7 +30,7 @@ export async function startDhcp(ctx: ServiceContext): Promise<Service | undefine
   if (s.mode === 'full' && s.subnets.length === 0) {
     throw new AppError('SETTINGS', 'dhcp.mode full needs at least one entry in dhcp.subnets');
   }
-  const subnets = buildSubnets(s.subnets, ctx.store.leases.all(), (ip) => ctx.store.leases.reservedFor(ip));
+  const subnets = buildSubnets(s.subnets, ctx.store.leases.all(), cachedLookup((ip) => ctx.store.leases.reservedFor(ip)));
   const server = new DhcpServer({
     settings: { ...s, serverAddress },
     store: ctx.store,
@@ -38,6 +40,8 @@ export async function startDhcp(ctx: ServiceContext): Promise<Service | undefine
     interfaces,
   });
   await server.listen();
+  // Lease and event commits then only append to the WAL; its fsyncs happen off the event loop.
+  const checkpointer = startWalCheckpointer(ctx.store.db, { onError: (err) => log.warn({ err }, 'wal checkpointer stopped') });
   const timer = setInterval(() => server.reclaim(), s.reclaimSeconds * 1000);
   timer.unref();
   log.info({ mode: s.mode, serverAddress, interfaces: interfaces.map((i) => i.name), ports: server.ports() }, 'dhcp listening');
@@ -46,6 +50,7 @@ export async function startDhcp(ctx: ServiceContext): Promise<Service | undefine
     close: async () => {
       clearInterval(timer);
       await server.close();
+      await checkpointer?.stop();
     },
   };
 }

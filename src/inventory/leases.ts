@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import type { MachineState } from './machines.js';
 
 /** Lease states as stored: offers live only in memory and are never written. */
 export type StoredLeaseState = 'active' | 'released' | 'declined' | 'expired';
@@ -35,6 +36,15 @@ const toRecord = (r: Row): LeaseRecord => ({
   updatedAt: r.updated_at,
 });
 
+/** What the DHCP server needs to know about the machine owning a MAC. */
+export interface LeaseHost {
+  machineId: number;
+  /** The machine's reserved address (machines.ipv4). */
+  ipv4: string | null;
+  profile: string | null;
+  state: MachineState;
+}
+
 /** DHCP leases; the DHCP server writes them in batches, one transaction per event-loop turn. */
 export class LeaseRepo {
   private readonly upsertStmt;
@@ -42,6 +52,7 @@ export class LeaseRepo {
   private readonly byMacStmt;
   private readonly reservedStmt;
   private readonly expireStmt;
+  private readonly hostStmt;
   constructor(readonly db: Db) {
     this.upsertStmt = db.prepare(
       `INSERT INTO leases (ip, mac, client_id, hostname, state, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -52,6 +63,9 @@ export class LeaseRepo {
     this.byMacStmt = db.prepare('SELECT * FROM leases WHERE mac = ? ORDER BY updated_at DESC');
     this.reservedStmt = db.prepare('SELECT id FROM machines WHERE ipv4 = ?').pluck();
     this.expireStmt = db.prepare("UPDATE leases SET state = 'expired', updated_at = ? WHERE state = 'active' AND expires_at <= ?");
+    this.hostStmt = db.prepare(
+      'SELECT m.id AS machineId, m.ipv4, m.profile, m.state FROM interfaces i JOIN machines m ON m.id = i.machine_id WHERE i.mac = ?',
+    );
   }
 
   /** Inserts or replaces the lease of an address. */
@@ -78,6 +92,14 @@ export class LeaseRepo {
   /** Marks active leases past their expiry as expired; returns how many. */
   expire(now: number): number {
     return this.expireStmt.run(now, now).changes;
+  }
+
+  /**
+   * The machine owning a canonical MAC, reduced to what DHCP decides on: one indexed join and
+   * no JSON columns (machines.findByMac builds the whole machine; this runs per DISCOVER).
+   */
+  hostOf(mac: string): LeaseHost | undefined {
+    return this.hostStmt.get(mac) as LeaseHost | undefined;
   }
 
   /** The machine an address is reserved for (machines.ipv4), if any. */

@@ -32,7 +32,10 @@ export function tryNormalizeMac(input: string): string | undefined {
   }
 }
 
-/** Canonical MAC from 6 raw bytes (e.g. a DHCP chaddr). */
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Canonical MAC from 6 raw bytes (e.g. a DHCP chaddr). Table lookups: it runs per DHCP packet. */
 export function macFromBytes(b: Uint8Array): string {
-  return Array.from(b.subarray(0, 6), (x) => x.toString(16).padStart(2, '0')).join(':');
+  const h = (i: number) => HEX_BYTE[b[i] ?? 0];
+  return `${h(0)}:${h(1)}:${h(2)}:${h(3)}:${h(4)}:${h(5)}`;
 }

@@ -1,4 +1,6 @@
 import { type Socket, createSocket } from 'node:dgram';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIPv4 } from 'node:net';
 import { createRequire } from 'node:module';
 import { AppError } from '../errors.js';
 import type { InterfaceInfo } from './interfaces.js';
@@ -25,6 +27,15 @@ const SOL_SOCKET = 1;
 const SO_BINDTOIFINDEX = 62;
 /** SO_RCVBUFFORCE: a receive buffer above net.core.rmem_max (needs CAP_NET_ADMIN, which a DHCP server has). */
 const SO_RCVBUFFORCE = 33;
+
+/**
+ * dgram resolves every destination through dns.lookup, which answers an address literal on the
+ * next tick: one extra tick per datagram. Replies always go to literals; answer those at once.
+ */
+function literalLookup(address: string, _family: unknown, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  if (isIPv4(address)) cb(null, address, 4);
+  else dnsLookup(address, { family: 4 }, cb);
+}
 
 /** One datagram as a protocol server sees it. */
 export interface Datagram {
@@ -66,7 +77,7 @@ export interface UdpOptions {
  * namespace without routes.
  */
 export async function openUdp(o: UdpOptions): Promise<UdpEndpoint> {
-  const sock = createSocket({ type: 'udp4', reuseAddr: true });
+  const sock = createSocket({ type: 'udp4', reuseAddr: true, lookup: literalLookup });
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject);
     sock.bind({ address: o.host, port: o.port, exclusive: true }, () => {
@@ -98,9 +109,9 @@ export async function openUdp(o: UdpOptions): Promise<UdpEndpoint> {
     iface: o.iface,
     port,
     send(data, address, toPort) {
-      sock.send(data, toPort, address, (err) => {
-        if (err) onSendError?.(err, address);
-      });
+      // No callback: a failed send comes back as an 'error' event (below), and the common
+      // case skips one JS callback per datagram.
+      sock.send(data, toPort, address);
     },
     close: () => new Promise<void>((r) => sock.close(() => r())),
   };
@@ -108,6 +119,6 @@ export async function openUdp(o: UdpOptions): Promise<UdpEndpoint> {
     o.onMessage({ data, from: { address: rinfo.address, port: rinfo.port }, iface: o.iface, port }, endpoint);
   });
   // A socket error (e.g. ICMP unreachable echoed back) must never end the process.
-  sock.on('error', (err) => onSendError?.(err, o.host));
+  sock.on('error', (err: NodeJS.ErrnoException & { address?: string }) => onSendError?.(err, err.address ?? o.host));
   return endpoint;
 }
