@@ -15,13 +15,15 @@ const bytes = randomBytes(9.5 * 1024 * 1024);
 let dir: string;
 let server: Server;
 let port: number;
-const results: Array<Error | undefined> = [];
-const stats: StreamStats[] = [];
+/** What each finished stream returned and how it got its bytes, by the request's ?id=. */
+const results = new Map<string, { error: Error | undefined; stats: StreamStats }>();
+let nextId = 0;
 const files = pageMapper ? new MappedFiles(pageMapper) : undefined;
 
-/** Waits until the server side has finished `n` streams (the client may see the end first). */
-async function finished(n: number): Promise<void> {
-  for (let i = 0; i < 100 && results.length < n; i++) await new Promise((w) => setTimeout(w, 20));
+/** Waits until the server side has finished stream `id` (the client may see the end first). */
+async function finished(id: string): Promise<{ error: Error | undefined; stats: StreamStats } | undefined> {
+  for (let i = 0; i < 250 && !results.has(id); i++) await new Promise((w) => setTimeout(w, 20));
+  return results.get(id);
 }
 
 function openFds(): number {
@@ -63,8 +65,8 @@ beforeAll(async () => {
     const st: StreamStats = { mappedBytes: 0, readBytes: 0 };
     const mapping = u.searchParams.has('map') && files ? await files.get(fh) : undefined;
     const mapped = mapping && pageMapper ? { mapping, mapper: pageMapper } : undefined;
-    results.push(await streamFile(fh, start, end, res, mapped, st));
-    stats.push(st);
+    const error = await streamFile(fh, start, end, res, mapped, st);
+    results.set(u.searchParams.get('id') ?? '', { error, stats: st });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
@@ -83,43 +85,51 @@ describe.each([
   ['read through buffers', ''],
   ['cached pages from a mapping', 'map'],
 ])('streamFile over a real socket: %s', (_name, flag) => {
-  const q = (extra = '') => `?${[flag, extra].filter(Boolean).join('&')}`;
+  let lastId = '';
+  const q = (extra = '') => {
+    lastId = String(nextId++);
+    return `?${[flag, extra, `id=${lastId}`].filter(Boolean).join('&')}`;
+  };
 
   it('sends a file of many chunks byte-identical, and a range of it', async () => {
-    const seen = results.length;
     const whole = await fetchBody(`/big.bin${q()}`);
+    const wholeId = lastId;
     expect(whole.status).toBe(200);
     expect(whole.body.equals(bytes)).toBe(true);
     const part = await fetchBody(`/big.bin${q(`start=${1024 * 1024 - 3}&end=${5 * 1024 * 1024 + 7}`)}`);
+    const partId = lastId;
     expect(part.body.equals(bytes.subarray(1024 * 1024 - 3, 5 * 1024 * 1024 + 8))).toBe(true);
-    await finished(seen + 2);
-    expect(results.slice(-2)).toEqual([undefined, undefined]);
+    const a = await finished(wholeId);
+    const b = await finished(partId);
+    expect([a?.error, b?.error]).toEqual([undefined, undefined]);
     // The file was just written, so its pages are cached: with the mapper nothing is read.
-    const [a, b] = stats.slice(-2);
-    if (flag) expect([a?.readBytes, b?.readBytes, a?.mappedBytes]).toEqual([0, 0, bytes.length]);
-    else expect([a?.mappedBytes, a?.readBytes]).toEqual([0, bytes.length]);
+    if (flag) expect([a?.stats.readBytes, b?.stats.readBytes, a?.stats.mappedBytes]).toEqual([0, 0, bytes.length]);
+    else expect([a?.stats.mappedBytes, a?.stats.readBytes]).toEqual([0, bytes.length]);
   });
 
   it('a client that disconnects mid-body stops the reads and leaks no file descriptor', async () => {
     await fetchBody(`/big.bin${q()}`); // warm the buffer pool so the fd count is stable
     const before = openFds();
-    for (let i = 0; i < 5; i++) await fetchBody(`/big.bin${q()}`, { abortAfter: 64 * 1024 });
-    await new Promise((r) => setTimeout(r, 200));
+    const aborted: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      await fetchBody(`/big.bin${q()}`, { abortAfter: 64 * 1024 });
+      aborted.push(lastId);
+    }
+    for (const id of aborted) expect(await finished(id)).toBeDefined(); // each stream stopped and closed its file
     expect(openFds()).toBeLessThanOrEqual(before);
     // The server still serves whole files afterwards.
     expect((await fetchBody(`/big.bin${q()}`)).body.equals(bytes)).toBe(true);
   });
 
   it('a file that shrinks under the stream ends the response short instead of hanging', async () => {
-    const seen = results.length;
     writeFileSync(join(dir, 'shrinks.bin'), bytes);
     const r = await fetchBody(`/shrinks.bin${q('truncateAt=1000')}`);
-    await finished(seen + 1);
+    const done = await finished(lastId);
     expect(r.complete).toBe(false);
     expect(r.body.length).toBeLessThan(bytes.length);
     // Read path: the short read is the error. Mapped path: the chunk past the new end is not
     // cached (or the kernel refuses the write from it): either way the body is cut, no crash.
-    if (!flag) expect(results.at(-1)?.message).toMatch(/ended at byte/);
+    if (!flag) expect(done?.error?.message).toMatch(/ended at byte/);
   });
 });
 
