@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -168,6 +168,15 @@ describe('assets', () => {
     expect(r304.rawPayload.length).toBe(0);
     const stale = await get(url(), { range: 'bytes=0-9', 'if-range': '"sha256:other"' });
     expect(stale.statusCode).toBe(200);
+  });
+
+  it('a registered artifact whose file vanished gets a JSON error naming it, and the server goes on', async () => {
+    rmSync(join(fx.dir, 'big.raw'));
+    const r = await get(url());
+    expect(r.statusCode).toBe(500);
+    expect(r.json().error).toMatchObject({ code: 'INTERNAL' });
+    expect(r.json().error.message).toMatch(/big\.raw .*file cannot be read: ENOENT/);
+    expect((await get('/assets/ipxe.efi')).statusCode).toBe(200);
   });
 
   it('by name (UEFI HTTP boot loads /assets/ipxe.efi); unknown digests, names and traversal are 404', async () => {

@@ -94,7 +94,10 @@ async function sendAsset(
   if (start === 0) served(req, asset, range ? 206 : 200, length);
   if (req.method === 'HEAD' || length === 0) return reply.send();
   // Opened before the head goes out, so a vanished file is still an ordinary error reply.
-  const fh = await open(asset.path, 'r');
+  const fh = await open(asset.path, 'r').catch((cause: NodeJS.ErrnoException) => {
+    log.error({ name: asset.name, path: asset.path, err: cause.message }, 'registered asset file cannot be opened');
+    throw new AppError('INTERNAL', `artifact ${asset.name} (sha256:${asset.sha256}) is registered but its file cannot be read: ${cause.code ?? cause.message}`, { cause });
+  });
   // The body bypasses fastify's stream piping: streamFile sends cached pages from a mapping or
   // reuses its read buffers, and prepares the next chunk while the socket sends (bench/http.sh).
   reply.hijack();
