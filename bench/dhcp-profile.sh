@@ -34,19 +34,8 @@ else
   node --import tsx bench/dhcp/seed.ts "$work/rb" "$work/macs.txt" "$CLIENTS" 0
   if [[ -n ${SEED_CACHE:-} ]]; then mkdir -p "$SEED_CACHE" && cp -r "$work/rb" "$work/macs.txt" "$SEED_CACHE/"; fi
 fi
-cat > "$work/rb.yaml" <<YAML
-dataDir: $work/rb
-logLevel: info
-http: { host: 198.18.0.1, port: 8080 }
-tftp: { enabled: false }
-dhcp:
-  mode: full
-  interfaces: [sv0]
-  serverAddress: 198.18.0.1
-${COMMIT_MS:+  commitIntervalMs: $COMMIT_MS}
-  subnets:
-    - { cidr: 198.18.0.0/15, poolStart: 198.18.1.0, poolEnd: 198.19.255.250, leaseSeconds: 3600 }
-YAML
+source bench/dhcp/rackboot-yaml.sh
+rackboot_yaml "$work/rb" "${COMMIT_MS:-}" > "$work/rb.yaml"
 flags=()
 [[ $PROF == 1 ]] && flags=(--cpu-prof --cpu-prof-dir "$work/prof")
 ip netns exec "$SRV" taskset -c "$SRVCORE" env RACKBOOT_LOG_JSON=1 \

@@ -46,18 +46,8 @@ log "seeding $CLIENTS machines for rackboot (it answers registered MACs only)"
 mkdir -p "$work/rb"
 node --import tsx bench/dhcp/seed.ts "$work/rb" "$work/macs.txt" "$CLIENTS" "$AVALANCHE"
 
-cat > "$work/rb.yaml" <<YAML
-dataDir: $work/rb
-logLevel: info
-http: { host: 198.18.0.1, port: 8080 }
-tftp: { enabled: false }
-dhcp:
-  mode: full
-  interfaces: [sv0]
-  serverAddress: 198.18.0.1
-  subnets:
-    - { cidr: 198.18.0.0/15, poolStart: 198.18.1.0, poolEnd: 198.19.255.250, leaseSeconds: 3600 }
-YAML
+source bench/dhcp/rackboot-yaml.sh
+rackboot_yaml "$work/rb" > "$work/rb.yaml"
 cat > "$work/kea.json" <<JSON
 { "Dhcp4": {
   "interfaces-config": { "interfaces": ["sv0"], "dhcp-socket-type": "udp" },
