@@ -11,11 +11,13 @@ interface Entry<T> {
 /**
  * MAC → what the DHCP handler needs from the inventory (machine, reservation, profile boot
  * mode). A short cache keeps the DISCOVER/REQUEST pair of one exchange to one lookup, and a
- * profile to one parse per `ttlMs`; edits through the API show up within `ttlMs`.
+ * profile to one parse per `ttlMs`. Any machine write empties the cache at once (the repo's
+ * generation); profile edits show up within `ttlMs`.
  */
 export class HostDirectory {
   private readonly cache = new Map<string, Entry<HostInfo | null>>();
   private readonly profiles = new Map<string, Entry<ProfileSpec | undefined>>();
+  private generation = -1;
 
   constructor(
     private readonly store: Store,
@@ -25,6 +27,11 @@ export class HostDirectory {
 
   /** The registered host for a canonical MAC, or null if the inventory does not know it. */
   lookup(mac: string, now: number): HostInfo | null {
+    const generation = this.store.machines.generation;
+    if (generation !== this.generation) {
+      this.cache.clear();
+      this.generation = generation;
+    }
     const hit = this.cache.get(mac);
     if (hit && now - hit.at < this.ttlMs) return hit.value;
     const value = this.load(mac, now);
@@ -62,11 +69,25 @@ export class HostDirectory {
 
 /**
  * A lookup whose answers are kept for `ttlMs`, like HostDirectory's. For reservations by address:
- * the DISCOVER's pick and the REQUEST's check of one exchange ask about the same address.
+ * the DISCOVER's pick and the REQUEST's check of one exchange ask about the same address. When
+ * `generation` moves (a machine was written) every answer is dropped, so a new reservation is
+ * never handed out from a stale "free" answer.
  */
-export function cachedLookup<V>(load: (key: string) => V, ttlMs = 2000, maxEntries = 100_000, clock: () => number = Date.now): (key: string) => V {
+export function cachedLookup<V>(
+  load: (key: string) => V,
+  generation: () => number,
+  ttlMs = 2000,
+  maxEntries = 100_000,
+  clock: () => number = Date.now,
+): (key: string) => V {
   const cache = new Map<string, Entry<V>>();
+  let seen = generation();
   return (key) => {
+    const g = generation();
+    if (g !== seen) {
+      cache.clear();
+      seen = g;
+    }
     const now = clock();
     const hit = cache.get(key);
     if (hit && now - hit.at < ttlMs) return hit.value;

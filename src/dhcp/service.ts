@@ -30,7 +30,10 @@ export async function startDhcp(ctx: ServiceContext): Promise<Service | undefine
   if (s.mode === 'full' && s.subnets.length === 0) {
     throw new AppError('SETTINGS', 'dhcp.mode full needs at least one entry in dhcp.subnets');
   }
-  const subnets = buildSubnets(s.subnets, ctx.store.leases.all(), cachedLookup((ip) => ctx.store.leases.reservedFor(ip)));
+  const subnets = buildSubnets(s.subnets, ctx.store.leases.all(), cachedLookup(
+      (ip) => ctx.store.leases.reservedFor(ip),
+      () => ctx.store.machines.generation,
+    ));
   const server = new DhcpServer({
     settings: { ...s, serverAddress },
     store: ctx.store,

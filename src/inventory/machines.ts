@@ -70,6 +70,15 @@ export class MachineRepo {
   private readonly byName;
   private readonly byMac;
   private readonly macsOf;
+  private writes = 0;
+
+  /**
+   * Counts every create, update and remove (also ones rolled back): caches of machine data
+   * (DHCP's host and reservation lookups) drop their answers when it moves.
+   */
+  get generation(): number {
+    return this.writes;
+  }
   constructor(private readonly db: Db) {
     this.byId = db.prepare('SELECT * FROM machines WHERE id = ?');
     this.byName = db.prepare('SELECT * FROM machines WHERE name = ?');
@@ -138,6 +147,7 @@ export class MachineRepo {
 
   /** Creates a machine with its interfaces; a duplicate name or MAC is a CONFLICT. */
   create(input: NewMachine): Machine {
+    this.writes++;
     validateLabels(input.labels ?? {});
     const macs = input.macs.map(normalizeMac);
     const now = nowIso();
@@ -170,6 +180,7 @@ export class MachineRepo {
 
   /** Applies a patch; labels and facts replace the old maps. */
   update(ref: string | number, patch: MachinePatch): Machine {
+    this.writes++;
     return this.db.transaction(() => {
       const m = this.get(ref);
       if (patch.labels) validateLabels(patch.labels);
@@ -207,6 +218,7 @@ export class MachineRepo {
 
   /** Deletes a machine, its interfaces and BMC; events stay for the record. */
   remove(ref: string | number): Machine {
+    this.writes++;
     const m = this.get(ref);
     this.db.prepare('DELETE FROM machines WHERE id = ?').run(m.id);
     return m;
