@@ -44,19 +44,23 @@ pid=$!
 for i in $(seq 1 60); do grep -q 'rackboot serving' "$work/rackboot.log" && break; sleep 1; done
 sleep 1
 mainCpu() { awk '{ printf "%.2f", ($14 + $15) / 100 }' /proc/"$pid"/task/"$pid"/stat; }
-cpu0=$(mainCpu)
+# All threads of the server, user and system time apart (the process is pinned to one core).
+procCpu() { awk '{ printf "%.2f %.2f", $14 / 100, $15 / 100 }' /proc/"$pid"/stat; }
+cpu0=$(mainCpu) proc0=$(procCpu)
 # PERFTRACE=1: the main thread's system calls that took more than 1 ms (where it blocks).
 tracer=
 if [[ -n ${PERFTRACE:-} ]]; then perf trace -t "$pid" ${PERFTRACE_ARGS:---duration 1} -o "$work/slow-syscalls.txt" & tracer=$!; fi
+# PERFRECORD=1: samples of every thread of the server (native and kernel frames) for perf report.
+if [[ -n ${PERFRECORD:-} ]]; then perf record -F 1999 -p "$pid" -o "$work/perf.data" 2> /dev/null > /dev/null & tracer=$!; fi
 read -r run0 wait0 _ < /proc/"$pid"/task/"$pid"/schedstat
 t0=$(date +%s.%N)
 timeout $((PERIOD + 30)) ip netns exec "$CLI" taskset -c "$CLICORE" \
   perfdhcp -4 -l cv0 -r "$RATE" -p "$PERIOD" -R "$CLIENTS" -M "$work/macs.txt" 198.18.0.1 > "$work/perf.txt" 2>&1 || true
 # CPU seconds per thread of the server (main thread first; then GC helpers, the WAL checkpointer).
-cpu1=$(mainCpu)
+cpu1=$(mainCpu) proc1=$(procCpu)
 if [[ -n $tracer ]]; then
   kill -INT "$tracer"; wait "$tracer" || true
-  awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^[a-z_0-9]+\(/) { sub(/\(.*/, "", $i); n[$i]++; gsub(/[()]/, "", $3); ms[$i] += $3 } } END { for (k in n) printf "slow %s: %d calls over 1 ms, %.0f ms\n", k, n[k], ms[k] }' "$work/slow-syscalls.txt"
+  [[ -n ${PERFTRACE:-} ]] && awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^[a-z_0-9]+\(/) { sub(/\(.*/, "", $i); n[$i]++; gsub(/[()]/, "", $3); ms[$i] += $3 } } END { for (k in n) printf "slow %s: %d calls over 1 ms, %.0f ms\n", k, n[k], ms[k] }' "$work/slow-syscalls.txt"
 fi
 read -r run1 wait1 _ < /proc/"$pid"/task/"$pid"/schedstat
 t1=$(date +%s.%N)
@@ -76,8 +80,15 @@ grep -E '^Rate:|drops ratio|sent packets|received packets' "$work/perf.txt" | he
 acks=$(awk '/Statistics for: REQUEST-ACK/ {f=1} f && /received packets:/ {print $3; exit}' "$work/perf.txt")
 echo "server thread CPU s: $cpus"
 awk -v c="$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { print b - a }')" -v a="${acks:-0}" 'BEGIN { if (a > 0) printf "main thread under load: %.2f s CPU, %.0f us per completed exchange (%d ACKs)\n", c, 1e6 * c / a, a }' 
+read -r u0 s0 <<< "$proc0"; read -r u1 s1 <<< "$proc1"
+awk -v u="$(awk -v a="$u0" -v b="$u1" 'BEGIN { print b - a }')" -v s="$(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')" -v a="${acks:-0}" \
+  'BEGIN { if (a > 0) printf "whole process under load: user %.2f s + system %.2f s, %.0f + %.0f us per completed exchange\n", u, s, 1e6 * u / a, 1e6 * s / a }'
 grep -o '"commits":.*' "$work/rackboot.log" | head -1 || true
 if [[ $PROF == 1 ]]; then
   node bench/dhcp/top-profile.mjs "$work"/prof/*.cpuprofile | head -${TOP:-45}
+fi
+if [[ -n ${PERFRECORD:-} ]]; then
+  perf report -i "$work/perf.data" --sort comm,dso --stdio 2> /dev/null | grep -v '^#' | grep . | head -20
+  perf report -i "$work/perf.data" --sort sym --stdio 2> /dev/null | grep -v '^#' | grep . | head -${TOP:-45}
 fi
 echo "work dir: $work" >&2

@@ -24,6 +24,7 @@ export interface Appliance {
 export async function startAppliance(settings: Settings, log: Logger = createLogger(settings.logLevel)): Promise<Appliance> {
   const dataDir = resolve(settings.dataDir);
   const store = Store.open(dataDir);
+  store.events.onFlushError = (err, rows) => log.error({ err, rows }, 'boot trace rows lost: queued events could not be written');
   let release: (() => void) | undefined;
   const services: Service[] = [];
   try {

@@ -24,9 +24,8 @@ const realTimers: BatchTimers = {
  * while the hot path pays one commit per turn instead of one per packet. With `minIntervalMs`
  * a turn that comes right after a commit waits out the rest of the interval, so under steady
  * load the commit rate is bounded and each transaction carries many packets (a commit, with
- * its WAL pages, costs far more than a row). Writes nobody waits for (`defer`) start no commit
- * of their own: they ride along with the next one, so an OFFER's event lands in the same
- * transaction as the ACK of its exchange and the trace's index pages are written once.
+ * its WAL pages, costs far more than a row). The boot trace does not go through here: its rows
+ * are queued by EventRepo.addSoon, since no reply waits for them.
  */
 export class TurnBatcher {
   private queue: Item[] = [];
@@ -36,15 +35,12 @@ export class TurnBatcher {
   readonly stats = { commits: 0, writes: 0, failedWrites: 0, failedCommits: 0, commitMs: 0, maxCommitMs: 0 };
 
   private lastCommit = Number.NEGATIVE_INFINITY;
-  private deferTimer = false;
 
   constructor(
     private readonly transaction: (fn: () => void) => void,
     private readonly log: Logger,
     private readonly minIntervalMs = 0,
     private readonly timers: BatchTimers = realTimers,
-    /** The longest a deferred write waits for a commit to ride along with. */
-    private readonly maxDeferMs = 50,
   ) {}
 
   /** Queues a write; `after` runs once it is committed (never if the write or commit fails). */
@@ -57,18 +53,6 @@ export class TurnBatcher {
       if (wait > 0) this.timers.later(() => this.flush(), wait);
       else this.timers.immediate(() => this.flush());
     }
-  }
-
-  /** Queues a write no reply waits for: committed with the next commit, within `maxDeferMs`. */
-  defer(write: () => void): void {
-    if (this.closed) return;
-    this.queue.push({ write, after: undefined });
-    if (this.scheduled || this.deferTimer) return;
-    this.deferTimer = true;
-    this.timers.later(() => {
-      this.deferTimer = false;
-      if (!this.scheduled) this.flush();
-    }, this.maxDeferMs);
   }
 
   /** Commits everything queued now (also called on close). */

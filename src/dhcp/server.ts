@@ -31,6 +31,8 @@ export interface DhcpServerDeps {
   publicUrl: string;
   subnets: SubnetRuntime[];
   interfaces: InterfaceInfo[];
+  /** The in-memory inventory view shared with the lease tables' reservation checks. */
+  hosts?: HostDirectory;
   clock?: () => number;
 }
 
@@ -43,7 +45,7 @@ export class DhcpServer {
   private readonly now: () => number;
 
   constructor(private readonly d: DhcpServerDeps) {
-    this.hosts = new HostDirectory(d.store);
+    this.hosts = d.hosts ?? new HostDirectory(d.store);
     this.batch = new TurnBatcher((fn) => d.store.transaction(fn), d.log, d.settings.commitIntervalMs);
     this.now = d.clock ?? Date.now;
   }
@@ -138,11 +140,6 @@ export class DhcpServer {
       ...(out.drop ? { why: out.drop } : {}),
       ...(dg.port === this.d.settings.proxyPort ? { port: dg.port } : {}),
     };
-    const write = () => {
-      const id = machineId ?? this.recordDiscovered(req);
-      if (persist) store.leases.put(toRecord(persist, this.now()));
-      store.events.add({ mac: req.mac, machineId: id, source: 'dhcp', kind: out.kind!, detail });
-    };
     const reply = out.reply;
     const send = reply
       ? () => {
@@ -153,14 +150,26 @@ export class DhcpServer {
           log.debug({ kind: out.kind, yiaddr: out.yiaddr, bootFile: out.boot?.bootFile, to: dest.address }, 'dhcp reply sent');
         }
       : undefined;
+    // The trace row is queued (EventRepo.addSoon): it is written with the other rows of the
+    // next ~100 ms, so the OFFER and ACK of one exchange share their index page.
+    const record = (id: number | null) => store.events.addSoon({ mac: req.mac, machineId: id, source: 'dhcp', kind: out.kind!, detail });
     // Only a lease change (or a machine created by discovery) must be on disk before the reply
     // leaves: an ACK promises the address (RFC 2131 §4.3.2). An OFFER promises nothing (§4.3.1:
-    // the address need not be reserved), so it leaves now and its event rides the next commit,
-    // usually the one of the ACK of the same exchange.
-    if (send && !persist && machineId !== null) {
-      send();
-      this.batch.defer(write);
-    } else this.batch.add(write, send);
+    // the address need not be reserved), so it leaves at once.
+    if (!persist && machineId !== null) {
+      send?.();
+      record(machineId);
+      return;
+    }
+    let id = machineId;
+    const write = () => {
+      id = machineId ?? this.recordDiscovered(req);
+      if (persist) store.leases.put(toRecord(persist, this.now()));
+    };
+    this.batch.add(write, () => {
+      send?.();
+      record(id);
+    });
   }
 
   /** `unknownMacs: discover`: the MAC becomes a `discovered` machine with what the packet told us. */
@@ -168,7 +177,6 @@ export class DhcpServer {
     const store = this.d.store;
     const known = store.machines.findByMac(req.mac);
     if (known) return known.id;
-    this.hosts.forget(req.mac);
     return store.machines.create({
       name: `discovered-${req.mac.replaceAll(':', '')}`,
       macs: [req.mac],

@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import { startWalCheckpointer } from '../inventory/wal-checkpointer.js';
 import { type InterfaceInfo, describeInterface, ipv4Interfaces } from '../net/interfaces.js';
 import type { Service, ServiceContext } from '../service.js';
-import { cachedLookup } from './hosts.js';
+import { HostDirectory } from './hosts.js';
 import { DhcpServer } from './server.js';
 import { buildSubnets } from './subnets.js';
 
@@ -30,10 +30,9 @@ export async function startDhcp(ctx: ServiceContext): Promise<Service | undefine
   if (s.mode === 'full' && s.subnets.length === 0) {
     throw new AppError('SETTINGS', 'dhcp.mode full needs at least one entry in dhcp.subnets');
   }
-  const subnets = buildSubnets(s.subnets, ctx.store.leases.all(), cachedLookup(
-      (ip) => ctx.store.leases.reservedFor(ip),
-      () => ctx.store.machines.generation,
-    ));
+  const hosts = new HostDirectory(ctx.store);
+  hosts.sync();
+  const subnets = buildSubnets(s.subnets, ctx.store.leases.all(), (ip) => hosts.reservedFor(ip));
   const server = new DhcpServer({
     settings: { ...s, serverAddress },
     store: ctx.store,
@@ -41,6 +40,7 @@ export async function startDhcp(ctx: ServiceContext): Promise<Service | undefine
     publicUrl: ctx.publicUrl,
     subnets,
     interfaces,
+    hosts,
   });
   await server.listen();
   // Lease and event commits then only append to the WAL; its fsyncs happen off the event loop.

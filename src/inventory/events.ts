@@ -31,30 +31,98 @@ interface Row {
   detail: string;
 }
 
-/** The boot-event trace per MAC and per machine. */
+type QueuedRow = [at: string, mac: string | null, machineId: number | null | undefined, source: string, kind: string, detail: string];
+
+/**
+ * Trace rows waiting for their transaction, per connection: RolloutRepo reads the events table
+ * with its own SQL and flushes these first (flushQueuedEvents), like EventRepo's readers do.
+ */
+const queues = new WeakMap<Db, { flush(): void }>();
+
+/** Writes the trace rows queued on a connection (before reading the events table directly). */
+export function flushQueuedEvents(db: Db): void {
+  queues.get(db)?.flush();
+}
+
+/**
+ * The boot-event trace per MAC and per machine.
+ *
+ * `addSoon` is for the DHCP hot path: rows are queued and written together at most `maxDelayMs`
+ * later. A trace index keyed by MAC costs one WAL page per transaction that touches a MAC, so the
+ * OFFER and ACK of one exchange written together cost one page, not two commits' worth. Every
+ * other write and every read flushes the queue first, so ids stay in the order things happened
+ * and a reader on this connection always sees every event. A crash can lose the last
+ * `maxDelayMs` of queued rows (never a lease: those commit before the ACK leaves).
+ */
 export class EventRepo {
   private readonly insert;
   private readonly machineOfMac;
-  constructor(private readonly db: Db) {
+  private queued: QueuedRow[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  /** Called when a flush of queued rows fails (they are dropped; the caller logs). */
+  onFlushError: ((err: unknown, rows: number) => void) | undefined;
+  /** Queued rows lost to a failed flush. */
+  lostRows = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly maxDelayMs = 100,
+    private readonly maxQueued = 5000,
+  ) {
     this.insert = db.prepare(
       'INSERT INTO events (at, mac, machine_id, source, kind, detail) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.machineOfMac = db.prepare('SELECT machine_id FROM interfaces WHERE mac = ?').pluck();
+    queues.set(db, this);
   }
 
-  /** Appends an event; the machine is found from the MAC when not given. */
+  /** Appends an event now (after the queued ones); the machine is found from the MAC when not given. */
   add(e: NewEvent): number {
-    const machineId = e.machineId ?? (e.mac ? ((this.machineOfMac.get(e.mac) as number | undefined) ?? null) : null);
-    const r = this.insert.run(nowIso(), e.mac ?? null, machineId, e.source, e.kind, JSON.stringify(e.detail ?? {}));
-    return Number(r.lastInsertRowid);
+    this.flush();
+    return this.write([nowIso(), e.mac ?? null, e.machineId, e.source, e.kind, JSON.stringify(e.detail ?? {})]);
+  }
+
+  /** Queues an event stamped now; it is written within `maxDelayMs` or before the next read or add. */
+  addSoon(e: NewEvent): void {
+    this.queued.push([nowIso(), e.mac ?? null, e.machineId, e.source, e.kind, JSON.stringify(e.detail ?? {})]);
+    if (this.queued.length >= this.maxQueued) this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), this.maxDelayMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes the queued rows in one transaction (also on Store.close). */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const rows = this.queued;
+    if (rows.length === 0 || !this.db.open) return;
+    this.queued = [];
+    try {
+      this.db.transaction(() => {
+        for (const r of rows) this.write(r);
+      })();
+    } catch (err) {
+      this.lostRows += rows.length;
+      this.onFlushError?.(err, rows.length);
+    }
+  }
+
+  private write(r: QueuedRow): number {
+    const [at, mac, given, source, kind, detail] = r;
+    const machineId = given ?? (mac ? ((this.machineOfMac.get(mac) as number | undefined) ?? null) : null);
+    return Number(this.insert.run(at, mac, machineId, source, kind, detail).lastInsertRowid);
   }
 
   /** Events oldest first, filtered by machine and/or MAC, after an id, at most `limit`. */
   list(q: { machineId?: number; mac?: string; afterId?: number; limit?: number; kind?: string } = {}): BootEvent[] {
+    this.flush();
     const where: string[] = [];
     const args: unknown[] = [];
     if (q.machineId !== undefined) {
-      where.push('(machine_id = ? OR mac IN (SELECT mac FROM interfaces WHERE machine_id = ?))');
+      // DHCP rows are reached by their MAC only (migration 006: events_machine skips them).
+      where.push("((machine_id = ? AND source <> 'dhcp') OR mac IN (SELECT mac FROM interfaces WHERE machine_id = ?))");
       args.push(q.machineId, q.machineId);
     }
     if (q.mac !== undefined) {

@@ -36,9 +36,10 @@ const toRecord = (r: Row): LeaseRecord => ({
   updatedAt: r.updated_at,
 });
 
-/** What the DHCP server needs to know about the machine owning a MAC. */
+/** What the DHCP server needs to know about a machine: one row per MAC (mac null when it has none). */
 export interface LeaseHost {
   machineId: number;
+  mac: string | null;
   /** The machine's reserved address (machines.ipv4). */
   ipv4: string | null;
   profile: string | null;
@@ -50,8 +51,8 @@ export class LeaseRepo {
   private readonly upsertStmt;
   private readonly byIpStmt;
   private readonly byMacStmt;
-  private readonly reservedStmt;
   private readonly expireStmt;
+  private readonly hostsStmt;
   private readonly hostStmt;
   constructor(readonly db: Db) {
     this.upsertStmt = db.prepare(
@@ -61,11 +62,10 @@ export class LeaseRepo {
     );
     this.byIpStmt = db.prepare('SELECT * FROM leases WHERE ip = ?');
     this.byMacStmt = db.prepare('SELECT * FROM leases WHERE mac = ? ORDER BY updated_at DESC');
-    this.reservedStmt = db.prepare('SELECT id FROM machines WHERE ipv4 = ?').pluck();
     this.expireStmt = db.prepare("UPDATE leases SET state = 'expired', updated_at = ? WHERE state = 'active' AND expires_at <= ?");
-    this.hostStmt = db.prepare(
-      'SELECT m.id AS machineId, m.ipv4, m.profile, m.state FROM interfaces i JOIN machines m ON m.id = i.machine_id WHERE i.mac = ?',
-    );
+    const hosts = 'SELECT m.id AS machineId, i.mac, m.ipv4, m.profile, m.state FROM machines m LEFT JOIN interfaces i ON i.machine_id = m.id';
+    this.hostsStmt = db.prepare(hosts);
+    this.hostStmt = db.prepare(`${hosts} WHERE m.id = ?`);
   }
 
   /** Inserts or replaces the lease of an address. */
@@ -79,7 +79,7 @@ export class LeaseRepo {
     return r ? toRecord(r) : undefined;
   }
 
-  /** Leases of a MAC, newest first. */
+  /** Leases of a MAC, newest first (a scan: at most one row per pool address, and not on DHCP's path). */
   forMac(mac: string): LeaseRecord[] {
     return (this.byMacStmt.all(mac) as Row[]).map(toRecord);
   }
@@ -95,15 +95,10 @@ export class LeaseRepo {
   }
 
   /**
-   * The machine owning a canonical MAC, reduced to what DHCP decides on: one indexed join and
-   * no JSON columns (machines.findByMac builds the whole machine; this runs per DISCOVER).
+   * What DHCP decides on, for every machine (or one): no JSON columns, one row per MAC. The DHCP
+   * server keeps this in memory, so a packet never waits on SQLite to learn who sent it.
    */
-  hostOf(mac: string): LeaseHost | undefined {
-    return this.hostStmt.get(mac) as LeaseHost | undefined;
-  }
-
-  /** The machine an address is reserved for (machines.ipv4), if any. */
-  reservedFor(ip: string): number | undefined {
-    return this.reservedStmt.get(ip) as number | undefined;
+  hosts(machineId?: number): LeaseHost[] {
+    return (machineId === undefined ? this.hostsStmt.all() : this.hostStmt.all(machineId)) as LeaseHost[];
   }
 }

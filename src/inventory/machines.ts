@@ -71,6 +71,8 @@ export class MachineRepo {
   private readonly byMac;
   private readonly macsOf;
   private writes = 0;
+  /** Machine written by each of the last writes (null: failed, treat as "anything changed"). */
+  private changes: Array<number | null> = [];
 
   /**
    * Counts every create, update and remove (also ones rolled back): caches of machine data
@@ -78,6 +80,31 @@ export class MachineRepo {
    */
   get generation(): number {
     return this.writes;
+  }
+
+  /**
+   * Ids of the machines written since `generation` (repeats possible), or undefined when that
+   * is too far back to tell or a write failed: the caller then reloads everything.
+   */
+  changedSince(generation: number): number[] | undefined {
+    const back = this.writes - generation;
+    if (back < 0 || back > this.changes.length) return undefined;
+    const ids = this.changes.slice(this.changes.length - back);
+    return ids.includes(null) ? undefined : (ids as number[]);
+  }
+
+  /** Counts a write and remembers which machine it touched. */
+  private track<T extends { id: number }>(write: () => T): T {
+    this.writes++;
+    let id: number | null = null;
+    try {
+      const m = write();
+      id = m.id;
+      return m;
+    } finally {
+      this.changes.push(id);
+      if (this.changes.length > 4096) this.changes.splice(0, 2048);
+    }
   }
   constructor(private readonly db: Db) {
     this.byId = db.prepare('SELECT * FROM machines WHERE id = ?');
@@ -147,7 +174,10 @@ export class MachineRepo {
 
   /** Creates a machine with its interfaces; a duplicate name or MAC is a CONFLICT. */
   create(input: NewMachine): Machine {
-    this.writes++;
+    return this.track(() => this.insert(input));
+  }
+
+  private insert(input: NewMachine): Machine {
     validateLabels(input.labels ?? {});
     const macs = input.macs.map(normalizeMac);
     const now = nowIso();
@@ -180,7 +210,10 @@ export class MachineRepo {
 
   /** Applies a patch; labels and facts replace the old maps. */
   update(ref: string | number, patch: MachinePatch): Machine {
-    this.writes++;
+    return this.track(() => this.patch(ref, patch));
+  }
+
+  private patch(ref: string | number, patch: MachinePatch): Machine {
     return this.db.transaction(() => {
       const m = this.get(ref);
       if (patch.labels) validateLabels(patch.labels);
@@ -218,10 +251,11 @@ export class MachineRepo {
 
   /** Deletes a machine, its interfaces and BMC; events stay for the record. */
   remove(ref: string | number): Machine {
-    this.writes++;
-    const m = this.get(ref);
-    this.db.prepare('DELETE FROM machines WHERE id = ?').run(m.id);
-    return m;
+    return this.track(() => {
+      const m = this.get(ref);
+      this.db.prepare('DELETE FROM machines WHERE id = ?').run(m.id);
+      return m;
+    });
   }
 
   private setMacs(id: number, macs: string[]): void {

@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import type { BootEvent } from './events.js';
+import { type BootEvent, flushQueuedEvents } from './events.js';
 import type { Db } from './db.js';
 
 /** Where a rollout as a whole stands. */
@@ -255,11 +255,14 @@ export class RolloutRepo {
 
   /** The newest event id (a watermark: reports after it belong to the step that took it). */
   lastEventId(): number {
+    flushQueuedEvents(this.db);
     return (this.db.prepare('SELECT COALESCE(MAX(id), 0) FROM events').pluck().get() as number) ?? 0;
   }
 
   /** Per machine: the newest report event that carries digests, and the newest report of any kind. */
   lastReports(): Map<number, { digests: BootEvent | undefined; any: BootEvent }> {
+    flushQueuedEvents(this.db);
+    // Reports never come from DHCP; saying so lets SQLite use the partial events_machine index.
     const pick = (sql: string): Row[] => this.db.prepare(sql).all() as Row[];
     const toEvent = (r: Row): BootEvent => ({
       id: r.id as number,
@@ -271,9 +274,9 @@ export class RolloutRepo {
       detail: JSON.parse(r.detail as string) as Record<string, unknown>,
     });
     const any = pick(`SELECT * FROM events WHERE id IN (SELECT MAX(id) FROM events
-      WHERE kind LIKE 'report.%' AND machine_id IS NOT NULL GROUP BY machine_id)`);
+      WHERE kind LIKE 'report.%' AND machine_id IS NOT NULL AND source <> 'dhcp' GROUP BY machine_id)`);
     const withDigests = pick(`SELECT * FROM events WHERE id IN (SELECT MAX(id) FROM events
-      WHERE kind LIKE 'report.%' AND machine_id IS NOT NULL AND (json_extract(detail, '$.imageDigest') IS NOT NULL
+      WHERE kind LIKE 'report.%' AND machine_id IS NOT NULL AND source <> 'dhcp' AND (json_extract(detail, '$.imageDigest') IS NOT NULL
       OR json_extract(detail, '$.configDigest') IS NOT NULL) GROUP BY machine_id)`);
     const out = new Map<number, { digests: BootEvent | undefined; any: BootEvent }>();
     for (const r of any) out.set(r.machine_id as number, { any: toEvent(r), digests: undefined });

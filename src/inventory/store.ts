@@ -51,7 +51,9 @@ export class Store {
     return this.db.transaction(fn)();
   }
 
+  /** Writes queued trace rows, then closes the database. */
   close(): void {
+    this.events.flush();
     if (this.db.open) this.db.close();
   }
 }

@@ -82,31 +82,4 @@ describe('TurnBatcher', () => {
     runUntil(2);
     expect(commits).toEqual([1, 3]);
   });
-  it('commits a deferred write with the next commit, or on its own after maxDeferMs', () => {
-    const { timers, runUntil } = fakeTimers();
-    const commits: string[][] = [];
-    let cur: string[] = [];
-    const b = new TurnBatcher((fn) => {
-      cur = [];
-      fn();
-      commits.push(cur);
-    }, silentLogger(), 0, timers, 50);
-    b.defer(() => cur.push('offer-event'));
-    runUntil(10);
-    expect(commits).toEqual([]);
-    const sent: string[] = [];
-    b.add(() => cur.push('lease'), () => sent.push('ack'));
-    runUntil(11);
-    expect(commits).toEqual([['offer-event', 'lease']]);
-    expect(sent).toEqual(['ack']);
-    // The deferred write of t=0 armed the timer: a later one waits at most the rest of it.
-    b.defer(() => cur.push('lonely'));
-    runUntil(49);
-    expect(commits).toHaveLength(1);
-    runUntil(50);
-    expect(commits).toEqual([['offer-event', 'lease'], ['lonely']]);
-    b.defer(() => cur.push('at-close'));
-    b.close();
-    expect(commits.at(-1)).toEqual(['at-close']);
-  });
 });

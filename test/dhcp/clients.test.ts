@@ -77,6 +77,8 @@ describe('authoritative DHCP with real clients', () => {
     process.kill(p.pid!, 'SIGUSR2');
     await waitFor('release recorded', () => lab.read((s) => s.leases.get(RESERVED)?.state === 'released'), 30_000);
     p.kill('SIGKILL');
+    // Trace rows are written up to ~100 ms after the reply (EventRepo.addSoon); leases before it.
+    await waitFor('release traced', () => lab.read((s) => s.events.list({ mac: eth0Mac, kind: 'dhcp.release' }).length === 1), 5_000);
     const kinds = lab.read((s) => s.events.list({ mac: eth0Mac }).map((e) => e.kind));
     expect(kinds).toEqual(['dhcp.offer', 'dhcp.ack', 'dhcp.ack', 'dhcp.release']);
     const ev = lab.read((s) => s.events.list({ mac: eth0Mac, kind: 'dhcp.ack' })[0]!);
@@ -122,6 +124,7 @@ describe('authoritative DHCP with real clients', () => {
     });
     expect(replies).toEqual([]);
     expect(lab.read((s) => s.leases.forMac(PROBE_MAC))).toEqual([]);
+    await waitFor('offer traced', () => lab.read((s) => s.events.list({ mac: PROBE_MAC }).length > 0), 5_000);
     expect(lab.read((s) => s.events.list({ mac: PROBE_MAC }).map((e) => e.kind))).toEqual(['dhcp.offer']);
   });
 

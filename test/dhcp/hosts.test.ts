@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HostDirectory, cachedLookup } from '../../src/dhcp/hosts.js';
+import { HostDirectory } from '../../src/dhcp/hosts.js';
 import { Store } from '../../src/inventory/store.js';
 
 let dir: string;
@@ -18,27 +18,20 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('DHCP inventory caches', () => {
-  it('a reservation added while "free" is cached is seen at once (no 2 s window to hand it out)', () => {
-    let loads = 0;
-    const reservedFor = cachedLookup(
-      (ip) => {
-        loads++;
-        return store.leases.reservedFor(ip);
-      },
-      () => store.machines.generation,
-      60_000,
-    );
-    expect(reservedFor('198.18.0.77')).toBeUndefined();
-    expect(reservedFor('198.18.0.77')).toBeUndefined();
-    expect(loads).toBe(1); // cached within the TTL
+describe('DHCP host directory (in memory, kept current from the machine change log)', () => {
+  it('a reservation added for a free address is seen at once (never handed to another client)', () => {
+    const hosts = new HostDirectory(store, 60_000);
+    expect(hosts.reservedFor('198.18.0.77')).toBeUndefined();
     const m = store.machines.create({ name: 'r1', macs: ['52:54:00:00:00:77'], ipv4: '198.18.0.77' });
-    expect(reservedFor('198.18.0.77')).toBe(m.id);
-    store.machines.update('r1', { ipv4: null });
-    expect(reservedFor('198.18.0.77')).toBeUndefined();
+    expect(hosts.reservedFor('198.18.0.77')).toBe(m.id);
+    store.machines.update('r1', { ipv4: '198.18.0.78' });
+    expect(hosts.reservedFor('198.18.0.77')).toBeUndefined();
+    expect(hosts.reservedFor('198.18.0.78')).toBe(m.id);
+    store.machines.remove('r1');
+    expect(hosts.reservedFor('198.18.0.78')).toBeUndefined();
   });
 
-  it('a machine registered or re-addressed after a cached miss is known at its next packet', () => {
+  it('a machine registered, re-addressed or removed after a miss is known at its next packet', () => {
     const hosts = new HostDirectory(store, 60_000);
     expect(hosts.lookup('52:54:00:00:00:78', 0)).toBeNull();
     store.machines.create({ name: 'h1', macs: ['52:54:00:00:00:78'], ipv4: '198.18.0.78' });
@@ -47,5 +40,29 @@ describe('DHCP inventory caches', () => {
     expect(hosts.lookup('52:54:00:00:00:78', 2)?.reservedIp).toBe('198.18.0.79');
     store.machines.remove('h1');
     expect(hosts.lookup('52:54:00:00:00:78', 3)).toBeNull();
+  });
+
+  it('a MAC moved from one machine to another follows it; other machines stay loaded', () => {
+    const a = store.machines.create({ name: 'a', macs: ['52:54:00:00:01:01', '52:54:00:00:01:02'] });
+    const b = store.machines.create({ name: 'b', macs: ['52:54:00:00:02:01'] });
+    const hosts = new HostDirectory(store, 60_000);
+    expect(hosts.lookup('52:54:00:00:01:02', 0)?.machineId).toBe(a.id);
+    store.machines.update('a', { macs: ['52:54:00:00:01:01'] });
+    store.machines.update('b', { macs: ['52:54:00:00:02:01', '52:54:00:00:01:02'] });
+    expect(hosts.lookup('52:54:00:00:01:02', 1)?.machineId).toBe(b.id);
+    expect(hosts.lookup('52:54:00:00:01:01', 1)?.machineId).toBe(a.id);
+    expect(hosts.lookup('52:54:00:00:02:01', 1)?.machineId).toBe(b.id);
+  });
+
+  it('a failed write or a long gap reloads everything; a state change is seen at once', () => {
+    store.machines.create({ name: 'c', macs: ['52:54:00:00:03:01'] });
+    const hosts = new HostDirectory(store, 60_000);
+    expect(hosts.lookup('52:54:00:00:03:01', 0)?.discovered).toBe(false);
+    expect(() => store.machines.create({ name: 'c', macs: ['52:54:00:00:03:02'] })).toThrow();
+    expect(store.machines.changedSince(store.machines.generation - 1)).toBeUndefined();
+    store.machines.update('c', { state: 'discovered' });
+    expect(hosts.lookup('52:54:00:00:03:01', 1)?.discovered).toBe(true);
+    for (let i = 0; i < 1100; i++) store.machines.create({ name: `bulk-${i}`, macs: [`52:54:00:01:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`] });
+    expect(hosts.lookup('52:54:00:01:04:4b', 2)?.machineId).toBe(store.machines.find('bulk-1099')?.id);
   });
 });

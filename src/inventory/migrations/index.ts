@@ -3,6 +3,7 @@ import * as m002 from './002_dhcp.js';
 import * as m003 from './003_config.js';
 import * as m004 from './004_bmc.js';
 import * as m005 from './005_rollout.js';
+import * as m006 from './006_event_indexes.js';
 
 /** Numbered migrations, applied in order; a number is never reused or edited once shipped. */
 export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
@@ -11,4 +12,5 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
   { version: 3, sql: m003.sql },
   { version: 4, sql: m004.sql },
   { version: 5, sql: m005.sql },
+  { version: 6, sql: m006.sql },
 ];
