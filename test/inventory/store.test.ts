@@ -137,4 +137,34 @@ describe('events', () => {
     expect(s.events.list({ machineId: m.id }).map((e) => e.detail)).toEqual([{ xid: 1 }]);
     expect(s.events.list({ mac: 'aa:bb:cc:00:00:09' })).toHaveLength(1);
   });
+
+  it('queued rows (addSoon) keep their order, are seen by reads, and are written by close', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rb-events-'));
+    const s = Store.open(dir);
+    const m = s.machines.create({ name: 'q1', macs: ['aa:bb:cc:00:00:02'] });
+    s.events.addSoon({ mac: 'aa:bb:cc:00:00:02', machineId: m.id, source: 'dhcp', kind: 'dhcp.offer' });
+    s.events.addSoon({ mac: 'aa:bb:cc:00:00:02', machineId: m.id, source: 'dhcp', kind: 'dhcp.ack' });
+    // Another subsystem's event comes after them: the queue is written first.
+    s.events.add({ mac: 'aa:bb:cc:00:00:02', machineId: m.id, source: 'tftp', kind: 'tftp.sent' });
+    s.events.addSoon({ mac: 'aa:bb:cc:00:00:02', machineId: m.id, source: 'dhcp', kind: 'dhcp.release' });
+    expect(s.events.list({ machineId: m.id }).map((e) => e.kind)).toEqual(['dhcp.offer', 'dhcp.ack', 'tftp.sent', 'dhcp.release']);
+    s.events.addSoon({ mac: 'aa:bb:cc:00:00:02', machineId: m.id, source: 'dhcp', kind: 'dhcp.offer' });
+    s.close();
+    const again = Store.open(dir);
+    expect(again.events.list({ mac: 'aa:bb:cc:00:00:02' })).toHaveLength(5);
+    again.close();
+  });
+
+  it("a machine's trace uses the indexes (DHCP rows through events_mac, the others through events_machine)", () => {
+    const s = Store.memory();
+    const plan = s.db
+      .prepare(
+        "EXPLAIN QUERY PLAN SELECT * FROM events WHERE ((machine_id = ? AND source <> 'dhcp') OR mac IN (SELECT mac FROM interfaces WHERE machine_id = ?)) AND id > ? ORDER BY id",
+      )
+      .all(1, 1, 0) as Array<{ detail: string }>;
+    const text = plan.map((r) => r.detail).join('\n');
+    expect(text).toContain('events_machine');
+    expect(text).toContain('events_mac');
+    expect(text).not.toMatch(/SCAN events(?! USING)/);
+  });
 });
