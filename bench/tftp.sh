@@ -2,7 +2,9 @@
 # TFTP benchmark: rackboot vs in.tftpd (tftpd-hpa) vs dnsmasq's TFTP, same run, same topology.
 #
 # Topology (created here, removed on exit): netns "srv" with bridge br0 carrying 198.18.0.1
-# (rackboot), .2 (in.tftpd) and .3 (dnsmasq); netns "cli" with eth0 198.18.0.10 on the bridge.
+# (rackboot), .2 (in.tftpd), .3 (dnsmasq) and .4 (rackboot-ts: a second rackboot with
+# tftp.nativeTransfers false, so the gain of the native data path shows in the same run);
+# netns "cli" with eth0 198.18.0.10 on the bridge.
 # Client: atftp for every case (it speaks blksize and windowsize), output checked by sha256.
 # Every server is pinned to core $SRVCORE and every client to core $CLICORE (server on one core,
 # client on the other); rackboot runs from the compiled dist/ (built here when src is newer).
@@ -52,7 +54,7 @@ ip netns add "$CLI"
 ip -n "$SRV" link set lo up
 ip -n "$CLI" link set lo up
 ip -n "$SRV" link add br0 type bridge forward_delay 0 stp_state 0
-for a in 1 2 3; do ip -n "$SRV" addr add 198.18.0.$a/24 dev br0; done
+for a in 1 2 3 4; do ip -n "$SRV" addr add 198.18.0.$a/24 dev br0; done
 ip -n "$SRV" link set br0 up
 ip -n "$SRV" link add vcli type veth peer name eth0
 ip -n "$SRV" link set eth0 netns "$CLI"
@@ -62,7 +64,7 @@ ip -n "$CLI" addr add 198.18.0.10/24 dev eth0
 ip -n "$CLI" link set eth0 up
 
 # --- files -------------------------------------------------------------------------------------
-mkdir -p "$WORK/root" "$WORK/out" "$WORK/data"
+mkdir -p "$WORK/root" "$WORK/out" "$WORK/data" "$WORK/data-ts"
 head -c $((64 * 1024 * 1024)) /dev/urandom >"$WORK/root/big64.bin"
 head -c $((16 * 1024 * 1024)) /dev/urandom >"$WORK/root/mid16.bin"
 SHA64=$(sha256sum <"$WORK/root/big64.bin" | cut -d' ' -f1)
@@ -80,6 +82,10 @@ EOF
 (cd "$ROOT" && RACKBOOT_LOG_JSON=1 exec ip netns exec "$SRV" taskset -c "$SRVCORE" node dist/cli.js serve --config "$WORK/rackboot.yaml") \
   >"$WORK/rackboot.log" 2>&1 &
 PIDS+=($!)
+sed -e "s|^dataDir: .*|dataDir: $WORK/data-ts|" -e 's|198.18.0.1|198.18.0.4|g' "$WORK/rackboot.yaml" >"$WORK/rackboot-ts.yaml"
+(cd "$ROOT" && RACKBOOT_LOG_JSON=1 RACKBOOT_TFTP__NATIVETRANSFERS=false exec ip netns exec "$SRV" taskset -c "$SRVCORE" node dist/cli.js serve --config "$WORK/rackboot-ts.yaml") \
+  >"$WORK/rackboot-ts.log" 2>&1 &
+PIDS+=($!)
 ip netns exec "$SRV" taskset -c "$SRVCORE" in.tftpd -L -a 198.18.0.2:69 -s "$WORK/root" >"$WORK/tftpd.log" 2>&1 &
 PIDS+=($!)
 ip netns exec "$SRV" taskset -c "$SRVCORE" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --user=root \
@@ -87,11 +93,13 @@ ip netns exec "$SRV" taskset -c "$SRVCORE" dnsmasq --no-daemon --conf-file=/dev/
   --tftp-max=$((PARALLEL + 10)) --pid-file="$WORK/dnsmasq.pid" --log-facility="$WORK/dnsmasq.log" \
   >"$WORK/dnsmasq.out" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 1 120); do grep -q 'rackboot serving' "$WORK/rackboot.log" && break; sleep 0.5; done
-grep -q 'rackboot serving' "$WORK/rackboot.log" || { echo "rackboot did not start:" >&2; cat "$WORK/rackboot.log" >&2; exit 1; }
+for log in rackboot rackboot-ts; do
+  for _ in $(seq 1 120); do grep -q 'rackboot serving' "$WORK/$log.log" && break; sleep 0.5; done
+  grep -q 'rackboot serving' "$WORK/$log.log" || { echo "$log did not start:" >&2; cat "$WORK/$log.log" >&2; exit 1; }
+done
 
-declare -A ADDR=([rackboot]=198.18.0.1 [tftpd-hpa]=198.18.0.2 [dnsmasq]=198.18.0.3)
-SERVERS=(rackboot tftpd-hpa dnsmasq)
+declare -A ADDR=([rackboot]=198.18.0.1 [tftpd-hpa]=198.18.0.2 [dnsmasq]=198.18.0.3 [rackboot-ts]=198.18.0.4)
+SERVERS=(rackboot tftpd-hpa dnsmasq rackboot-ts)
 
 # fetch SERVER FILE OUT OPTIONS... -> prints seconds, fails on error or a wrong sha256
 fetch() {
@@ -115,7 +123,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b <= 
 
 echo "# TFTP benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# client atftp $(dpkg-query -W -f '${Version}' atftp 2>/dev/null), in.tftpd $(dpkg-query -W -f '${Version}' tftpd-hpa 2>/dev/null), dnsmasq $(dpkg-query -W -f '${Version}' dnsmasq 2>/dev/null), node $(node -v)"
-echo "# servers pinned to core $SRVCORE (rackboot from dist/), atftp to core $CLICORE"
+echo "# servers pinned to core $SRVCORE (rackboot from dist/; rackboot-ts = same with tftp.nativeTransfers false), atftp to core $CLICORE"
 echo "# single transfers: median of $REPS runs, interleaved across servers"
 echo
 
@@ -128,7 +136,7 @@ for case in $CASES; do
     for s in "${SERVERS[@]}"; do
       opts=("blksize $bs")
       if [[ $w != 1 ]]; then
-        [[ $s == rackboot ]] || continue
+        [[ $s == rackboot* ]] || continue
         opts+=("windowsize $w")
       fi
       t=$(fetch "$s" big64.bin "$WORK/out/$s.bin" "${opts[@]}") || t=nan
@@ -144,7 +152,7 @@ for case in $CASES; do
 done
 # Retransmissions rackboot logged so far (each finished transfer logs its count): a stall in a
 # case above shows here as timeouts rather than as slow sending.
-retx() { grep -o '"retransmits":[0-9]*' "$WORK/rackboot.log" | awk -F: '{ n += $2 } END { print n + 0 }'; }
+retx() { cat "$WORK/rackboot.log" "$WORK/rackboot-ts.log" | grep -o '"retransmits":[0-9]*' | awk -F: '{ n += $2 } END { print n + 0 }'; }
 RETX_SINGLE=$(retx)
 echo "rackboot retransmissions in the single transfers: $RETX_SINGLE"
 echo
@@ -189,5 +197,6 @@ echo "  rackboot / tftpd-hpa, blksize 1432, window 1:  $r1432   (target >= 1.0x:
 echo "  rackboot / dnsmasq,   blksize 512, window 1:   $d512"
 echo "  rackboot / dnsmasq,   blksize 1432, window 1:  $d1432"
 echo "  rackboot window 16 / window 1, blksize 1432:   $w16   (target >= 3.0x: $(verdict "$w16" 3.0))"
+echo "  rackboot / rackboot-ts (native data path gain): blksize 512 $(ratio "${RESULT[rackboot:512:1]:-n/a}" "${RESULT[rackboot-ts:512:1]:-n/a}"), 1432 $(ratio "${RESULT[rackboot:1432:1]:-n/a}" "${RESULT[rackboot-ts:1432:1]:-n/a}"), window 16 $(ratio "${RESULT[rackboot:1432:16]:-n/a}" "${RESULT[rackboot-ts:1432:16]:-n/a}")"
 echo "  parallel total time tftpd-hpa / rackboot:      $ptime"
-echo "  parallel failures: rackboot ${PFAIL[rackboot]:-n/a} (target 0: $([[ ${PFAIL[rackboot]:-n/a} == 0 ]] && echo met || echo MISSED)), tftpd-hpa ${PFAIL[tftpd-hpa]:-n/a}, dnsmasq ${PFAIL[dnsmasq]:-n/a}"
+echo "  parallel failures: rackboot ${PFAIL[rackboot]:-n/a} (target 0: $([[ ${PFAIL[rackboot]:-n/a} == 0 ]] && echo met || echo MISSED)), tftpd-hpa ${PFAIL[tftpd-hpa]:-n/a}, dnsmasq ${PFAIL[dnsmasq]:-n/a}, rackboot-ts ${PFAIL[rackboot-ts]:-n/a}"

@@ -34,8 +34,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   done
 fi
 
-# Native addons (native/mmap, and any dependency without a prebuilt binary) build against the
-# running Node's own headers when it ships them, instead of downloading headers.
+# Native addons (native/mmap, native/tftp, and any dependency without a prebuilt binary) build
+# against the running Node's own headers when it ships them, instead of downloading headers.
 node_prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
 if [ -z "${npm_config_nodedir:-}" ] && [ -f "$node_prefix/include/node/node.h" ]; then export npm_config_nodedir=$node_prefix; fi
 
@@ -44,12 +44,14 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   log "npm ci"
   npm ci --no-audit --no-fund >&2
 fi
-# rackboot's own addon again when its source changed since it was built.
-addon=native/mmap/build/Release/rackboot_mmap.node
-if [ ! -f "$addon" ] || [ native/mmap/mmap.c -nt "$addon" ] || [ native/mmap/binding.gyp -nt "$addon" ]; then
-  log "building native/mmap"
-  npm rebuild rackboot-mmap >&2
-fi
+# rackboot's own addons again when their source changed since they were built.
+for name in mmap tftp udp; do
+  addon=native/$name/build/Release/rackboot_$name.node
+  if [ ! -f "$addon" ] || [ -n "$(find native/$name -maxdepth 1 \( -name '*.[ch]' -o -name binding.gyp \) -newer "$addon")" ]; then
+    log "building native/$name"
+    npm rebuild "rackboot-$name" >&2
+  fi
+done
 
 # Build the TypeScript when any source is newer than the build.
 if [ ! -f dist/cli.js ] || [ -n "$(find src tsconfig.json tsconfig.build.json -newer dist/cli.js -print -quit)" ]; then

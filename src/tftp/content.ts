@@ -10,6 +10,8 @@ export interface OpenedContent {
   origin: 'handler' | 'file';
   size: number | undefined;
   chunks: AsyncIterable<Buffer>;
+  /** For a file from the root: its open descriptor and size (the native path reads it directly). */
+  file?: { fd: number; size: number };
   close(): void;
 }
 
@@ -59,7 +61,9 @@ export async function openContent(
     ok: true,
     origin: 'file',
     size: file.size,
+    // Lazy: nothing is read until the chunks are iterated, so the native path reads the fd alone.
     chunks: fileChunks(file.handle, origins.chunkSize(opts.blksizeHint)),
+    file: { fd: file.handle.fd, size: file.size },
     close: () => void file.handle.close().catch(() => {}),
   };
 }

@@ -1,13 +1,21 @@
 import { realpathSync } from 'node:fs';
 import type { Logger } from '../log.js';
-import { type ContentOrigins, openContent } from './content.js';
+import { type ContentOrigins, type OpenedContent, openContent } from './content.js';
 import { type TftpClient, type TftpHandlerRegistry, tftpHandlers } from './handlers.js';
-import { negotiateOptions } from './options.js';
+import { nativeTftp, startNativeTransfer } from './native.js';
+import { type NegotiatedOptions, negotiateOptions } from './options.js';
 import { OPCODE, TFTP_ERROR, type TftpRequest, decodeTftpPacket, encodeError, encodeOack } from './packet.js';
 import { normalizeTftpPath } from './paths.js';
 import type { TftpSettings } from './settings.js';
 import { ChunkedSource, netasciiChunks } from './source.js';
-import { Transfer, type TransferClock, type TransferOutcome, systemClock } from './transfer.js';
+import {
+  type ActiveTransfer,
+  Transfer,
+  type TransferClock,
+  type TransferConfig,
+  type TransferOutcome,
+  systemClock,
+} from './transfer.js';
 import { type TftpTransport, type UdpEndpoint, type UdpPeer, dgramTransport } from './udp.js';
 
 /** What one request came to: a finished transfer or a refusal (for the boot trace). */
@@ -49,8 +57,10 @@ export class TftpServer {
   readonly stats: TftpStats = { malformed: 0, duplicates: 0, refused: 0, busy: 0 };
   private readonly listeners = new Map<string, UdpEndpoint>();
   /** Active transfers by client "ip:port" (a retransmitted RRQ must not start a second one). */
-  private readonly active = new Map<string, Transfer | null>();
+  private readonly active = new Map<string, ActiveTransfer | null>();
   private readonly transport: TftpTransport;
+  /** The native data path for files, when built, enabled and the sockets are the real ones. */
+  private readonly native: typeof nativeTftp;
   private readonly clock: TransferClock;
   private readonly origins: ContentOrigins;
   private closed = false;
@@ -58,6 +68,9 @@ export class TftpServer {
   constructor(private readonly o: TftpServerOptions) {
     this.transport = o.transport ?? dgramTransport;
     this.clock = o.clock ?? systemClock;
+    // Tests that inject a transport or clock simulate the network: those transfers stay in TS.
+    const real = this.transport === dgramTransport && o.clock === undefined;
+    this.native = real && o.settings.nativeTransfers ? nativeTftp : undefined;
     const ahead = o.settings.readAheadBytes;
     this.origins = {
       realRoot: realpathSync(o.root),
@@ -100,7 +113,7 @@ export class TftpServer {
   async close(): Promise<void> {
     this.closed = true;
     for (const address of [...this.listeners.keys()]) this.unlisten(address);
-    const running = [...this.active.values()].filter((t): t is Transfer => t !== null);
+    const running = [...this.active.values()].filter((t): t is ActiveTransfer => t !== null);
     for (const t of running) t.abort('server shutting down');
     await Promise.all(running.map((t) => t.done));
   }
@@ -171,6 +184,48 @@ export class TftpServer {
     if (!content.ok) return this.refuse(listener, from, req, content.code, content.message, 'refused', client);
     const neg = negotiateOptions(req.options, { size: content.size, mode }, limits);
     const log = this.o.log.child({ client: from.address, mac, file });
+    const oack = Object.keys(neg.oack).length > 0 ? encodeOack(neg.oack) : undefined;
+    const cfg: TransferConfig = {
+      blksize: neg.blksize,
+      windowsize: neg.windowsize,
+      timeoutMs: neg.timeoutMs,
+      maxTimeoutMs: Math.max(neg.timeoutMs, this.o.settings.maxTimeoutSeconds * 1000),
+      retries: this.o.settings.retries,
+      oack,
+    };
+    // Files in octet mode go to the native thread; handlers and netascii stream through TS.
+    const opened = mode === 'octet' ? content.file : undefined;
+    const native = this.native !== undefined && opened !== undefined;
+    let transfer: ActiveTransfer;
+    let closeSocket = () => {};
+    if (this.native && opened) {
+      const addresses = { localAddress: listener.local.address, peerAddress: from.address, peerPort: from.port };
+      transfer = startNativeTransfer(this.native, { ...cfg, ...opened, ...addresses });
+    } else {
+      const started = await this.startTransfer(content, mode, neg, cfg, listener, from, log);
+      transfer = started.transfer;
+      closeSocket = started.close;
+    }
+    this.active.set(`${from.address}:${from.port}`, transfer);
+    log.debug({ options: neg.oack, origin: content.origin, native }, 'tftp transfer started');
+    const r = await transfer.done;
+    closeSocket();
+    content.close();
+    const level = r.result === 'sent' ? 'info' : 'warn';
+    log[level]({ result: r.result, bytes: r.bytes, ms: r.ms, retransmits: r.retransmits, error: r.error }, `tftp ${r.result}`);
+    this.o.onTransfer?.({ file, client, blksize: neg.blksize, windowsize: neg.windowsize, ...r });
+  }
+
+  /** The TS data path: a connected node:dgram socket and a Transfer reading through a ChunkedSource. */
+  private async startTransfer(
+    content: OpenedContent,
+    mode: 'octet' | 'netascii',
+    neg: NegotiatedOptions,
+    cfg: TransferConfig,
+    listener: UdpEndpoint,
+    from: UdpPeer,
+    log: Logger,
+  ): Promise<{ transfer: Transfer; close: () => void }> {
     const chunks = mode === 'netascii' ? netasciiChunks(content.chunks) : content.chunks;
     const ahead = Math.max(this.o.settings.readAheadBytes, 2 * neg.windowsize * neg.blksize);
     const source = new ChunkedSource(chunks, neg.blksize, ahead);
@@ -192,31 +247,10 @@ export class TftpServer {
         content.close();
         throw e;
       });
-    const oack = Object.keys(neg.oack).length > 0 ? encodeOack(neg.oack) : undefined;
-    const transfer = new Transfer(
-      source,
-      {
-        blksize: neg.blksize,
-        windowsize: neg.windowsize,
-        timeoutMs: neg.timeoutMs,
-        maxTimeoutMs: Math.max(neg.timeoutMs, this.o.settings.maxTimeoutSeconds * 1000),
-        retries: this.o.settings.retries,
-        oack,
-      },
-      (packet) => endpoint.send(packet),
-      this.clock,
-      endpoint.sendBurst,
-    );
+    const transfer = new Transfer(source, cfg, (packet) => endpoint.send(packet), this.clock, endpoint.sendBurst);
     current.transfer = transfer;
-    this.active.set(`${from.address}:${from.port}`, transfer);
-    log.debug({ options: neg.oack, origin: content.origin }, 'tftp transfer started');
     transfer.start();
-    const r = await transfer.done;
-    endpoint.close();
-    content.close();
-    const level = r.result === 'sent' ? 'info' : 'warn';
-    log[level]({ result: r.result, bytes: r.bytes, ms: r.ms, retransmits: r.retransmits, error: r.error }, `tftp ${r.result}`);
-    this.o.onTransfer?.({ file, client, blksize: neg.blksize, windowsize: neg.windowsize, ...r });
+    return { transfer, close: () => endpoint.close() };
   }
 
   private refuse(

@@ -42,13 +42,20 @@ export interface TransferResult {
   error?: string;
 }
 
+/** A transfer in progress, TS or native: the server can abort it and await its result. */
+export interface ActiveTransfer {
+  readonly done: Promise<TransferResult>;
+  /** Ends the transfer as 'closed' with `reason` (sent to the client in an ERROR packet). */
+  abort(reason: string): void;
+}
+
 /**
  * One read transfer as a state machine (RFC 1350 + RFC 2347 OACK + RFC 7440 windows).
  * It never sends on a duplicate or late ACK: only a timer retransmits, so a delayed packet
  * cannot start a Sorcerer's Apprentice storm (RFC 1123 §4.2.3.1). Block indexes grow without
  * bound; on the wire they roll over from 65535 to 0, as tftp-hpa, atftp, curl and iPXE expect.
  */
-export class Transfer {
+export class Transfer implements ActiveTransfer {
   readonly done: Promise<TransferResult>;
   private resolveDone!: (r: TransferResult) => void;
   private phase: 'oack' | 'data' | 'done' = 'oack';

@@ -25,9 +25,17 @@ const CLIENTS: Record<string, { cmd: (file: string, out: string) => [string, str
   'curl (blksize 512)': { cmd: (f, o) => ['curl', ['-sS', '--tftp-blksize', '512', `tftp://${SERVER}/${f}`, '-o', o]], blksize: 512, windowsize: 1 },
 };
 
-const cases = Object.keys(CLIENTS).flatMap((client) => Object.keys(EDGE_FILES).map((file) => [client, file] as const));
+/**
+ * Files go over the native data path by default; one lock-step and one windowed client also
+ * run with tftp.nativeTransfers false so the TS path keeps real-client coverage.
+ */
+const RUNS = [
+  { native: true, clients: Object.keys(CLIENTS) },
+  { native: false, clients: ['tftp-hpa', 'atftp window 16 blksize 1432'] },
+];
 
-describe('real TFTP clients against rackboot in a test network', () => {
+describe.each(RUNS)('real TFTP clients against rackboot in a test network (native $native)', ({ native, clients }) => {
+  const cases = clients.flatMap((client) => Object.keys(EDGE_FILES).map((file) => [client, file] as const));
   let net: TestNet;
   let rb: RackbootProcess;
   let files: ReturnType<typeof writeRandomFiles>;
@@ -40,10 +48,10 @@ describe('real TFTP clients against rackboot in a test network', () => {
     await net.exec(net.cli, 'ip', ['addr', 'add', '198.18.0.10/24', 'dev', 'eth0']);
     rb = await startRackboot(net, {
       assetsDir: files.dir,
-      logLevel: 'info',
+      logLevel: 'debug',
       http: { host: SERVER, port: 0 },
       dhcp: { enabled: false },
-      tftp: { host: SERVER, port: 69 },
+      tftp: { host: SERVER, port: 69, nativeTransfers: native },
     });
   });
   afterAll(async () => {
@@ -74,6 +82,10 @@ describe('real TFTP clients against rackboot in a test network', () => {
         expect(match[0]!.source).toBe('tftp');
       }
       expect(store.events.list({ kind: 'tftp.failed' })).toEqual([]);
+      // Every transfer took the data path this run is about (logged when it started).
+      const started = rb.output().match(/"native":(true|false)[^\n]*tftp transfer started/g) ?? [];
+      expect(started).toHaveLength(cases.length);
+      expect(started.every((line) => line.startsWith(`"native":${native}`))).toBe(true);
     } finally {
       store.close();
     }
