@@ -21,6 +21,8 @@ export interface DhcpStats {
   ignored: number;
   replied: number;
   errors: number;
+  /** Requests dropped because they waited longer than maxQueueMs in the socket (overload). */
+  stale: number;
 }
 
 /** Everything the server needs; the composition happens in service.ts. */
@@ -38,7 +40,7 @@ export interface DhcpServerDeps {
 
 /** Receive → decode → look up → decide → commit → send. Never throws out of the receive path. */
 export class DhcpServer {
-  readonly stats: DhcpStats = { received: 0, malformed: 0, ignored: 0, replied: 0, errors: 0 };
+  readonly stats: DhcpStats = { received: 0, malformed: 0, ignored: 0, replied: 0, errors: 0, stale: 0 };
   private readonly endpoints: UdpEndpoint[] = [];
   private readonly hosts: HostDirectory;
   private readonly batch: TurnBatcher;
@@ -58,9 +60,21 @@ export class DhcpServer {
       this.stats.errors++;
       this.d.log.debug({ err, address }, 'dhcp send failed');
     };
+    const onOversize = (from: { address: string; port: number }) => {
+      this.stats.received++;
+      this.stats.malformed++;
+      this.d.log.debug({ from }, 'dhcp oversized datagram dropped');
+    };
+    const onStale = () => {
+      this.stats.received++;
+      // One warning per burst: every dropped request would flood the log exactly when overloaded.
+      if (this.stats.stale++ % 10_000 === 0) this.d.log.warn({ stale: this.stats.stale, maxQueueMs: s.maxQueueMs }, 'dhcp overloaded: dropping requests that waited too long');
+    };
     for (const iface of this.d.interfaces) {
       for (const port of [s.port, s.proxyPort]) {
-        this.endpoints.push(await openUdp({ host: s.host, port, iface, broadcast: true, receiveBufferBytes: 8 << 20, onMessage, onSendError }));
+        this.endpoints.push(
+          await openUdp({ host: s.host, port, iface, broadcast: true, receiveBufferBytes: 8 << 20, native: s.nativeSockets, maxQueueMs: s.maxQueueMs, onMessage, onSendError, onOversize, onStale }),
+        );
       }
     }
   }

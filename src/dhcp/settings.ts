@@ -42,10 +42,22 @@ export const dhcpSettingsSchema = z
     /** Quarantine of an address a client DECLINEd (RFC 2131 §4.3.3). */
     declineSeconds: z.number().int().min(1).max(31_536_000).default(3600),
     /**
-     * Lease/event commits: at most one transaction per this many ms (0 = one per event-loop
-     * turn). Replies wait for their commit, so this bounds the added latency.
+     * Lease commits: at most one transaction per this many ms (0 = one per event-loop turn).
+     * Replies wait for their commit, so this bounds the added latency.
      */
     commitIntervalMs: z.number().min(0).max(100).default(2),
+    /**
+     * Use the native/udp sockets when they are built (recvmmsg batches, no per-datagram
+     * objects); false keeps Node's dgram, which works the same and costs about twice as much.
+     */
+    nativeSockets: z.boolean().default(true),
+    /**
+     * Overload shedding (native sockets): a request that waited longer than this in the socket
+     * is dropped unanswered. Clients retransmit after 1-4 s; answering requests they have given
+     * up on would only delay the fresh ones, so under overload the rate holds instead of
+     * collapsing. 0 answers everything, however late.
+     */
+    maxQueueMs: z.number().int().min(0).max(60_000).default(500),
     /** How often expired leases are reclaimed and marked in the database. */
     reclaimSeconds: z.number().int().min(1).max(86_400).default(60),
   })
