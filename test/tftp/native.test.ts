@@ -124,6 +124,27 @@ describe('native TFTP data path (rackboot-tftp addon) over real loopback UDP', (
     expect(r).toMatchObject({ result: 'sent', bytes: size, blocks: Math.floor(size / 512) + 1, retransmits: 0 });
   });
 
+  it('ignores malformed and stray packets from the client mid-transfer (window 1 and 8)', async () => {
+    const junk = [
+      Buffer.alloc(0),
+      Buffer.from([0]),
+      Buffer.from([0, 4, 0]), // a truncated ACK
+      Buffer.from([9, 4, 0, 1]), // not an opcode
+      Buffer.from([0, 3, 0, 1, 1, 2, 3]), // DATA on a read transfer
+      Buffer.from([0, 1, 0x66, 0, 0x6f, 0x63, 0x74, 0x65, 0x74, 0]), // an RRQ on the transfer port
+      Buffer.from([0, 4, 0xfd, 0xe8]), // an ACK for block 65000, far beyond what was sent
+      randomBytes(3000), // longer than the receive buffer
+    ];
+    for (const windowsize of [1, 8]) {
+      const content = randomBytes(512 * 40 + 7);
+      const c = await client();
+      const got = c.receive({ blksize: 512, windowsize, junk });
+      const r = await send(file(content), c.local, { windowsize });
+      expect((await got).data.equals(content)).toBe(true);
+      expect(r).toMatchObject({ result: 'sent', bytes: content.length, blocks: 41 });
+    }
+  });
+
   it('gives up with timeout after `retries` retransmissions when the client vanishes', async () => {
     const c = await client();
     const got = c.receive({ blksize: 512, windowsize: 1, vanishAfter: 5 });

@@ -25,6 +25,8 @@ export interface ReceiveOptions {
   declineOack?: boolean;
   /** After this many blocks, go silent (the socket stays open) and resolve. */
   vanishAfter?: number;
+  /** Datagrams sent to the server's TID before every ACK (malformed or stray packets). */
+  junk?: Buffer[];
 }
 
 /**
@@ -80,6 +82,7 @@ export class RealClient {
         }, o.timeoutMs ?? 60);
       };
       const ack = (block: number) => {
+        if (peer) for (const j of o.junk ?? []) this.sock.send(j, peer.port, peer.address);
         send(encodeAck(block));
         sinceAck = 0;
       };
