@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { readdirSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type Datagram, type UdpEndpoint, openUdp } from '../../src/net/udp.js';
 import { udpAddon } from '../../src/net/udp-native.js';
 import { waitFor } from '../helpers/netns.js';
@@ -10,6 +10,7 @@ const client = createSocket('udp4');
 afterEach(async () => {
   for (const e of open.splice(0)) await e.close();
 });
+afterAll(() => client.close());
 
 async function bindClient(): Promise<number> {
   try {
