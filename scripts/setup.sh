@@ -19,19 +19,19 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then log "missing Debian packages (run as root to install): ${missing[*]}"; exit 1; fi
   log "installing Debian packages: ${missing[*]}"
-  # Keep package scripts from starting daemons (dnsmasq, nginx, kea, tftpd) in the root namespace.
+  # Keep package scripts from starting daemons (dnsmasq, nginx, kea, tftpd) in the root namespace:
+  # policy-rc.d answers 101 ("not allowed") to every invoke-rc.d. Ours is removed on every exit
+  # path (trap); one the host already had is left alone. No service is stopped here: set-up never
+  # touches daemons it did not start.
   policy=/usr/sbin/policy-rc.d
-  had_policy=0; [ -e "$policy" ] && had_policy=1
-  [ $had_policy = 1 ] || { printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"; }
+  if [ ! -e "$policy" ]; then
+    trap 'rm -f "$policy"' EXIT
+    printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"
+  fi
   export DEBIAN_FRONTEND=noninteractive
   apt_lists=$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' 2>/dev/null | head -n 1)
   [ -n "$apt_lists" ] || apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 || { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; }
-  [ $had_policy = 1 ] || rm -f "$policy"
-  # Services that the packages may have started anyway are stopped: tests run their own.
-  for svc in dnsmasq nginx kea-dhcp4-server tftpd-hpa atftpd isc-kea-dhcp4-server; do
-    pkill -x "$svc" 2>/dev/null || true
-  done
 fi
 
 # Native addons (native/mmap, native/tftp, and any dependency without a prebuilt binary) build

@@ -30,23 +30,23 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
     }
   };
 
-  app.get('/api/v1/machines', async (req) => {
+  app.get('/api/v1/machines', { config: { access: 'read' } }, async (req) => {
     const q = parseBody(listQuery, req.query, 'query');
     const selector = parseSelector(q.selector ?? '');
     return { items: store.machines.list(selector).map((m) => ({ ...m, bmc: store.bmcs.find(m.id) ?? null })) };
   });
-  app.post('/api/v1/machines', async (req, reply) => {
+  app.post('/api/v1/machines', { config: { access: 'admin' } }, async (req, reply) => {
     const body = parseBody(machineCreateSchema, req.body);
     requireProfile(body.profile);
     const m = store.machines.create(body);
     store.events.add({ machineId: m.id, source: 'api', kind: 'machine.created', detail: { name: m.name, macs: m.macs } });
     return reply.status(201).send(machineView(m.id));
   });
-  app.get('/api/v1/machines/:ref', async (req) => {
+  app.get('/api/v1/machines/:ref', { config: { access: 'read' } }, async (req) => {
     const { ref } = parseBody(refParams, req.params, 'path');
     return machineView(store.machines.get(ref).id);
   });
-  app.patch('/api/v1/machines/:ref', async (req) => {
+  app.patch('/api/v1/machines/:ref', { config: { access: 'admin' } }, async (req) => {
     const { ref } = parseBody(refParams, req.params, 'path');
     const patch = parseBody(machinePatchSchema, req.body);
     requireProfile(patch.profile);
@@ -54,18 +54,18 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
     store.events.add({ machineId: m.id, source: 'api', kind: 'machine.updated', detail: { fields: Object.keys(patch) } });
     return machineView(m.id);
   });
-  app.delete('/api/v1/machines/:ref', async (req) => {
+  app.delete('/api/v1/machines/:ref', { config: { access: 'admin' } }, async (req) => {
     const { ref } = parseBody(refParams, req.params, 'path');
     const m = store.machines.remove(store.machines.get(ref).id);
     store.events.add({ source: 'api', kind: 'machine.deleted', detail: { id: m.id, name: m.name, macs: m.macs } });
     return m;
   });
 
-  app.get('/api/v1/machines/:ref/bmc', async (req) => {
+  app.get('/api/v1/machines/:ref/bmc', { config: { access: 'read' } }, async (req) => {
     const { ref } = parseBody(refParams, req.params, 'path');
     return store.bmcs.get(store.machines.get(ref).id);
   });
-  app.put('/api/v1/machines/:ref/bmc', async (req) => {
+  app.put('/api/v1/machines/:ref/bmc', { config: { access: 'admin' } }, async (req) => {
     const { ref } = parseBody(refParams, req.params, 'path');
     const body = parseBody(bmcSchema, req.body);
     const m = store.machines.get(ref);
@@ -73,35 +73,35 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
     store.events.add({ machineId: m.id, source: 'api', kind: 'bmc.set', detail: { type: b.type, address: b.address } });
     return b;
   });
-  app.delete('/api/v1/machines/:ref/bmc', async (req) => {
+  app.delete('/api/v1/machines/:ref/bmc', { config: { access: 'admin' } }, async (req) => {
     const { ref } = parseBody(refParams, req.params, 'path');
     return store.bmcs.remove(store.machines.get(ref).id);
   });
 
-  app.get('/api/v1/machines/:ref/events', async (req) => {
+  app.get('/api/v1/machines/:ref/events', { config: { access: 'read' } }, async (req) => {
     const { ref } = parseBody(refParams, req.params, 'path');
     const q = parseBody(eventsQuery, req.query, 'query');
     const m = store.machines.get(ref);
     return { items: store.events.list({ machineId: m.id, afterId: q.after, limit: q.limit }) };
   });
-  app.get('/api/v1/events', async (req) => {
+  app.get('/api/v1/events', { config: { access: 'read' } }, async (req) => {
     const q = parseBody(eventsQuery, req.query, 'query');
     const mac = q.mac === undefined ? undefined : normalizeMac(q.mac);
     return { items: store.events.list({ mac, afterId: q.after, limit: q.limit }) };
   });
 
-  app.get('/api/v1/profiles', async () => ({ items: store.profiles.list() }));
-  app.post('/api/v1/profiles', async (req, reply) => {
+  app.get('/api/v1/profiles', { config: { access: 'read' } }, async () => ({ items: store.profiles.list() }));
+  app.post('/api/v1/profiles', { config: { access: 'admin' } }, async (req, reply) => {
     const body = parseBody(profileCreateSchema, req.body);
     validateProfileSpec(body.spec);
     return reply.status(201).send(store.profiles.create(body.name, body.spec));
   });
-  app.get('/api/v1/profiles/:name', async (req) => store.profiles.get(parseBody(nameParams, req.params, 'path').name));
-  app.put('/api/v1/profiles/:name', async (req) => {
+  app.get('/api/v1/profiles/:name', { config: { access: 'read' } }, async (req) => store.profiles.get(parseBody(nameParams, req.params, 'path').name));
+  app.put('/api/v1/profiles/:name', { config: { access: 'admin' } }, async (req) => {
     const { name } = parseBody(nameParams, req.params, 'path');
     const body = parseBody(profileUpdateSchema, req.body);
     validateProfileSpec(body.spec);
     return store.profiles.update(name, body.spec);
   });
-  app.delete('/api/v1/profiles/:name', async (req) => store.profiles.remove(parseBody(nameParams, req.params, 'path').name));
+  app.delete('/api/v1/profiles/:name', { config: { access: 'admin' } }, async (req) => store.profiles.remove(parseBody(nameParams, req.params, 'path').name));
 }

@@ -39,10 +39,10 @@ function assetRefsOf(spec: unknown): Array<{ path: string; ref: string }> {
 /** Artifact listing/registration, and the save-time check that profiles name only verified artifacts. */
 export function registerAssetApi(app: FastifyInstance, deps: AppDeps, assets: AssetRegistry): void {
   const log = deps.log.child({ subsys: 'assets' });
-  app.get('/api/v1/assets', async () => ({
+  app.get('/api/v1/assets', { config: { access: 'read' } }, async () => ({
     items: assets.list().map(({ path: _p, ...a }) => ({ ...a, url: `/assets/sha256/${a.sha256}` })),
   }));
-  app.post('/api/v1/assets', async (req, reply) => {
+  app.post('/api/v1/assets', { config: { access: 'admin' } }, async (req, reply) => {
     const b = parseBody(assetRegisterSchema, req.body);
     const source = b.path !== undefined ? { path: b.path } : { url: b.url as string };
     const a = await assets.register({ name: b.name, kind: b.kind, sha256: b.sha256, source });

@@ -43,6 +43,7 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AppDeps, assets:
     method: ['GET', 'HEAD'],
     url: '/assets/sha256/:hex',
     exposeHeadRoute: false,
+    config: { access: 'public-boot' },
     handler: async (req, reply) => {
       const { hex } = digestParams.parse(req.params);
       const asset = /^[0-9a-f]{64}$/.test(hex) ? assets.byDigest(hex) : undefined;
@@ -56,6 +57,7 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AppDeps, assets:
     method: ['GET', 'HEAD'],
     url: '/assets/:name',
     exposeHeadRoute: false,
+    config: { access: 'public-boot' },
     handler: async (req, reply) => {
       const { name } = nameParams.parse(req.params);
       const asset = assetName.safeParse(name).success ? assets.byName(name) : undefined;

@@ -61,8 +61,8 @@ export async function registerBootRoutes(app: FastifyInstance, deps: AppDeps): P
     }
   };
 
-  app.get('/boot.ipxe', async (req, reply) => script(req, reply, macQuery.parse(req.query).mac));
-  app.get('/boot/:file', async (req, reply) => {
+  app.get('/boot.ipxe', { config: { access: 'public-boot' } }, async (req, reply) => script(req, reply, macQuery.parse(req.query).mac));
+  app.get('/boot/:file', { config: { access: 'public-boot' } }, async (req, reply) => {
     const { mac: file } = macParams.parse({ mac: (req.params as { file?: string }).file ?? '' });
     return script(req, reply, file.endsWith('.ipxe') ? file.slice(0, -'.ipxe'.length) : undefined);
   });

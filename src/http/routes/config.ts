@@ -32,24 +32,24 @@ function sendVersionBytes(reply: FastifyReply, s: Pick<ServedConfig, 'body' | 'c
 /** Config delivery (/config/:token…) and the config-version admin API. */
 export function registerConfigRoutes(app: FastifyInstance, deps: AppDeps): void {
   // No HEAD twin: a HEAD would spend a one-use token.
-  app.get('/config/:token', { exposeHeadRoute: false }, async (req, reply) => {
+  app.get('/config/:token', { exposeHeadRoute: false, config: { access: 'machine' } }, async (req, reply) => {
     const { token } = parseBody(tokenParams, req.params, 'path');
     const { mac } = parseBody(fetchQuery, req.query, 'query');
     const served = fetchConfig(deps, token, mac === undefined ? {} : { mac });
     return sendVersionBytes(reply, served, served.version.id);
   });
-  app.get('/config/:token/:file', { exposeHeadRoute: false }, async (req, reply) => {
+  app.get('/config/:token/:file', { exposeHeadRoute: false, config: { access: 'machine' } }, async (req, reply) => {
     const { token, file } = parseBody(fileParams, req.params, 'path');
     const { mac } = parseBody(fetchQuery, req.query, 'query');
     const served = fetchConfig(deps, token, mac === undefined ? { file } : { file, mac });
     return sendVersionBytes(reply, served, served.version.id);
   });
 
-  app.get('/api/v1/machines/:ref/configs', async (req) => {
+  app.get('/api/v1/machines/:ref/configs', { config: { access: 'read' } }, async (req) => {
     const { ref } = parseBody(refParams, req.params, 'path');
     return machineConfigs(deps, deps.store.machines.get(ref).id);
   });
-  app.get('/api/v1/configs/:id', async (req, reply) => {
+  app.get('/api/v1/configs/:id', { config: { access: 'read' } }, async (req, reply) => {
     const { id } = parseBody(idParams, req.params, 'path');
     const v = configVersion(deps, id);
     return sendVersionBytes(reply, v, v.id);

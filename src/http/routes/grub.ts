@@ -31,7 +31,7 @@ export function registerGrubRoutes(app: FastifyInstance, deps: AppDeps): void {
   const unregister = registerGrubTftp(grub, () => tftpBaseUrl(deps.settings, app));
   app.addHook('onClose', async () => unregister());
 
-  app.get('/grub/*', async (req, reply) => {
+  app.get('/grub/*', { config: { access: 'public-boot' } }, async (req, reply) => {
     const path = req.url.split('?', 1)[0] ?? '';
     const parsed = parseGrubPath(decodeURIComponent(path));
     const client = { address: clientIp(req), via: 'http' as const, baseUrl: requestBaseUrl(deps.settings, req) };
@@ -42,7 +42,7 @@ export function registerGrubRoutes(app: FastifyInstance, deps: AppDeps): void {
   });
 
   const patched = new Map<string, Buffer>();
-  app.get(HTTPBOOT_IMAGE_PATH, async (req, reply) => httpBootImage(grub, patched, req, reply));
+  app.get(HTTPBOOT_IMAGE_PATH, { config: { access: 'public-boot' } }, async (req, reply) => httpBootImage(grub, patched, req, reply));
 }
 
 /** Serves the RAM disk with the address this client reached us on (TFTP listens there too). */

@@ -90,5 +90,5 @@ export function openApiDocument(): Record<string, unknown> {
 
 /** GET /api/v1/openapi.json (public: it holds no data). */
 export function registerOpenApi(app: FastifyInstance): void {
-  app.get('/api/v1/openapi.json', async () => openApiDocument());
+  app.get('/api/v1/openapi.json', { config: { access: 'read' } }, async () => openApiDocument());
 }

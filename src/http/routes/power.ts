@@ -33,17 +33,17 @@ export function registerPowerRoutes(app: FastifyInstance, deps: AppDeps): void {
   const machineId = (params: unknown): number => deps.store.machines.get(parseBody(refParams, params, 'path').ref).id;
   app.addHook('onClose', async () => closePowerService(deps.store));
 
-  app.get('/api/v1/machines/:ref/power', async (req) => power().getStatus(machineId(req.params)));
-  app.post('/api/v1/machines/:ref/power', async (req) => {
+  app.get('/api/v1/machines/:ref/power', { config: { access: 'read' } }, async (req) => power().getStatus(machineId(req.params)));
+  app.post('/api/v1/machines/:ref/power', { config: { access: 'operate' } }, async (req) => {
     const id = machineId(req.params);
     const { action } = parseBody(powerActionSchema, req.body, 'power action');
     return power().powerAction(id, action);
   });
-  app.get('/api/v1/machines/:ref/bootdev', async (req) => {
+  app.get('/api/v1/machines/:ref/bootdev', { config: { access: 'read' } }, async (req) => {
     const id = machineId(req.params);
     return { machineId: id, ...(await power().getBootDevice(id)) };
   });
-  app.put('/api/v1/machines/:ref/bootdev', async (req) => {
+  app.put('/api/v1/machines/:ref/bootdev', { config: { access: 'operate' } }, async (req) => {
     const id = machineId(req.params);
     const o = parseBody(bootDeviceSchema, req.body, 'boot device');
     return { machineId: id, ...(await power().setBootDevice(id, o)) };

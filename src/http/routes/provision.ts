@@ -93,7 +93,7 @@ documentRoutes([
 /** POST /api/v1/machines/:ref/provision. */
 export function registerProvisionRoutes(app: FastifyInstance, deps: AppDeps): void {
   const refParams = z.object({ ref: z.string().min(1).max(128) });
-  app.post('/api/v1/machines/:ref/provision', async (req, reply) => {
+  app.post('/api/v1/machines/:ref/provision', { config: { access: 'operate' } }, async (req, reply) => {
     const { ref } = parseBody(refParams, req.params, 'path');
     const body = parseBody(provisionSchema, req.body ?? {});
     const result = await provisionMachine(deps, ref, body.profile === undefined ? {} : { profile: body.profile });

@@ -85,7 +85,7 @@ documentRoutes([
 export function registerReportRoutes(app: FastifyInstance, deps: AppDeps, assets: AssetRegistry): void {
   const { store } = deps;
   const log = deps.log.child({ subsys: 'report' });
-  app.post('/api/v1/report', async (req) => {
+  app.post('/api/v1/report', { config: { access: 'machine' } }, async (req) => {
     const token = bearerOf(req.headers.authorization);
     if (!token) throw new AppError('UNAUTHORIZED', 'missing report token (Authorization: Bearer <rackboot.token>)');
     const { machineId, versionId } = verifyReportToken(deps, token);

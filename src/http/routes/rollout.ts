@@ -73,26 +73,26 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: AppDeps, opts:
   }
   const kick = () => void runner?.tick().catch(() => {});
 
-  app.post('/api/v1/rollouts', async (req, reply) => {
+  app.post('/api/v1/rollouts', { config: { access: 'operate' } }, async (req, reply) => {
     const spec = parseBody(rolloutSpecSchema, req.body, 'rollout spec');
     const view = control.start(spec);
     kick();
     return reply.status(201).send(view);
   });
-  app.get('/api/v1/rollouts', async (req) => {
+  app.get('/api/v1/rollouts', { config: { access: 'read' } }, async (req) => {
     const q = parseBody(listQuery, req.query, 'query');
     return { items: control.list(q.active === 'true') };
   });
-  app.get('/api/v1/rollouts/:id', async (req) => control.view(parseBody(idParams, req.params, 'path').id));
+  app.get('/api/v1/rollouts/:id', { config: { access: 'read' } }, async (req) => control.view(parseBody(idParams, req.params, 'path').id));
   for (const action of ACTIONS) {
-    app.post(`/api/v1/rollouts/:id/${action}`, async (req) => {
+    app.post(`/api/v1/rollouts/:id/${action}`, { config: { access: 'operate' } }, async (req) => {
       const { id } = parseBody(idParams, req.params, 'path');
       const view = control[action](id);
       kick();
       return view;
     });
   }
-  app.get('/api/v1/drift', async (req) => {
+  app.get('/api/v1/drift', { config: { access: 'read' } }, async (req) => {
     const q = parseBody(driftQuery, req.query, 'query');
     const staleAfterSec = q.staleAfterSec ?? cfg.driftStaleAfterSec;
     return { staleAfterSec, items: driftReport(store, versions, { now: now(), staleAfterMs: staleAfterSec * 1000 }) };

@@ -1,0 +1,59 @@
+import type { FastifyRequest } from 'fastify';
+
+/**
+ * Who may call a route. Every route declares one in its options (`config: { access }`); a route
+ * without one stops start-up (deny by default).
+ * - `public-boot`: anything on the boot network (scripts, assets, health): holds no secret.
+ * - `machine`: a machine proving itself with a per-boot token (config, report).
+ * - `read` | `operate` | `admin`: the management API, by the role of the caller's API token.
+ */
+export const ACCESS_LEVELS = ['public-boot', 'machine', 'read', 'operate', 'admin'] as const;
+export type Access = (typeof ACCESS_LEVELS)[number];
+
+/** Roles of API tokens, weakest first: read sees (no secrets), operate acts, admin manages. */
+export const ROLES = ['read', 'operate', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** The authenticated caller of a management route. */
+export interface Caller {
+  role: Role;
+  /** Token id in the inventory; null for the first-start admin token file. */
+  tokenId: number | null;
+  /** Token name, for the audit trail. */
+  name: string;
+}
+
+/** Resolves a presented bearer token to its caller, or undefined (unknown, revoked, expired). */
+export interface TokenVerifier {
+  verify(bearer: string, nowMs: number): Caller | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}
+
+/** Whether a role may call a route of this access level (management levels only). */
+export function roleAllows(role: Role, access: Access): boolean {
+  if (access === 'public-boot' || access === 'machine') return true;
+  return ROLES.indexOf(role) >= ROLES.indexOf(access);
+}
+
+/** The management caller of a request (set by the auth hook); undefined on boot routes. */
+export function callerOf(req: FastifyRequest): Caller | undefined {
+  return req.caller;
+}
+
+/** Whether this request may see sealed secrets (admin only, and only where a route offers it). */
+export function mayUnseal(req: FastifyRequest): boolean {
+  return req.caller?.role === 'admin';
+}
+
+/** Which listener serves a route of this access level. */
+export function listenerOf(access: Access): 'boot' | 'api' {
+  return access === 'public-boot' || access === 'machine' ? 'boot' : 'api';
+}
