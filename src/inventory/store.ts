@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ApiTokenRepo } from './api-tokens.js';
 import { BmcRepo } from './bmcs.js';
 import { ConfigRepo } from './configs.js';
 import { type Db, openDb } from './db.js';
@@ -20,6 +21,7 @@ export class Store {
   readonly events: EventRepo;
   readonly leases: LeaseRepo;
   readonly configs: ConfigRepo;
+  readonly apiTokens: ApiTokenRepo;
 
   constructor(
     readonly db: Db,
@@ -31,6 +33,7 @@ export class Store {
     this.events = new EventRepo(db);
     this.leases = new LeaseRepo(db);
     this.configs = new ConfigRepo(db);
+    this.apiTokens = new ApiTokenRepo(db);
   }
 
   /** Opens the store in a data dir (created if needed): inventory.db and secret.key. */

@@ -4,6 +4,7 @@ import * as m003 from './003_config.js';
 import * as m004 from './004_bmc.js';
 import * as m005 from './005_rollout.js';
 import * as m006 from './006_event_indexes.js';
+import * as m007 from './007_api_tokens.js';
 
 /** Numbered migrations, applied in order; a number is never reused or edited once shipped. */
 export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
@@ -13,4 +14,5 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
   { version: 4, sql: m004.sql },
   { version: 5, sql: m005.sql },
   { version: 6, sql: m006.sql },
+  { version: 7, sql: m007.sql },
 ];
