@@ -1,14 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { parseAllDocuments } from 'yaml';
 
-/** Upstream schemas (see shared/DATA.md): next to the repo, or in CI's copy beside the clone. */
-const SCHEMAS = resolve(process.env.RACKBOOT_SHARED ?? join(import.meta.dirname, '../../../shared'), 'schemas');
+/** Upstream Talos and Ignition schemas, copied into the repository (origins in test/fixtures/SOURCES.md). */
+const SCHEMAS = join(import.meta.dirname, '../fixtures/schemas');
 
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (
   a: Ajv | Ajv2020,

@@ -4,7 +4,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
-const MOCKUP = '/work/shared/redfish-mockups/public-rackmount1';
+/** The files of the DMTF public-rackmount1 mockup these tests serve (origin in test/fixtures/SOURCES.md). */
+const MOCKUP = join(import.meta.dirname, '../../fixtures/redfish/public-rackmount1');
 const SYSTEM = '/redfish/v1/Systems/437XR1138R2';
 
 /** How the mock service misbehaves (vendor payloads and quirks). */
