@@ -9,6 +9,7 @@ import { LeaseRepo } from './leases.js';
 import { MachineRepo } from './machines.js';
 import { ProfileRepo } from './profiles.js';
 import { SecretBox } from './secrets.js';
+import { SightingBook } from './sightings.js';
 
 /**
  * The inventory: every table behind its repository, so no SQL lives outside src/inventory
@@ -22,6 +23,8 @@ export class Store {
   readonly leases: LeaseRepo;
   readonly configs: ConfigRepo;
   readonly apiTokens: ApiTokenRepo;
+  /** In memory: where MACs were last seen (ProxyDHCP) and boot-binding refusal counts. */
+  readonly sightings = new SightingBook();
 
   constructor(
     readonly db: Db,

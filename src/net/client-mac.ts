@@ -15,6 +15,11 @@ export function parseProcNetArp(text: string): Map<string, string> {
   return map;
 }
 
+/** The kernel's neighbour-table MAC for an on-link IPv4 address (complete entries only). */
+export function neighbourMacOf(ip: string, now = Date.now()): string | undefined {
+  return arpLookup(ip.startsWith('::ffff:') ? ip.slice(7) : ip, now);
+}
+
 function arpLookup(ip: string, now = Date.now()): string | undefined {
   if (!arpCache || now - arpCache.at > 1000) {
     let text = '';
