@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { assetImportSettingsSchema } from './assets/settings.js';
 import { bmcSettingsSchema } from './bmc/settings.js';
 import { dhcpSettingsSchema } from './dhcp/settings.js';
 import { AppError } from './errors.js';
@@ -21,6 +22,7 @@ export const settingsSchema = z
     dhcp: dhcpSettingsSchema,
     bmc: bmcSettingsSchema,
     rollout: rolloutSettingsSchema,
+    assets: assetImportSettingsSchema,
   })
   .strict();
 
