@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { AppError } from '../errors.js';
 import { MIGRATIONS } from './migrations/index.js';
 
 /** The SQLite handle type used by every repository. */
@@ -23,10 +24,27 @@ export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   for (const m of MIGRATIONS) {
     if (m.version <= current) continue;
-    db.transaction(() => {
-      if (m.sql.trim()) db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
-    })();
+    // PRAGMA foreign_keys is a no-op inside a transaction: switched around it, restored after.
+    const keysWereOn = db.pragma('foreign_keys', { simple: true }) === 1;
+    if (m.foreignKeysOff && keysWereOn) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        if (m.sql.trim()) db.exec(m.sql);
+        if (m.foreignKeysOff) assertForeignKeys(db, m.version);
+        db.pragma(`user_version = ${m.version}`);
+      })();
+    } finally {
+      if (m.foreignKeysOff && keysWereOn) db.pragma('foreign_keys = ON');
+    }
+  }
+}
+
+/** Step 10 of lang_altertable.html: a rebuild must leave no dangling reference before it commits. */
+function assertForeignKeys(db: Db, version: number): void {
+  const bad = db.pragma('foreign_key_check') as Array<{ table: string; rowid: number; parent: string }>;
+  if (bad.length > 0) {
+    const first = bad[0]!;
+    throw new AppError('INTERNAL', `migration ${version} left ${bad.length} dangling references (first: ${first.table} row ${first.rowid} → ${first.parent})`);
   }
 }
 

@@ -5,9 +5,20 @@ import * as m004 from './004_bmc.js';
 import * as m005 from './005_rollout.js';
 import * as m006 from './006_event_indexes.js';
 import * as m007 from './007_api_tokens.js';
+import * as m008 from './008_machine_identity.js';
+
+/**
+ * One migration. `foreignKeysOff`: a table rebuild (lang_altertable.html's 12 steps) that must
+ * run with foreign key enforcement off; migrate() checks the keys before it commits.
+ */
+export interface Migration {
+  version: number;
+  sql: string;
+  foreignKeysOff?: boolean;
+}
 
 /** Numbered migrations, applied in order; a number is never reused or edited once shipped. */
-export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+export const MIGRATIONS: ReadonlyArray<Migration> = [
   { version: 1, sql: m001.sql },
   { version: 2, sql: m002.sql },
   { version: 3, sql: m003.sql },
@@ -15,4 +26,5 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
   { version: 5, sql: m005.sql },
   { version: 6, sql: m006.sql },
   { version: 7, sql: m007.sql },
+  { version: 8, sql: m008.sql, foreignKeysOff: m008.foreignKeysOff },
 ];
