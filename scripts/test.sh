@@ -8,12 +8,5 @@ out=.test-results
 rm -rf "$out"; mkdir -p "$out"
 RB_TEST_SET=unit npx vitest run --reporter=default --reporter=json --outputFile="$out/unit.json"; unit=$?
 RB_TEST_SET=vm npx vitest run --reporter=default --reporter=json --outputFile="$out/vm.json"; vm=$?
-node -e '
-  let passed = 0, failed = 0;
-  for (const f of process.argv.slice(1)) {
-    try { const r = require(f); passed += r.numPassedTests; failed += r.numFailedTests + (r.numRuntimeErrorTests ?? 0); }
-    catch { failed += 1; console.error(`no results in ${f}`); }
-  }
-  console.log(`${passed} passed, ${failed} failed`);
-' "$PWD/$out/unit.json" "$PWD/$out/vm.json"
+node scripts/test-summary.cjs "$unit" "$out/unit.json" "$vm" "$out/vm.json"
 [ $unit = 0 ] && [ $vm = 0 ]
