@@ -1,3 +1,4 @@
+import { formatDigest, tryParseDigest } from '../model/digest.js';
 import type { ApiClient } from './client.js';
 import { CliError } from './client.js';
 import { UsageError } from './machines.js';
@@ -47,12 +48,18 @@ export async function provisionCommand(api: ApiClient, args: string[], o: Values
       if (e.kind === 'report.failed') throw new CliError(`${r.machine}: provisioning failed: ${String(e.detail.message ?? '')}`);
       if (e.kind === 'report.ready') {
         const done = { ...r, configDigest: e.detail.configDigest ?? null, imageDigest: e.detail.imageDigest ?? null };
-        return o.json ? JSON.stringify(done, null, 2) : `${r.machine}: ready (config sha256:${done.configDigest}, image sha256:${done.imageDigest})`;
+        return o.json ? JSON.stringify(done, null, 2) : `${r.machine}: ready (config ${shownDigest(done.configDigest)}, image ${shownDigest(done.imageDigest)})`;
       }
     }
     if (Date.now() > end) throw new CliError(`${r.machine}: not ready after ${timeoutS} s`);
     await new Promise((res) => setTimeout(res, 2000));
   }
+}
+
+/** A recorded digest with its algorithm spelled out (SHA-256 is recorded as bare hex). */
+function shownDigest(v: unknown): string {
+  const d = typeof v === 'string' ? tryParseDigest(v) : null;
+  return d ? formatDigest(d) : 'none';
 }
 
 function describe(e: TraceItem): string {

@@ -3,7 +3,9 @@ import type { MachineState } from '../inventory/machines.js';
 import { rolloutRepo } from '../inventory/rollouts.js';
 import type { Store } from '../inventory/store.js';
 import type { VersionControl } from './effects.js';
-import { type ExpectedDigests, bareDigest } from './plan.js';
+import { type ExpectedDigests, compareField, reportedDigest } from './plan.js';
+import { configAliasesOf } from './versions.js';
+import { recordedDigest } from '../model/digest.js';
 
 /** Why a machine is in the drift report. */
 export type DriftReason = 'digest-mismatch' | 'never-configured' | 'stale';
@@ -33,7 +35,12 @@ export interface LastReports {
   any?: BootEvent | undefined;
 }
 
-const str = (v: unknown): string | null => (typeof v === 'string' && v ? bareDigest(v) : null);
+/** A digest as shown in the report: its recorded spelling, or the raw text when it is not a digest. */
+const str = (v: unknown): string | null => {
+  const d = reportedDigest(v);
+  return d ? recordedDigest(d) : typeof v === 'string' && v ? v : null;
+};
+const shown = (v: string | null): string | null => (v === null ? null : str(v));
 
 /**
  * Pure comparison of what a machine should run with what it last said it runs: digests that
@@ -46,10 +53,8 @@ export function compareDrift(desired: ExpectedDigests, last: LastReports, now: n
   if (!last.digests || (desired.imageDigest === null && desired.configDigest === null)) reasons.push('never-configured');
   if (last.digests) {
     for (const field of ['imageDigest', 'configDigest'] as const) {
-      const want = desired[field];
-      if (want === null) continue;
-      const got = str(last.digests.detail[field]);
-      if (got !== bareDigest(want)) differences.push({ field, desired: bareDigest(want), reported: got });
+      const d = compareField(desired, field, last.digests.detail[field]);
+      if (d) differences.push({ field, desired: d.want, reported: d.got });
     }
     if (differences.length) reasons.push('digest-mismatch');
   }
@@ -64,7 +69,8 @@ export function driftReport(store: Store, versions: VersionControl, opts: { now?
   const out: DriftItem[] = [];
   for (const m of store.machines.list()) {
     const v = versions.current(m);
-    const desired = { imageDigest: v.imageDigest, configDigest: v.configDigest };
+    // Ignition nodes report the SHA-512 of the config they parsed: the same stored bytes, other name.
+    const desired = { imageDigest: v.imageDigest, configDigest: v.configDigest, configAliases: configAliasesOf(store, m.id, v.configDigest) };
     const last: LastReports = reports.get(m.id) ?? {};
     const { reasons, differences } = compareDrift(desired, last, now, opts.staleAfterMs);
     if (!reasons.length) continue;
@@ -75,7 +81,7 @@ export function driftReport(store: Store, versions: VersionControl, opts: { now?
       state: m.state,
       reasons,
       differences,
-      desired: { imageDigest: desired.imageDigest && bareDigest(desired.imageDigest), configDigest: desired.configDigest && bareDigest(desired.configDigest) },
+      desired: { imageDigest: shown(desired.imageDigest), configDigest: shown(desired.configDigest) },
       reported: d ? { imageDigest: str(d.detail.imageDigest), configDigest: str(d.detail.configDigest), phase: d.kind.replace('report.', ''), at: d.at } : null,
       lastReportAt: last.any?.at ?? null,
     });

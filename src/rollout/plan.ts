@@ -3,6 +3,7 @@ import type { BootEvent } from '../inventory/events.js';
 import type { Machine } from '../inventory/machines.js';
 import { matchesSelector, parseSelector } from '../inventory/match.js';
 import type { PlannedMember, RolloutMachineRecord, RolloutState } from '../inventory/rollouts.js';
+import { type Digest, type DigestSet, expectedFor, matchesDigest, recordedDigest, tryParseDigest } from '../model/digest.js';
 import type { RolloutSpec } from './spec.js';
 
 /** Forward steps of one machine, in order. */
@@ -119,10 +120,15 @@ export function decide(state: RolloutState, members: Member[], maxUnavailable: n
   return { start, drive };
 }
 
-/** Digests a machine must report to count as healthy; null = not checked (unknown until it boots). */
+/**
+ * Digests a machine must report to count as healthy; null = not checked (unknown until it boots).
+ * Any spelling parseDigest reads; bare hex is SHA-256.
+ */
 export interface ExpectedDigests {
   imageDigest: string | null;
   configDigest: string | null;
+  /** The expected config's bytes under other algorithms (its sha512:<hex>, which Ignition reports). */
+  configAliases?: readonly string[];
 }
 
 /** Outcome of one health evaluation. */
@@ -142,7 +148,9 @@ export function judgeReports(reports: BootEvent[], expected: ExpectedDigests, no
     if (!e.kind.startsWith('report.')) continue;
     phase = e.kind.slice('report.'.length);
     if (phase === 'failed') {
-      const why = typeof e.detail.reason === 'string' ? `: ${e.detail.reason}` : '';
+      // The route records the node's text as `message`; older events carry `reason`.
+      const text = e.detail.reason ?? e.detail.message;
+      const why = typeof text === 'string' && text ? `: ${text}` : '';
       return { kind: 'failed', reason: `the machine reported failure${why}` };
     }
     if (phase !== 'ready') continue;
@@ -154,19 +162,37 @@ export function judgeReports(reports: BootEvent[], expected: ExpectedDigests, no
   return { kind: 'waiting', phase };
 }
 
-/** A digest in one spelling: the phone-home stores bare hex, profiles and specs may write sha256:<hex>. */
-export function bareDigest(d: string): string {
-  return d.startsWith('sha256:') ? d.slice('sha256:'.length) : d;
+/** The expected digests of one field as a set (primary first); unparseable placeholders give an empty set. */
+export function expectedSet(expected: ExpectedDigests, field: 'imageDigest' | 'configDigest'): DigestSet {
+  const names = [expected[field], ...(field === 'configDigest' ? (expected.configAliases ?? []) : [])];
+  return names.flatMap((n) => {
+    const d = n === null ? null : tryParseDigest(n);
+    return d ? [d] : [];
+  });
+}
+
+/** A reported digest field read from an event's detail (null when absent or not a digest). */
+export function reportedDigest(v: unknown): Digest | null {
+  return typeof v === 'string' ? tryParseDigest(v) : null;
+}
+
+/** One field's comparison: null when in sync (or not checked), else what was wanted and what came. */
+export function compareField(expected: ExpectedDigests, field: 'imageDigest' | 'configDigest', raw: unknown): { want: string; got: string | null } | null {
+  const want = expected[field];
+  if (want === null) return null;
+  const set = expectedSet(expected, field);
+  const got = reportedDigest(raw);
+  if (matchesDigest(got, set)) return null;
+  const shown = expectedFor(got, set);
+  return { want: shown ? recordedDigest(shown) : want, got: got ? recordedDigest(got) : typeof raw === 'string' && raw ? raw : null };
 }
 
 /** Human-readable differences between expected digests and a report's detail. */
 export function digestDiffs(expected: ExpectedDigests, detail: Record<string, unknown>): string[] {
   const out: string[] = [];
   for (const field of ['imageDigest', 'configDigest'] as const) {
-    const want = expected[field];
-    if (want === null) continue;
-    const got = typeof detail[field] === 'string' ? bareDigest(detail[field] as string) : null;
-    if (got !== bareDigest(want)) out.push(`${field} ${got ?? 'missing'} (want ${bareDigest(want)})`);
+    const d = compareField(expected, field, detail[field]);
+    if (d) out.push(`${field} ${d.got ?? 'missing'} (want ${d.want})`);
   }
   return out;
 }

@@ -3,8 +3,8 @@ import type { Machine } from '../inventory/machines.js';
 import { profileSpecSchema } from '../inventory/profile-spec.js';
 import type { Store } from '../inventory/store.js';
 import type { VersionControl } from './effects.js';
+import { digestOf, formatDigest, parseDigest, recordedDigest, tryParseDigest } from '../model/digest.js';
 import type { ExpectedDigests } from './plan.js';
-import { bareDigest } from './plan.js';
 import type { MachineVersion, RolloutTarget } from './spec.js';
 
 /** Resolves an image reference (asset name or sha256:<hex>) to its bare hex digest, if known. */
@@ -40,8 +40,8 @@ export function inventoryVersions(store: Store, imageDigestOf: ImageDigestOf): V
         return {
           profile,
           profileRevision: store.profiles.get(profile).revision,
-          imageDigest: bareDigest(target.imageDigest),
-          configDigest: bareDigest(target.configDigest),
+          imageDigest: recordedDigest(parseDigest(target.imageDigest)),
+          configDigest: recordedDigest(parseDigest(target.configDigest)),
           configPinned: true,
         };
       }
@@ -64,7 +64,20 @@ export function inventoryVersions(store: Store, imageDigestOf: ImageDigestOf): V
       // Unpinned: the config the server rendered for this profile at the machine's latest boot.
       // None rendered yet means it never fetched its new config: a "ready" then cannot be the target.
       const config = v.configPinned ? v.configDigest : (desiredConfig(m, v.profile) ?? `(no config rendered for profile ${v.profile})`);
-      return { imageDigest: v.imageDigest, configDigest: config };
+      return { imageDigest: v.imageDigest, configDigest: config, configAliases: configAliasesOf(store, m.id, config) };
     },
   };
+}
+
+/**
+ * Other names of a config version rackboot rendered for the machine: the SHA-512 of the stored
+ * bytes whose SHA-256 is `configDigest` (Ignition logs, and its nodes report, only that one).
+ * Computed on demand from the stored body; empty when no such version is stored.
+ */
+export function configAliasesOf(store: Store, machineId: number, configDigest: string | null): string[] {
+  const d = configDigest === null ? null : tryParseDigest(configDigest);
+  if (d?.algorithm !== 'sha256') return [];
+  const v = store.configs.listVersions(machineId).find((x) => x.sha256 === d.hex);
+  const body = v ? store.configs.findVersion(v.id)?.body : undefined;
+  return body ? [formatDigest(digestOf('sha512', body))] : [];
 }

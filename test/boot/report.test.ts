@@ -54,9 +54,15 @@ describe('nextMachineState (pure)', () => {
   it('refuses a backward move (stale or replayed report)', () => {
     expect(() => nextMachineState('ready', 'configured', false)).toThrow(/only move forward/);
   });
-  it('findDrift compares only what was reported and is known', () => {
-    expect(findDrift({}, { config: 'a', image: 'b' })).toEqual([]);
-    expect(findDrift({ configDigest: 'a', imageDigest: 'c' }, { config: 'a', image: 'b' })).toEqual([{ field: 'imageDigest', want: 'b', got: 'c' }]);
+  it('findDrift compares only what was reported and is known, in the reported algorithm', () => {
+    const d = (c: string, algorithm: 'sha256' | 'sha512' = 'sha256') => ({ algorithm, hex: c.repeat(algorithm === 'sha256' ? 64 : 128) });
+    const config = [d('a'), d('a', 'sha512')];
+    expect(findDrift({}, { config, image: [d('b')] })).toEqual([]);
+    expect(findDrift({ configDigest: d('a'), imageDigest: d('c') }, { config, image: [d('b')] })).toEqual([{ field: 'imageDigest', want: 'b'.repeat(64), got: 'c'.repeat(64) }]);
+    expect(findDrift({ configDigest: d('a', 'sha512') }, { config, image: [] })).toEqual([]);
+    expect(findDrift({ configDigest: d('e', 'sha512') }, { config, image: [] })).toEqual([{ field: 'configDigest', want: `sha512:${'a'.repeat(128)}`, got: `sha512:${'e'.repeat(128)}` }]);
+    // A SHA-512 against a desired side known only by SHA-256 cannot be shown to match.
+    expect(findDrift({ configDigest: d('a', 'sha512') }, { config: [d('a')], image: [] })).toHaveLength(1);
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Store } from '../../src/inventory/store.js';
 import { compareDrift, driftReport } from '../../src/rollout/drift.js';
@@ -24,6 +25,15 @@ describe('compareDrift', () => {
   it('stale: silent longer than the limit', () => {
     const r = ev('report.ready', { imageDigest: A, configDigest: B }, 0);
     expect(compareDrift(desired, { digests: r, any: r }, 61_000, 60_000).reasons).toEqual(['stale']);
+  });
+
+  it.each([
+    ['Ignition sha512 of the desired bytes: in sync', `sha512:${'c'.repeat(128)}`, []],
+    ['other sha512: differs, shown in sha512', `sha512:${'d'.repeat(128)}`, [{ field: 'configDigest', desired: `sha512:${'c'.repeat(128)}`, reported: `sha512:${'d'.repeat(128)}` }]],
+  ])('%s', (_n, configDigest, differences) => {
+    const d = { ...desired, configAliases: [`sha512:${'c'.repeat(128)}`] };
+    const r = ev('report.ready', { imageDigest: A, configDigest });
+    expect(compareDrift(d, { digests: r, any: r }, 0, 60_000)).toEqual({ reasons: differences.length ? ['digest-mismatch'] : [], differences });
   });
 
   it('never given a version at all', () => {
@@ -68,5 +78,25 @@ describe('driftReport over the store', () => {
     expect(() => versions.resolve(m1, { profile: 'os-b', revision: 9 })).toThrow(/revision 1, not 9/);
     versions.assign(m1, versions.resolve(m1, { profile: 'os-b' }));
     expect(store.machines.get('m1')).toMatchObject({ profile: 'os-b', state: 'registered' });
+  });
+
+  it('an Ignition node reporting the sha512 of its stored config version is in sync (issue #16)', () => {
+    const store = Store.memory();
+    const fleet = new SimFleet(store, Date.now);
+    seedFleet(store, fleet, 1, 'os-a');
+    const m1 = store.machines.get('m1');
+    const body = Buffer.from('{"ignition":{"version":"3.4.0"}}\n');
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const { version } = store.configs.saveVersion({ machineId: m1.id, machineName: 'm1', profile: 'os-a', profileRevision: 1, format: 'ignition', contentType: 'application/json', body, sha256, meta: {} });
+    store.configs.setDesired(m1.id, version.id);
+    const versions = inventoryVersions(store, (ref) => (ref.startsWith('sha256:') ? ref.slice(7) : undefined));
+    const image = sha('image:os-a').slice(7);
+    const sha512 = `sha512:${createHash('sha512').update(body).digest('hex')}`;
+    store.events.add({ machineId: m1.id, source: 'agent', kind: 'report.ready', detail: { imageDigest: image, configDigest: sha512 } });
+    expect(driftReport(store, versions, { staleAfterMs: 3600_000 })).toEqual([]);
+    expect(versions.expected(m1, versions.current(m1))).toEqual({ imageDigest: image, configDigest: sha256, configAliases: [sha512] });
+    store.events.add({ machineId: m1.id, source: 'agent', kind: 'report.ready', detail: { imageDigest: image, configDigest: `sha512:${'0'.repeat(128)}` } });
+    const [item] = driftReport(store, versions, { staleAfterMs: 3600_000 });
+    expect(item?.differences).toEqual([{ field: 'configDigest', desired: sha512, reported: `sha512:${'0'.repeat(128)}` }]);
   });
 });

@@ -95,7 +95,31 @@ describe('judgeReports', () => {
     ['agent failure', [ev('report.booting'), ev('report.failed', { reason: 'disk not found' })], 0, { kind: 'failed', reason: 'the machine reported failure: disk not found' }],
     ['timeout', [ev('report.booting')], 100, { kind: 'failed', reason: 'health timeout (last reported phase: booting)' }],
     ['non-report events are ignored', [ev('dhcp.discover')], 0, { kind: 'waiting', phase: null }],
+    ['failure text from the route (message)', [ev('report.failed', { message: 'cloud-init: runcmd failed' })], 0, { kind: 'failed', reason: 'the machine reported failure: cloud-init: runcmd failed' }],
   ])('%s', (_n, reports, now, verdict) => {
     expect(judgeReports(reports, want, now, 100)).toEqual(verdict);
+  });
+
+  // Ignition nodes report the SHA-512 of the config they parsed; the expectation knows the
+  // version's bytes by both names (issue #16: an in-sync Ignition node failed the gate).
+  const S512 = 'c'.repeat(128);
+  const ign = { imageDigest: A, configDigest: `sha256:${B}`, configAliases: [`sha512:${S512}`] };
+  it.each([
+    ['in-sync Ignition node (sha512 config)', { imageDigest: A, configDigest: `sha512:${S512}` }, { kind: 'healthy' }],
+    ['same node reporting sha256', { imageDigest: A, configDigest: B }, { kind: 'healthy' }],
+    ['other sha512', { imageDigest: A, configDigest: `sha512:${'d'.repeat(128)}` }, { kind: 'failed', reason: `wrong digest reported: configDigest sha512:${'d'.repeat(128)} (want sha512:${S512})` }],
+    ['sha512 with no alias known', { imageDigest: A, configDigest: `sha512:${S512}`, noAlias: true }, { kind: 'failed', reason: `wrong digest reported: configDigest sha512:${S512} (want ${B})` }],
+    ['garbage digest', { imageDigest: A, configDigest: 'nonsense' }, { kind: 'failed', reason: `wrong digest reported: configDigest nonsense (want ${B})` }],
+  ])('%s', (_n, { noAlias, ...detail }: Record<string, unknown>, verdict) => {
+    const exp = noAlias ? { imageDigest: A, configDigest: B } : ign;
+    expect(judgeReports([ev('report.ready', detail)], exp, 0, 100)).toEqual(verdict);
+  });
+
+  it('a placeholder expectation (no config rendered yet) never matches', () => {
+    const exp = { imageDigest: null, configDigest: '(no config rendered for profile p)' };
+    expect(judgeReports([ev('report.ready', { configDigest: B })], exp, 0, 100)).toEqual({
+      kind: 'failed',
+      reason: `wrong digest reported: configDigest ${B} (want (no config rendered for profile p))`,
+    });
   });
 });

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AssetRegistry } from '../../assets/registry.js';
 import { verifyReportToken } from '../../config/index.js';
 import { AppError } from '../../errors.js';
+import { type Digest, type DigestSet, digestSchema, digestSetOf, expectedFor, matchesDigest, recordedDigest, sha256DigestSchema, tryParseDigest } from '../../model/digest.js';
 import type { MachineState } from '../../inventory/machines.js';
 import { profileSpecSchema } from '../../inventory/profile-spec.js';
 import type { AppDeps } from '../app.js';
@@ -17,24 +17,14 @@ export const REPORT_PHASES = ['booting', 'configured', 'installing', 'installed'
 /** One of REPORT_PHASES. */
 export type ReportPhase = (typeof REPORT_PHASES)[number];
 
-const digest = z
-  .string()
-  .regex(/^(sha256:)?[0-9a-f]{64}$/, 'expected sha256:<64 hex digits>')
-  .transform((s) => s.replace(/^sha256:/, ''));
-
-/**
- * A config digest is SHA-256 hex, or `sha512:<hex>`: Ignition fetches the config itself (with
- * the one-time token) and logs only the SHA-512 of the bytes it parsed, which the agent relays.
- */
-const configDigest = z.union([digest, z.string().regex(/^sha512:[0-9a-f]{128}$/, 'expected sha256:<64 hex> or sha512:<128 hex>')]);
-
 /** POST /api/v1/report body. */
 export const reportSchema = z
   .object({
     phase: z.enum(REPORT_PHASES),
     facts: z.record(z.unknown()).optional(),
-    imageDigest: digest.optional(),
-    configDigest: configDigest.optional(),
+    imageDigest: sha256DigestSchema.optional(),
+    /** SHA-256, or SHA-512: Ignition logs only the SHA-512 of the config bytes it parsed. */
+    configDigest: digestSchema.optional(),
     message: z.string().max(2000).optional(),
   })
   .strict();
@@ -65,14 +55,16 @@ export interface Drift {
   got: string;
 }
 
-/** Compares reported digests with the desired config version and install image (pure). */
-export function findDrift(reported: { configDigest?: string; imageDigest?: string }, desired: { config?: string; image?: string }): Drift[] {
+/**
+ * Compares reported digests with the desired config version and install image (pure). Each
+ * desired side is a set: the same bytes under every algorithm rackboot knows them by.
+ */
+export function findDrift(reported: { configDigest?: Digest | undefined; imageDigest?: Digest | undefined }, desired: { config: DigestSet; image: DigestSet }): Drift[] {
   const out: Drift[] = [];
-  if (reported.configDigest && desired.config && reported.configDigest !== desired.config) {
-    out.push({ field: 'configDigest', want: desired.config, got: reported.configDigest });
-  }
-  if (reported.imageDigest && desired.image && reported.imageDigest !== desired.image) {
-    out.push({ field: 'imageDigest', want: desired.image, got: reported.imageDigest });
+  for (const [field, want] of [['configDigest', desired.config], ['imageDigest', desired.image]] as const) {
+    const got = reported[field];
+    if (!got || !want.length || matchesDigest(got, want)) continue;
+    out.push({ field, want: recordedDigest(expectedFor(got, want)!), got: recordedDigest(got) });
   }
   return out;
 }
@@ -95,12 +87,9 @@ export function registerReportRoutes(app: FastifyInstance, deps: AppDeps, assets
       const spec = m.profile ? profileSpecSchema.safeParse(store.profiles.find(m.profile)?.spec ?? {}) : undefined;
       const imageRef = spec?.success ? spec.data.install?.image : undefined;
       const desiredVersion = store.configs.desired(m.id)?.id ?? versionId;
-      const desired = {
-        config: body.configDigest?.startsWith('sha512:')
-          ? sha512Of(store.configs.findVersion(desiredVersion)?.body)
-          : store.configs.findVersion(desiredVersion)?.sha256,
-        image: imageRef ? assets.digestOf(imageRef) : undefined,
-      };
+      const desiredBody = store.configs.findVersion(desiredVersion)?.body;
+      const image = imageRef ? assets.digestOf(imageRef) : undefined;
+      const desired = { config: desiredBody ? digestSetOf(desiredBody) : [], image: (image ? [tryParseDigest(image)] : []).filter((d) => d !== null) };
       const drift = findDrift(body, desired);
       const state = nextMachineState(m.state, body.phase, drift.length > 0);
       const merged = body.facts ? { ...m.facts, ...body.facts, reportedAt: new Date().toISOString() } : m.facts;
@@ -114,17 +103,13 @@ export function registerReportRoutes(app: FastifyInstance, deps: AppDeps, assets
         machineId: m.id,
         source: 'agent',
         kind: `report.${body.phase}`,
-        detail: { versionId, state, message: body.message ?? null, configDigest: body.configDigest ?? null, imageDigest: body.imageDigest ?? null },
+        detail: { versionId, state, message: body.message ?? null, configDigest: body.configDigest ? recordedDigest(body.configDigest) : null, imageDigest: body.imageDigest ? recordedDigest(body.imageDigest) : null },
       });
       if (drift.length > 0) store.events.add({ mac, machineId: m.id, source: 'agent', kind: 'machine.drifted', detail: { drift } });
       log.info({ machine: m.name, phase: body.phase, state, drift: drift.length }, 'report');
       return { machine: m.name, state, drift };
     });
   });
-}
-
-function sha512Of(body: Buffer | undefined): string | undefined {
-  return body ? `sha512:${createHash('sha512').update(body).digest('hex')}` : undefined;
 }
 
 /** DMI strings worth keeping: QEMU and many boards leave them empty or all zeros. */
