@@ -8,6 +8,7 @@ import { powerCommand } from './cli/power.js';
 import { profilesCommand } from './cli/profiles.js';
 import { provisionCommand } from './cli/provision.js';
 import { driftCommand, rolloutCommand } from './cli/rollout.js';
+import { tokensCommand } from './cli/tokens.js';
 
 const USAGE = `usage: rackboot <command> [options]
   serve [--config FILE]                      run the appliance
@@ -25,6 +26,8 @@ const USAGE = `usage: rackboot <command> [options]
   rollout start [MACHINE...] [--selector S] --profile P | --file SPEC [--canary N] [--batch-size N] [--max-unavailable N] [--health-timeout S] [--detach]
   rollout list | status ID [--follow] | pause ID | resume ID | abort ID | rollback ID [--detach]
   drift [--stale-after S]                    machines not running their desired image/config
+  tokens create --role read|operate|admin [--ttl D] [--name N]  API token (D: 3600, 12h, 30d); secret shown once
+  tokens list | revoke NAME|ID               API tokens (admin)
 options: --json (machine-readable output); env RACKBOOT_URL, RACKBOOT_TOKEN`;
 
 const OPTIONS = {
@@ -49,6 +52,8 @@ const OPTIONS = {
   'health-timeout': { type: 'string' },
   'stale-after': { type: 'string' },
   detach: { type: 'boolean' },
+  role: { type: 'string' },
+  ttl: { type: 'string' },
 } as const;
 
 /** Runs one CLI command; returns the exit code (0 ok, 1 failed, 2 usage). */
@@ -92,6 +97,9 @@ export async function runCli(argv: string[], out = process.stdout, err = process
         break;
       case 'drift':
         text = await driftCommand(api, o);
+        break;
+      case 'tokens':
+        text = await tokensCommand(api, sub || 'list', rest, o);
         break;
       case 'provision':
         text = await provisionCommand(api, [sub, ...rest].filter(Boolean), o, (line) => out.write(`${line}\n`));
