@@ -5,6 +5,7 @@ export const ERROR_CODES = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
   INVALID_CONFIG: 422,
   LOCKED: 423,
   BMC_ERROR: 502,
@@ -15,6 +16,8 @@ export const ERROR_CODES = {
   UNSUPPORTED: 501,
   PROTOCOL: 400,
   SETTINGS: 500,
+  /** The inventory database cannot be used as it is (damaged, or a schema newer than this binary). */
+  DATABASE: 500,
   INTERNAL: 500,
 } as const;
 

@@ -1,3 +1,4 @@
+import { requireBoundSource } from '../boot/identity.js';
 import { AppError } from '../errors.js';
 import type { ConfigVersionWithBody } from '../inventory/configs.js';
 import { tryNormalizeMac } from '../inventory/mac.js';
@@ -23,9 +24,11 @@ export interface ServedConfig {
 /**
  * Spends one use of a per-boot config token and returns the exact stored bytes. A spent,
  * expired or unknown token, or a `mac` that is not the token's machine, is FORBIDDEN and
- * recorded as `config.denied`; a success is recorded as `config.served`.
+ * recorded as `config.denied`; a success is recorded as `config.served`. The token alone is not
+ * enough: the request must come from the machine's own address (boot identity binding; a
+ * refusal is a `security.refused` on the machine's trace and leaves the token unspent).
  */
-export function fetchConfig(deps: ConfigDeps, token: string, opts: { mac?: string; file?: NoCloudFile } = {}): ServedConfig {
+export function fetchConfig(deps: ConfigDeps, token: string, opts: { source: string; mac?: string; file?: NoCloudFile }): ServedConfig {
   const { store } = deps;
   const log = deps.log?.child({ subsys: 'config' });
   const mac = opts.mac === undefined ? undefined : tryNormalizeMac(opts.mac);
@@ -44,6 +47,8 @@ export function fetchConfig(deps: ConfigDeps, token: string, opts: { mac?: strin
     const owner = mac ? store.machines.findByMac(mac) : undefined;
     if (!owner || owner.id !== t.machineId) return deny('wrong-mac');
   }
+  const machine = store.machines.get(t.machineId);
+  requireBoundSource(deps, { machine, source: opts.source, what: 'config', via: 'http', mac: mac ?? undefined });
   const version = store.configs.getVersion(t.versionId);
   const body = pickFile(version, opts.file);
   if (!body) return deny('no-such-file');

@@ -101,6 +101,10 @@ export function prepareBootConfig(deps: ConfigDeps, machine: Machine, opts: { pu
     const configToken = newTokenSecret();
     const reportToken = newTokenSecret();
     const uses = http.configTokenUses * (FETCHES_PER_BOOT[v.format] ?? 1);
+    // One report token per network boot: the new boot's token replaces every earlier one (a
+    // harvested token dies at the machine's next boot). The installed OS reports with the token
+    // its installer wrote to disk, which stays valid until the machine boots from the network again.
+    store.configs.revokeTokens(machine.id, 'report');
     store.configs.addToken({ hash: hashToken(configToken), kind: 'config', machineId: machine.id, versionId: v.id, usesLeft: uses, expiresAt: now + http.configTokenTtlSeconds * 1000, createdAt: now });
     store.configs.addToken({ hash: hashToken(reportToken), kind: 'report', machineId: machine.id, versionId: v.id, usesLeft: null, expiresAt: now + http.reportTokenTtlSeconds * 1000, createdAt: now });
     return { ...saved, configToken, reportToken };

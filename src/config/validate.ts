@@ -26,10 +26,13 @@ export function validateProfileSpec(spec: ProfileSpec): void {
   if (spec.bottlerocket !== undefined) parseConfig(bottlerocketSpecSchema, spec.bottlerocket, 'spec.bottlerocket', 'Bottlerocket profile');
   if (spec.testos !== undefined) parseConfig(testOsSpecSchema, spec.testos, 'spec.testos', 'test OS profile');
   const names = ['probe'];
-  if (spec.os === 'talos') names.push(...Object.keys(parseConfig(talosSpecSchema, spec.talos, 'spec.talos', 'Talos profile').machines));
+  const talos = spec.os === 'talos' ? parseConfig(talosSpecSchema, spec.talos, 'spec.talos', 'Talos profile') : undefined;
+  if (talos) names.push(...Object.keys(talos.machines));
+  // Cluster secrets render only for machines labelled with the profile's cluster: probe as one.
+  const labels: Record<string, string> = talos ? { cluster: talos.cluster.name } : {};
   names.forEach((name, i) => {
     const input: RenderInput = {
-      machine: { id: 0, name, macs: ['02:00:00:00:00:01'], ipv4: `198.18.0.${200 + (i % 50)}`, labels: {} },
+      machine: { id: 0, name, macs: ['02:00:00:00:00:01'], ipv4: `198.18.0.${200 + (i % 50)}`, labels },
       profile: { name: 'probe', revision: 1, spec },
       installImage: spec.install?.image ? PROBE_IMAGE : null,
     };

@@ -185,6 +185,11 @@ export class ConfigRepo {
     return r.changes === 1;
   }
 
+  /** Deletes a machine's tokens of one kind (a new boot's report token replaces the older ones); returns how many. */
+  revokeTokens(machineId: number, kind: ConfigToken['kind']): number {
+    return this.db.prepare('DELETE FROM config_tokens WHERE machine_id = ? AND kind = ?').run(machineId, kind).changes;
+  }
+
   /** Deletes tokens that expired before `nowMs`; returns how many. */
   pruneTokens(nowMs: number): number {
     return this.db.prepare('DELETE FROM config_tokens WHERE expires_at <= ?').run(nowMs).changes;

@@ -21,6 +21,12 @@ export const profileSpecSchema = z
       .object({ image: z.string().min(1).optional(), disk: z.string().min(1).default('/dev/vda') })
       .optional(),
     requireSecureBoot: z.boolean().default(false),
+    /**
+     * on: scripts, configs and reports only for requests from the machine's own address (its
+     * lease, its neighbour entry, or where its DHCP/PXE exchange came from); off: NAT'd labs.
+     * Absent means on.
+     */
+    bootBinding: z.enum(['on', 'off']).optional(),
   })
   .passthrough();
 

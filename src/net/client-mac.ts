@@ -15,13 +15,16 @@ export function parseProcNetArp(text: string): Map<string, string> {
   return map;
 }
 
-/** The kernel's neighbour-table MAC for an on-link IPv4 address (complete entries only). */
-export function neighbourMacOf(ip: string, now = Date.now()): string | undefined {
-  return arpLookup(ip.startsWith('::ffff:') ? ip.slice(7) : ip, now);
+/**
+ * The kernel's neighbour-table MAC for an on-link IPv4 address (complete entries only), from a
+ * copy of the table at most `maxAgeMs` old (0: read it now).
+ */
+export function neighbourMacOf(ip: string, maxAgeMs = 1000): string | undefined {
+  return arpLookup(ip.startsWith('::ffff:') ? ip.slice(7) : ip, Date.now(), maxAgeMs);
 }
 
-function arpLookup(ip: string, now = Date.now()): string | undefined {
-  if (!arpCache || now - arpCache.at > 1000) {
+function arpLookup(ip: string, now = Date.now(), maxAgeMs = 1000): string | undefined {
+  if (!arpCache || now - arpCache.at > maxAgeMs || maxAgeMs === 0) {
     let text = '';
     try {
       text = readFileSync('/proc/net/arp', 'utf8');

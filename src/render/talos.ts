@@ -180,13 +180,20 @@ export function validateTalosDocuments(docs: unknown[]): void {
 }
 
 /**
- * Renders a Talos machine config (multi-document YAML). Refuses a machine labelled for
- * another cluster, so one cluster's secrets never reach another cluster's hosts.
+ * Renders a Talos machine config (multi-document YAML). The profile carries its cluster's
+ * secrets (CA keys, tokens), so it renders only for machines whose `cluster` label names the
+ * profile's cluster (`spec.talos.cluster.name`); an unlabelled machine is refused too (fails
+ * closed: a machine put on a control-plane profile by mistake must not receive the CA keys).
  */
 export function renderTalos(input: RenderInput): RenderedConfig {
   const spec = parseConfig(talosSpecSchema, input.profile.spec.talos, 'spec.talos', 'Talos profile');
   const member = input.machine.labels.cluster;
-  if (member !== undefined && member !== spec.cluster.name) {
+  if (member === undefined) {
+    throw invalidConfig('Talos config', [
+      { path: 'labels.cluster', message: `machine has no cluster label; label it cluster=${spec.cluster.name} to receive cluster ${spec.cluster.name}'s secrets` },
+    ]);
+  }
+  if (member !== spec.cluster.name) {
     throw invalidConfig('Talos config', [
       { path: 'labels.cluster', message: `machine belongs to cluster ${member}, profile is for cluster ${spec.cluster.name}` },
     ]);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { type Asset, AssetRegistry } from '../../assets/index.js';
+import { checkSource } from '../../boot/identity.js';
 import { isAppError } from '../../errors.js';
 import { normalizeMac } from '../../inventory/mac.js';
 import type { Machine } from '../../inventory/machines.js';
@@ -48,6 +49,11 @@ export async function registerBootRoutes(app: FastifyInstance, deps: AppDeps): P
       log.info({ mac, client: req.ip }, 'boot script for unknown MAC');
       const hint = 'add it to the inventory (rackboot machines add) and reboot';
       return renderRefusal({ mac, reason: `unknown machine ${mac}`, hint });
+    }
+    // A MAC in the URL proves nothing: the script (and the tokens it mints) goes only to the machine's own address.
+    if (!checkSource(deps, { machine, source: req.ip, what: 'boot-script', via: 'http', mac }).ok) {
+      const hint = 'request the script from the machine itself (or set bootBinding: off on its profile behind NAT)';
+      return reply.status(403).send(renderRefusal({ mac, reason: `this address is not bound to ${mac}`, hint }));
     }
     try {
       // One transaction: the config version, both tokens, the state and the event commit together.

@@ -35,13 +35,13 @@ export function registerConfigRoutes(app: FastifyInstance, deps: AppDeps): void 
   app.get('/config/:token', { exposeHeadRoute: false, config: { access: 'machine' } }, async (req, reply) => {
     const { token } = parseBody(tokenParams, req.params, 'path');
     const { mac } = parseBody(fetchQuery, req.query, 'query');
-    const served = fetchConfig(deps, token, mac === undefined ? {} : { mac });
+    const served = fetchConfig(deps, token, mac === undefined ? { source: req.ip } : { source: req.ip, mac });
     return sendVersionBytes(reply, served, served.version.id);
   });
   app.get('/config/:token/:file', { exposeHeadRoute: false, config: { access: 'machine' } }, async (req, reply) => {
     const { token, file } = parseBody(fileParams, req.params, 'path');
     const { mac } = parseBody(fetchQuery, req.query, 'query');
-    const served = fetchConfig(deps, token, mac === undefined ? { file } : { file, mac });
+    const served = fetchConfig(deps, token, mac === undefined ? { source: req.ip, file } : { source: req.ip, file, mac });
     return sendVersionBytes(reply, served, served.version.id);
   });
 

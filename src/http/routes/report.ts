@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AssetRegistry } from '../../assets/registry.js';
+import { requireBoundSource } from '../../boot/identity.js';
+import { REPORT_PHASES, nextMachineState } from '../../boot/transitions.js';
 import { verifyReportToken } from '../../config/index.js';
 import { AppError } from '../../errors.js';
 import { type Digest, type DigestSet, digestSchema, digestSetOf, expectedFor, matchesDigest, recordedDigest, sha256DigestSchema, tryParseDigest } from '../../model/digest.js';
-import type { MachineState } from '../../inventory/machines.js';
 import { profileSpecSchema } from '../../inventory/profile-spec.js';
 import type { AppDeps } from '../app.js';
 import { bearerOf } from '../auth.js';
@@ -12,10 +13,11 @@ import { documentRoutes } from './openapi.js';
 import { parseBody } from '../validate.js';
 import { withSecureBootCompliance } from '../../secureboot/compliance.js';
 
-/** Phases a node agent reports, in the order a provisioning normally runs. */
-export const REPORT_PHASES = ['booting', 'configured', 'installing', 'installed', 'ready', 'failed'] as const;
-/** One of REPORT_PHASES. */
-export type ReportPhase = (typeof REPORT_PHASES)[number];
+/** Phases and their transitions live in src/boot/transitions.ts (pure, table-tested). */
+export { REPORT_PHASES, type ReportPhase, nextMachineState } from '../../boot/transitions.js';
+
+/** The most a report's `facts` may weigh (serialized JSON); more is refused, not truncated. */
+export const MAX_FACTS_BYTES = 64 * 1024;
 
 /** POST /api/v1/report body. */
 export const reportSchema = z
@@ -28,25 +30,6 @@ export const reportSchema = z
     message: z.string().max(2000).optional(),
   })
   .strict();
-
-const RANK: Partial<Record<MachineState, number>> = { booting: 1, configured: 2, installing: 3, installed: 4, ready: 5 };
-
-/**
- * The state a report moves a machine to (pure). `booting` always starts over (a reboot);
- * `failed` and drift win over progress; otherwise phases only move forward (they may skip, e.g.
- * an Ignition node goes installing → installed). A backward move is a stale or replayed report.
- */
-export function nextMachineState(current: MachineState, phase: ReportPhase, drifted: boolean): MachineState {
-  if (phase === 'failed') return 'failed';
-  if (phase === 'booting') return 'booting';
-  if (drifted) return 'drifted';
-  const from = RANK[current];
-  const to = RANK[phase] as number;
-  if (from !== undefined && to < from) {
-    throw new AppError('CONFLICT', `report ${phase} after ${current}: phases only move forward (booting starts over)`);
-  }
-  return phase;
-}
 
 /** One digest that differs from what the machine should run. */
 export interface Drift {
@@ -81,7 +64,13 @@ export function registerReportRoutes(app: FastifyInstance, deps: AppDeps, assets
     const token = bearerOf(req.headers.authorization);
     if (!token) throw new AppError('UNAUTHORIZED', 'missing report token (Authorization: Bearer <rackboot.token>)');
     const { machineId, versionId } = verifyReportToken(deps, token);
+    // A harvested token is not enough: the report must come from the machine's own address.
+    requireBoundSource(deps, { machine: store.machines.get(machineId), source: req.ip, what: 'report', via: 'agent' });
     const body = parseBody(reportSchema, req.body);
+    const factsBytes = body.facts ? Buffer.byteLength(JSON.stringify(body.facts)) : 0;
+    if (factsBytes > MAX_FACTS_BYTES) {
+      throw new AppError('PAYLOAD_TOO_LARGE', `report facts are ${factsBytes} bytes; at most ${MAX_FACTS_BYTES} are accepted`, { details: { bytes: factsBytes, max: MAX_FACTS_BYTES } });
+    }
     return store.transaction(() => {
       const m = store.machines.get(machineId);
       const spec = m.profile ? profileSpecSchema.safeParse(store.profiles.find(m.profile)?.spec ?? {}) : undefined;
@@ -92,8 +81,9 @@ export function registerReportRoutes(app: FastifyInstance, deps: AppDeps, assets
       const desired = { config: desiredBody ? digestSetOf(desiredBody) : [], image: (image ? [tryParseDigest(image)] : []).filter((d) => d !== null) };
       const drift = findDrift(body, desired);
       const state = nextMachineState(m.state, body.phase, drift.length > 0);
-      const merged = body.facts ? { ...m.facts, ...body.facts, reportedAt: new Date().toISOString() } : m.facts;
-      const facts = withSecureBootCompliance(store, m, spec?.success ? spec.data : undefined, merged, body.facts !== undefined);
+      // Reported facts replace the old ones (a merge would let keys pile up from report to report).
+      const reported = body.facts ? { ...body.facts, reportedAt: new Date().toISOString() } : m.facts;
+      const facts = withSecureBootCompliance(store, m, spec?.success ? spec.data : undefined, reported, body.facts !== undefined);
       const uuid = stringFact(body.facts?.uuid) ?? m.uuid;
       const serial = stringFact(body.facts?.serial) ?? m.serial;
       store.machines.update(m.id, { state, facts, uuid, serial });
