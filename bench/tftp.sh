@@ -77,7 +77,8 @@ assetsDir: $WORK/root
 logLevel: info
 http: { host: 198.18.0.1, port: 0 }
 dhcp: { enabled: false }
-tftp: { host: 198.18.0.1, port: 69 }
+# The parallel case runs 50 transfers from one client address (the per-client default is 4).
+tftp: { host: 198.18.0.1, port: 69, maxTransfersPerClient: 64 }
 EOF
 (cd "$ROOT" && RACKBOOT_LOG_JSON=1 exec ip netns exec "$SRV" taskset -c "$SRVCORE" node dist/cli.js serve --config "$WORK/rackboot.yaml") \
   >"$WORK/rackboot.log" 2>&1 &

@@ -50,14 +50,18 @@ export interface TftpStats {
   duplicates: number;
   refused: number;
   busy: number;
+  /** Requests dropped because their client address already had maxTransfersPerClient running. */
+  clientLimited: number;
 }
 
 /** A read-only TFTP server: request sockets per local address, one socket per transfer. */
 export class TftpServer {
-  readonly stats: TftpStats = { malformed: 0, duplicates: 0, refused: 0, busy: 0 };
+  readonly stats: TftpStats = { malformed: 0, duplicates: 0, refused: 0, busy: 0, clientLimited: 0 };
   private readonly listeners = new Map<string, UdpEndpoint>();
   /** Active transfers by client "ip:port" (a retransmitted RRQ must not start a second one). */
   private readonly active = new Map<string, ActiveTransfer | null>();
+  /** Transfers in progress per client address (all its ports). */
+  private readonly perClient = new Map<string, number>();
   private readonly transport: TftpTransport;
   /** The native data path for files, when built, enabled and the sockets are the real ones. */
   private readonly native: typeof nativeTftp;
@@ -142,6 +146,15 @@ export class TftpServer {
       this.stats.duplicates++;
       return;
     }
+    const running = this.perClient.get(from.address) ?? 0;
+    if (running >= this.o.settings.maxTransfersPerClient) {
+      // Dropped, not answered: an ERROR per flood packet costs as much as the flood, and a real
+      // client whose slots are held by dead transfers simply retransmits its RRQ later.
+      if (this.stats.clientLimited++ % 1000 === 0) {
+        this.o.log.debug({ client: from.address, running, dropped: this.stats.clientLimited }, 'tftp per-client transfer limit: request dropped');
+      }
+      return;
+    }
     if (this.active.size >= this.o.settings.maxTransfers || this.closed) {
       this.stats.busy++;
       const message = `server busy: ${this.active.size} transfers in progress (limit ${this.o.settings.maxTransfers}), retry later`;
@@ -158,6 +171,7 @@ export class TftpServer {
       return;
     }
     this.active.set(key, null);
+    this.perClient.set(from.address, running + 1);
     this.serve(req, path.path, from, listener)
       .catch((e: unknown) => {
         // A handler that throws (or a socket that cannot be opened) fails this request only.
@@ -167,7 +181,12 @@ export class TftpServer {
         const client = { address: from.address, port: from.port };
         this.o.onTransfer?.({ file: path.path, client, result: 'source-error', bytes: 0, ms: 0, blksize: 0, windowsize: 0, error });
       })
-      .finally(() => this.active.delete(key));
+      .finally(() => {
+        this.active.delete(key);
+        const left = (this.perClient.get(from.address) ?? 1) - 1;
+        if (left > 0) this.perClient.set(from.address, left);
+        else this.perClient.delete(from.address);
+      });
   }
 
   private async serve(req: TftpRequest, file: string, from: UdpPeer, listener: UdpEndpoint): Promise<void> {

@@ -11,6 +11,12 @@ export const tftpSettingsSchema = z
     maxBlksize: z.number().int().min(8).max(65464).default(1468),
     maxWindowsize: z.number().int().min(1).max(65535).default(64),
     maxTransfers: z.number().int().min(1).max(100_000).default(1000),
+    /**
+     * Transfers one client address may have in progress; its further requests are dropped (a
+     * debug line and stats.clientLimited), so one host cannot hold every slot with RRQs it never
+     * ACKs. PXE firmware fetches one file at a time; iPXE at most a few.
+     */
+    maxTransfersPerClient: z.number().int().min(1).max(100_000).default(4),
     retries: z.number().int().min(1).max(50).default(6),
     /** Default retransmit timeout in seconds when the client does not ask (RFC 2349). */
     timeoutSeconds: z.number().int().min(1).max(255).default(1),
