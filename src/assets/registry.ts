@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { ASSET_KINDS, type Asset, type AssetKind, assetName, loadManifest, manifestMtime, sha256Hex } from './manifest.js';
-import { type FetchSource, storeVerified } from './store.js';
+import { type FetchSource, type ImportSource, storeVerified } from './store.js';
 
 const registeredSchema = z.array(
   z.object({
@@ -101,13 +101,13 @@ export class AssetRegistry {
     return m ? this.byDigest(m[1] as string) !== undefined : this.byName(ref) !== undefined;
   }
 
-  /** Copies/downloads an artifact, verifies its SHA-256, then makes it servable. */
-  async register(reg: Registration): Promise<Asset> {
+  /** Copies/downloads an artifact through the import policy, verifies its SHA-256, then makes it servable. */
+  async register(reg: Registration, importer: ImportSource): Promise<Asset> {
     const clash = this.byName(reg.name);
     if (clash && clash.sha256 !== reg.sha256) {
       throw new AppError('CONFLICT', `artifact ${reg.name} already exists with sha256:${clash.sha256}`);
     }
-    const { size } = await storeVerified(reg.source, reg.sha256, join(this.blobDir, 'sha256'));
+    const { size } = await storeVerified(reg.source, reg.sha256, join(this.blobDir, 'sha256'), importer);
     const entry: Registered = {
       name: reg.name,
       sha256: reg.sha256,

@@ -1,66 +1,99 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../errors.js';
+import { type ImportStream, openLocalImport } from './import-local.js';
+import { type ResolveHost, type SetTimer, openUrlImport } from './import-url.js';
+import type { AssetImportSettings } from './settings.js';
 
 /** Where an external artifact comes from: a local file or an http(s) mirror URL. */
 export type FetchSource = { path: string } | { url: string };
 
-/** Upper bound on a registered artifact (disk images included). */
-const MAX_BYTES = 16 * 1024 ** 3;
+/** Opens import sources under the operator's import policy; the registry reads through it. */
+export interface ImportSource {
+  /** Largest artifact an import may write. */
+  readonly maxBytes: number;
+  /** The source's bytes, or a FORBIDDEN/BAD_INPUT AppError saying why not. */
+  open(src: FetchSource): Promise<ImportStream>;
+}
 
-async function openSource(src: FetchSource): Promise<Readable> {
-  if ('path' in src) {
-    try {
-      const st = await stat(src.path);
-      if (!st.isFile()) throw new AppError('BAD_INPUT', `${src.path} is not a regular file`);
-    } catch (e) {
-      if (e instanceof AppError) throw e;
-      throw new AppError('BAD_INPUT', `cannot read ${src.path}: ${(e as Error).message}`, { cause: e });
-    }
-    return createReadStream(src.path);
-  }
-  let res: Response;
-  try {
-    res = await fetch(src.url, { redirect: 'follow' });
-  } catch (e) {
-    throw new AppError('BAD_INPUT', `cannot fetch ${src.url}: ${(e as Error).message}`, { cause: e });
-  }
-  if (!res.ok || !res.body) throw new AppError('BAD_INPUT', `fetching ${src.url} answered HTTP ${res.status}`);
-  return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+/** Injected resolver and timers (tests: a fake resolver, timers fired by hand). */
+export interface AssetImporterDeps {
+  resolve?: ResolveHost;
+  setTimer?: SetTimer;
 }
 
 /**
- * Streams `src` into `<dir>/<sha256>` while hashing it; the file appears under its digest name
- * only when the digest matches (a mismatch leaves nothing behind and is INVALID_CONFIG).
+ * The import policy of the `assets` settings section applied to real files and URLs:
+ * local files only inside importDirs (never inside `denyDirs`, rackboot's data directory),
+ * URLs only to addresses checkImportAddress allows.
  */
-export async function storeVerified(src: FetchSource, expectedHex: string, dir: string): Promise<{ size: number }> {
-  await mkdir(dir, { recursive: true, mode: 0o755 });
+export class AssetImporter implements ImportSource {
+  constructor(
+    private readonly settings: AssetImportSettings,
+    private readonly denyDirs: readonly string[],
+    private readonly deps: AssetImporterDeps = {},
+  ) {}
+
+  /** Largest artifact an import may write. */
+  get maxBytes(): number {
+    return this.settings.maxImportBytes;
+  }
+
+  /** Opens a local file or a URL, or refuses with an AppError. */
+  open(src: FetchSource): Promise<ImportStream> {
+    if ('path' in src) return openLocalImport(src.path, this.settings.importDirs, this.denyDirs);
+    return openUrlImport(src.url, {
+      allowHosts: this.settings.allowHosts,
+      maxBytes: this.settings.maxImportBytes,
+      timeoutMs: this.settings.fetchTimeoutMs,
+      maxRedirects: this.settings.maxRedirects,
+      ...this.deps,
+    });
+  }
+}
+
+const tooLarge = (max: number) => new AppError('BAD_INPUT', `artifact larger than assets.maxImportBytes (${max} bytes)`);
+
+/**
+ * Streams the source into `<dir>/<sha256>` while hashing it; the file appears under its digest
+ * name only when the digest matches. A mismatch is INVALID_CONFIG "sha256 mismatch" and never
+ * names the digest the content has (that would make registration a digest oracle for any file
+ * the source can read); the partial file is removed on every failure.
+ */
+export async function storeVerified(src: FetchSource, expectedHex: string, dir: string, importer: ImportSource): Promise<{ size: number }> {
+  const max = importer.maxBytes;
+  const input = await importer.open(src);
+  if (input.size !== undefined && input.size > max) {
+    input.stream.destroy();
+    throw tooLarge(max);
+  }
   const tmp = join(dir, `.incoming-${randomBytes(6).toString('hex')}`);
   const hash = createHash('sha256');
   let size = 0;
   const meter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       size += chunk.length;
-      if (size > MAX_BYTES) return cb(new AppError('BAD_INPUT', `artifact larger than ${MAX_BYTES} bytes`));
+      if (size > max) return cb(tooLarge(max));
       hash.update(chunk);
       cb(null, chunk);
     },
   });
   try {
-    await pipeline(await openSource(src), meter, createWriteStream(tmp, { mode: 0o644 }));
-    const got = hash.digest('hex');
-    if (got !== expectedHex) {
-      throw new AppError('INVALID_CONFIG', `digest mismatch: expected sha256:${expectedHex}, got sha256:${got}`, {
-        details: [{ path: 'sha256', message: `content has sha256:${got}` }],
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    await pipeline(input.stream, meter, createWriteStream(tmp, { mode: 0o644 }));
+    if (hash.digest('hex') !== expectedHex) {
+      throw new AppError('INVALID_CONFIG', `sha256 mismatch: the content does not have sha256:${expectedHex}`, {
+        details: [{ path: 'sha256', message: 'sha256 mismatch' }],
       });
     }
     await rename(tmp, join(dir, expectedHex));
     return { size };
   } finally {
+    input.stream.destroy();
     await rm(tmp, { force: true });
   }
 }

@@ -4,12 +4,16 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AssetRegistry } from '../../src/assets/registry.js';
+import { assetImportSettingsSchema } from '../../src/assets/settings.js';
+import { AssetImporter } from '../../src/assets/store.js';
 import { fakeAssetsDir, sha256 } from './fixture.js';
 
 const fx = fakeAssetsDir();
 const blob = Buffer.from('an external kernel, say from a Flatcar mirror\n'.repeat(1000));
 const blobPath = join(fx.dataDir, '..', 'external.bin');
 writeFileSync(blobPath, blob);
+// The fixture root holds the build and data dirs and the external file; imports may read it (not data/).
+const importer = new AssetImporter(assetImportSettingsSchema.parse({ importDirs: [join(fx.dataDir, '..')], allowHosts: ['127.0.0.1'] }), [fx.dataDir]);
 const server = createServer((req, res) => {
   if (req.url === '/mirror/kernel') res.end(blob);
   else res.writeHead(404).end();
@@ -34,25 +38,25 @@ describe('AssetRegistry', () => {
 
   it('registers a local file only when its digest matches, and keeps it across restarts', async () => {
     const reg = new AssetRegistry(fx.dir, fx.dataDir);
-    await expect(reg.register({ name: 'bad', kind: 'kernel', sha256: '1'.repeat(64), source: { path: blobPath } })).rejects.toMatchObject({
+    await expect(reg.register({ name: 'bad', kind: 'kernel', sha256: '1'.repeat(64), source: { path: blobPath } }, importer)).rejects.toMatchObject({
       code: 'INVALID_CONFIG',
     });
     expect(readdirSync(join(fx.dataDir, 'assets', 'sha256'))).toEqual([]);
-    const a = await reg.register({ name: 'flatcar-vmlinuz', kind: 'kernel', sha256: sha256(blob), source: { path: blobPath } });
+    const a = await reg.register({ name: 'flatcar-vmlinuz', kind: 'kernel', sha256: sha256(blob), source: { path: blobPath } }, importer);
     expect(a).toMatchObject({ size: blob.length, origin: 'registered' });
     expect(existsSync(a.path)).toBe(true);
     const again = new AssetRegistry(fx.dir, fx.dataDir);
     expect(again.resolve('flatcar-vmlinuz').sha256).toBe(sha256(blob));
-    await expect(again.register({ name: 'flatcar-vmlinuz', kind: 'kernel', sha256: fx.assets['ipxe.efi']!.sha256, source: { path: blobPath } })).rejects.toMatchObject({
+    await expect(again.register({ name: 'flatcar-vmlinuz', kind: 'kernel', sha256: fx.assets['ipxe.efi']!.sha256, source: { path: blobPath } }, importer)).rejects.toMatchObject({
       code: 'CONFLICT',
     });
   });
 
-  it('registers from a mirror URL; a 404 or missing file is BAD_INPUT', async () => {
+  it('registers from a mirror URL; a 404 is BAD_INPUT, a file outside the import dirs FORBIDDEN', async () => {
     const reg = new AssetRegistry(fx.dir, fx.dataDir);
-    const a = await reg.register({ name: 'mirror-kernel', kind: 'kernel', sha256: sha256(blob), source: { url: `${mirror}/mirror/kernel` } });
+    const a = await reg.register({ name: 'mirror-kernel', kind: 'kernel', sha256: sha256(blob), source: { url: `${mirror}/mirror/kernel` } }, importer);
     expect(a.size).toBe(blob.length);
-    await expect(reg.register({ name: 'x', kind: 'kernel', sha256: sha256(blob), source: { url: `${mirror}/missing` } })).rejects.toMatchObject({ code: 'BAD_INPUT' });
-    await expect(reg.register({ name: 'y', kind: 'kernel', sha256: sha256(blob), source: { path: '/nonexistent/file' } })).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    await expect(reg.register({ name: 'x', kind: 'kernel', sha256: sha256(blob), source: { url: `${mirror}/missing` } }, importer)).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    await expect(reg.register({ name: 'y', kind: 'kernel', sha256: sha256(blob), source: { path: '/nonexistent/file' } }, importer)).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
 });

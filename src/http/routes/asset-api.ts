@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ASSET_KINDS, type AssetRegistry, assetName, sha256Hex } from '../../assets/index.js';
+import { ASSET_KINDS, AssetImporter, type AssetRegistry, assetName, sha256Hex } from '../../assets/index.js';
 import { AppError } from '../../errors.js';
 import type { AppDeps } from '../app.js';
 import { parseBody } from '../validate.js';
@@ -39,13 +39,15 @@ function assetRefsOf(spec: unknown): Array<{ path: string; ref: string }> {
 /** Artifact listing/registration, and the save-time check that profiles name only verified artifacts. */
 export function registerAssetApi(app: FastifyInstance, deps: AppDeps, assets: AssetRegistry): void {
   const log = deps.log.child({ subsys: 'assets' });
+  // Imports read only what settings.assets allows, never rackboot's own data directory.
+  const importer = new AssetImporter(deps.settings.assets, [deps.settings.dataDir]);
   app.get('/api/v1/assets', { config: { access: 'read' } }, async () => ({
     items: assets.list().map(({ path: _p, ...a }) => ({ ...a, url: `/assets/sha256/${a.sha256}` })),
   }));
   app.post('/api/v1/assets', { config: { access: 'admin' } }, async (req, reply) => {
     const b = parseBody(assetRegisterSchema, req.body);
     const source = b.path !== undefined ? { path: b.path } : { url: b.url as string };
-    const a = await assets.register({ name: b.name, kind: b.kind, sha256: b.sha256, source });
+    const a = await assets.register({ name: b.name, kind: b.kind, sha256: b.sha256, source }, importer);
     deps.store.events.add({ source: 'assets', kind: 'asset.registered', detail: { name: a.name, sha256: a.sha256, size: a.size, kind: a.kind } });
     log.info({ name: a.name, sha256: a.sha256, size: a.size }, 'artifact registered');
     const { path: _p, ...view } = a;
