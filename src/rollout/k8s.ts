@@ -1,5 +1,6 @@
-import { ApiException, CoreV1Api, KubeConfig, PatchStrategy, type V1Pod, setHeaderOptions } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, KubeConfig, PatchStrategy, type V1Node, type V1Pod, setHeaderOptions } from '@kubernetes/client-node';
 import { AppError } from '../errors.js';
+import type { KubeNodeLookup, KubeNodeStatus } from '../lifecycle/readiness.js';
 
 /** A pod as draining sees it. */
 export interface PodRef {
@@ -41,7 +42,7 @@ function ignoredByDrain(p: V1Pod): boolean {
  * strategic-merge patch of spec.unschedulable; eviction goes through the Eviction API so the
  * API server enforces PodDisruptionBudgets (it answers 429 while a budget forbids it).
  */
-export class KubeClient implements KubeNodeOps {
+export class KubeClient implements KubeNodeOps, KubeNodeLookup {
   private readonly core: CoreV1Api;
   constructor(kc: KubeConfig) {
     this.core = kc.makeApiClient(CoreV1Api);
@@ -117,6 +118,38 @@ export class KubeClient implements KubeNodeOps {
       throw kubeError(`read node ${node}`, e);
     }
   }
+
+  async findNode(name: string, addresses: string[]): Promise<KubeNodeStatus | null> {
+    try {
+      return nodeStatusOf(await this.core.readNode({ name }));
+    } catch (e) {
+      if (status(e) !== 404) throw kubeError(`read node ${name}`, e);
+    }
+    // Not named like the machine (a hostname from DHCP, a cloud-provider name): match an address.
+    if (!addresses.length) return null;
+    try {
+      const list = await this.core.listNode();
+      const hit = list.items.find((n) => (n.status?.addresses ?? []).some((a) => addresses.includes(a.address)));
+      return hit ? nodeStatusOf(hit) : null;
+    } catch (e) {
+      throw kubeError('list nodes', e);
+    }
+  }
+}
+
+/** The readiness-relevant parts of a Node object. */
+export function nodeStatusOf(n: V1Node): KubeNodeStatus {
+  const ready = (n.status?.conditions ?? []).find((c) => c.type === 'Ready');
+  const since = ready?.lastTransitionTime as Date | string | undefined;
+  return {
+    name: n.metadata?.name ?? '',
+    ready: ready?.status === 'True',
+    readySince: since === undefined ? null : new Date(since).toISOString(),
+    bootId: n.status?.nodeInfo?.bootID || null,
+    addresses: (n.status?.addresses ?? []).map((a) => a.address),
+    osImage: n.status?.nodeInfo?.osImage || null,
+    kubeletVersion: n.status?.nodeInfo?.kubeletVersion || null,
+  };
 }
 
 /** One drain pass: cordon, then one eviction request per remaining pod. */

@@ -16,13 +16,22 @@ interface FakePod {
   mirror?: boolean;
 }
 
+/** A fake Node: schedulability, Ready with its transition time, bootID and addresses. */
+export interface FakeNode {
+  unschedulable: boolean;
+  ready: boolean;
+  readySince: string;
+  bootId: string | null;
+  addresses: string[];
+}
+
 /**
  * A small Kubernetes API server (node:http on 127.0.0.1): nodes (read, strategic-merge patch of
  * spec.unschedulable), pods by spec.nodeName, and the policy/v1 Eviction subresource.
  * Also answers POST /hook as a pre/post webhook (503 for the first `webhookBusy` calls).
  */
 export class FakeKube {
-  nodes = new Map<string, { unschedulable: boolean; ready: boolean }>();
+  nodes = new Map<string, FakeNode>();
   pods: FakePod[] = [];
   requests: string[] = [];
   webhookCalls: unknown[] = [];
@@ -30,8 +39,16 @@ export class FakeKube {
   private server: Server | undefined;
   url = '';
 
-  addNode(name: string, ready = true): void {
-    this.nodes.set(name, { unschedulable: false, ready });
+  addNode(name: string, ready = true, extra: Partial<Omit<FakeNode, 'ready'>> = {}): void {
+    this.nodes.set(name, { unschedulable: false, ready, readySince: '2020-01-01T00:00:00Z', bootId: null, addresses: [], ...extra });
+  }
+
+  /** A Node's Ready condition changes (as the kubelet/node controller would post it); a boot gives a new bootID. */
+  setReady(name: string, ready: boolean, at: Date, bootId?: string): void {
+    const n = this.nodes.get(name)!;
+    if (n.ready !== ready) n.readySince = at.toISOString();
+    n.ready = ready;
+    if (bootId !== undefined) n.bootId = bootId;
   }
 
   addPod(p: Omit<FakePod, 'evictions'>): void {
@@ -87,7 +104,11 @@ export class FakeKube {
       kind: 'Node',
       metadata: { name },
       spec: { unschedulable: n.unschedulable },
-      status: { conditions: [{ type: 'Ready', status: n.ready ? 'True' : 'False' }] },
+      status: {
+        conditions: [{ type: 'Ready', status: n.ready ? 'True' : 'False', lastTransitionTime: n.readySince }],
+        addresses: n.addresses.map((address) => ({ type: 'InternalIP', address })),
+        ...(n.bootId ? { nodeInfo: { bootID: n.bootId, osImage: 'Talos (v1.9.0)', kubeletVersion: 'v1.32.0', machineID: '', systemUUID: '', kernelVersion: '', containerRuntimeVersion: '', kubeProxyVersion: '', operatingSystem: 'linux', architecture: 'amd64' } } : {}),
+      },
     };
   }
 
@@ -103,6 +124,9 @@ export class FakeKube {
       return this.send(res, 200, { ok: true });
     }
     if (req.headers.authorization !== 'Bearer fake-token') return this.status(res, 401, 'Unauthorized', 'no token');
+    if (url.pathname === '/api/v1/nodes' && req.method === 'GET') {
+      return this.send(res, 200, { apiVersion: 'v1', kind: 'NodeList', metadata: {}, items: [...this.nodes.keys()].map((n) => this.nodeJson(n)) });
+    }
     let m = /^\/api\/v1\/nodes\/([^/]+)$/.exec(url.pathname);
     if (m) {
       const name = decodeURIComponent(m[1]!);

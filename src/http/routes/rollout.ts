@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AssetRegistry } from '../../assets/registry.js';
 import { powerServiceFor } from '../../bmc/service.js';
+import { ReadinessMonitor } from '../../lifecycle/monitor.js';
+import { kubernetesReadiness, reportReadiness } from '../../lifecycle/readiness.js';
 import { RolloutControl } from '../../rollout/control.js';
 import { driftReport } from '../../rollout/drift.js';
 import type { RolloutEffects, VersionControl } from '../../rollout/effects.js';
@@ -52,9 +54,10 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: AppDeps, opts:
   const versions = opts.versions ?? inventoryVersions(store, imageDigestOf);
   const control = new RolloutControl(store, versions, now);
   let kube: KubeClient | undefined;
+  const kubeClient = cfg.kubeconfig ? () => (kube ??= KubeClient.fromFile(cfg.kubeconfig!)) : undefined;
   const hooks = {
     timeoutMs: cfg.httpTimeoutMs,
-    ...(cfg.kubeconfig ? { kube: () => (kube ??= KubeClient.fromFile(cfg.kubeconfig!)) } : {}),
+    ...(kubeClient ? { kube: kubeClient } : {}),
   };
   // The BMC subsystem's power service (one cached session per BMC), looked up per call.
   const bmc = () => powerServiceFor(store, settings.bmc, deps.log);
@@ -70,6 +73,14 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: AppDeps, opts:
   if (runner) {
     app.addHook('onReady', async () => runner.start(cfg.tickMs));
     app.addHook('onClose', async () => runner.stop());
+  }
+  // Talos and Bottlerocket post no report: their Kubernetes Node turning Ready is recorded as one.
+  const monitor = runner && kubeClient
+    ? new ReadinessMonitor({ store, sources: { report: reportReadiness, kubernetes: kubernetesReadiness(kubeClient) }, imageDigestOf, log: deps.log })
+    : undefined;
+  if (monitor) {
+    app.addHook('onReady', async () => monitor.start(cfg.tickMs));
+    app.addHook('onClose', async () => monitor.stop());
   }
   const kick = () => void runner?.tick().catch(() => {});
 
