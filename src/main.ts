@@ -1,12 +1,19 @@
+import { type IncomingMessage, type Server, type ServerResponse, createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
+import type { FastifyServerFactory } from 'fastify';
 import { startDhcp } from './dhcp/service.js';
 import { buildApp } from './http/app.js';
 import { ensureAdminToken } from './http/auth.js';
+import { type ListenerName, tagListener } from './http/guard.js';
+import { ensureTls } from './http/tls.js';
 import { acquireDataDirLock } from './inventory/lock.js';
 import { Store } from './inventory/store.js';
 import { type Logger, createLogger } from './log.js';
 import type { Service } from './service.js';
+import { AppError } from './errors.js';
 import { type Settings, loadSettings } from './settings.js';
 import { startTftp } from './tftp/service.js';
 
@@ -15,7 +22,12 @@ export interface Appliance {
   settings: Settings;
   store: Store;
   log: Logger;
+  /** The boot listener (scripts, assets, configs, reports), as reached from this host. */
   httpUrl: string;
+  /** The management API listener (https unless api.tls.enabled is false), as reached from this host. */
+  apiUrl: string;
+  /** The local CA file that signs the API's certificate (null: operator files or no TLS). */
+  apiCaFile: string | null;
   adminToken: string;
   close(): Promise<void>;
 }
@@ -34,23 +46,45 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
       // Printed once, on the first start; afterwards it is only in data/admin.token (0600).
       process.stderr.write(`rackboot: admin API token (also in ${dataDir}/admin.token): ${token}\n`);
     }
-    const app = await buildApp({ settings, store, log, adminToken: token });
+    // One fastify app, two servers: each request is tagged with the listener it came in on and
+    // each route answers only on its own (boot network: public-boot/machine; API: the rest).
+    let route: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+    const tagged = (name: ListenerName) => (req: IncomingMessage, res: ServerResponse) => {
+      tagListener(req, name);
+      route?.(req, res);
+    };
+    const serverFactory: FastifyServerFactory = (handler) => {
+      route = handler;
+      return createHttpServer(tagged('boot'));
+    };
+    const deps = { settings, store, log, adminToken: token, serverFactory, publicUrl: settings.http.publicUrl };
+    const app = await buildApp(deps);
     const address = await app.listen({ host: settings.http.host, port: settings.http.port });
     const port = Number(new URL(address).port);
     services.push({ name: 'http', close: () => app.close() });
     const publicUrl = settings.http.publicUrl ?? `http://${guessAddress(settings)}:${port}`;
+    deps.publicUrl = publicUrl; // fixed once, before the first request is handled
+    const tls = settings.api.tls.enabled ? ensureTls(dataDir, settings.api) : undefined;
+    const apiServer = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, tagged('api')) : createHttpServer(tagged('api'));
+    const apiPort = await listen(apiServer, settings.api.host, settings.api.port);
+    services.push({ name: 'api', close: () => closeServer(apiServer) });
+    const apiUrl = `${tls ? 'https' : 'http'}://127.0.0.1:${apiPort}`;
     const ctx = { settings, store, log, publicUrl };
     const tftp = settings.tftp.enabled ? await startTftp(ctx) : undefined;
     if (tftp) services.push(tftp);
     const dhcp = settings.dhcp.enabled ? await startDhcp(ctx) : undefined;
     if (dhcp) services.push(dhcp);
-    log.info({ http: address, publicUrl, dataDir, dhcp: settings.dhcp.enabled ? settings.dhcp.mode : 'off' }, 'rackboot serving');
+    const api = `${tls ? 'https' : 'http'}://${settings.api.host}:${apiPort}`;
+    log.info({ http: address, api, apiCa: tls?.caFile ?? null, publicUrl, dataDir, dhcp: settings.dhcp.enabled ? settings.dhcp.mode : 'off' }, 'rackboot serving');
+    process.stderr.write(`rackboot: boot network on ${address}, management API on ${api}${tls?.caFile ? ` (CA ${tls.caFile})` : ''}\n`);
     let closed = false;
     return {
       settings,
       store,
       log,
       httpUrl: `http://127.0.0.1:${port}`,
+      apiUrl,
+      apiCaFile: tls?.caFile ?? null,
       adminToken: token,
       close: async () => {
         if (closed) return;
@@ -66,6 +100,23 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
     release?.();
     throw e;
   }
+}
+
+/** Listens and answers the bound port; a busy port is a clear start-up error. */
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((ok, fail) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      fail(e.code === 'EADDRINUSE' ? new AppError('SETTINGS', `api: ${host}:${port} is already in use (set api.port)`, { cause: e }) : e),
+    );
+    server.listen(port, host, () => ok((server.address() as AddressInfo).port));
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((ok) => {
+    server.close(() => ok());
+    server.closeAllConnections();
+  });
 }
 
 /** The address clients should use: the DHCP server address, the HTTP host, or the first non-loopback IPv4. */

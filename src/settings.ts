@@ -6,6 +6,7 @@ import { assetImportSettingsSchema } from './assets/settings.js';
 import { bmcSettingsSchema } from './bmc/settings.js';
 import { dhcpSettingsSchema } from './dhcp/settings.js';
 import { AppError } from './errors.js';
+import { apiSettingsSchema } from './http/api-settings.js';
 import { httpSettingsSchema } from './http/settings.js';
 import { rolloutSettingsSchema } from './rollout/settings.js';
 import { tftpSettingsSchema } from './tftp/settings.js';
@@ -18,6 +19,8 @@ export const settingsSchema = z
     assetsDir: z.string().min(1).default('./boot-assets/build'),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     http: httpSettingsSchema,
+    /** The management API (operators, CLI): its own listener, with TLS. */
+    api: apiSettingsSchema,
     tftp: tftpSettingsSchema,
     dhcp: dhcpSettingsSchema,
     bmc: bmcSettingsSchema,

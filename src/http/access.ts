@@ -31,6 +31,8 @@ export interface TokenVerifier {
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+    /** Answered on both listeners (health checks only). */
+    everywhere?: boolean;
   }
   interface FastifyRequest {
     caller?: Caller;

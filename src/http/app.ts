@@ -1,9 +1,11 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory, LogController } from 'fastify';
 import { AppError, httpStatusOf, isAppError } from '../errors.js';
 import type { Store } from '../inventory/store.js';
 import type { Logger } from '../log.js';
 import type { Settings } from '../settings.js';
-import { bearerOf, tokenMatches } from './auth.js';
+import type { TokenVerifier } from './access.js';
+import { tokenMatches } from './auth.js';
+import { type AuditSink, eventAudit, installGuard } from './guard.js';
 import { registerApiRoutes } from './routes/api.js';
 import { registerBootRoutes } from './routes/boot.js';
 import { registerGrubRoutes } from './routes/grub.js';
@@ -20,10 +22,23 @@ export interface AppDeps {
   store: Store;
   log: Logger;
   adminToken: string;
+  /** Resolves API tokens to roles; default: the admin token alone. */
+  tokens?: TokenVerifier;
+  /** Where refused requests are recorded; default: `auth.refused` events. */
+  audit?: AuditSink;
+  /** Base URL machines use, fixed once at start (never taken from a request's Host header). */
+  publicUrl?: string;
+  /**
+   * Served on two listeners (boot network, management API): main.ts passes the server factory
+   * that tags each request with its listener, and each route answers only on its own.
+   */
+  serverFactory?: FastifyServerFactory;
 }
 
-/** Paths under /api/v1 that do not take the admin token (they have their own auth or none). */
-const PUBLIC_API = new Set(['/api/v1/openapi.json', '/api/v1/report']);
+/** A verifier that knows only the first-start admin token (tests, and until tokens are wired). */
+export function adminOnlyVerifier(adminToken: string): TokenVerifier {
+  return { verify: (bearer) => (tokenMatches(bearer, adminToken) ? { role: 'admin', tokenId: null, name: 'bootstrap' } : undefined) };
+}
 
 /** Builds the fastify app without listening: routes, auth and the one error mapping. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -33,14 +48,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 8 * 1024 * 1024,
     routerOptions: { maxParamLength: 512 },
+    ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
   });
 
-  app.addHook('onRequest', async (req) => {
-    const path = req.url.split('?', 1)[0] ?? '';
-    if (!path.startsWith('/api/v1/') || PUBLIC_API.has(path)) return;
-    if (!tokenMatches(bearerOf(req.headers.authorization), deps.adminToken)) {
-      throw new AppError('UNAUTHORIZED', 'missing or wrong bearer token (Authorization: Bearer <admin token>)');
-    }
+  installGuard(app, {
+    tokens: deps.tokens ?? adminOnlyVerifier(deps.adminToken),
+    audit: deps.audit ?? eventAudit(deps.store.events, deps.log.child({ subsys: 'auth' })),
+    log: deps.log,
+    split: deps.serverFactory !== undefined,
   });
 
   app.setErrorHandler((err, req, reply) => {
@@ -54,7 +69,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}`, details: null } });
   });
 
-  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/healthz', { config: { access: 'public-boot', everywhere: true } }, async () => ({ ok: true }));
   registerApiRoutes(app, deps);
   registerInventoryRoutes(app, deps);
   registerPowerRoutes(app, deps);

@@ -13,13 +13,13 @@ const run = promisify(execFile);
 const CLI = resolve(import.meta.dirname, '../../src/cli.ts');
 const dataDir = mkdtempSync(join(tmpdir(), 'rb-cli-'));
 const settings = () =>
-  defaultSettings({ dataDir, http: { host: '127.0.0.1', port: 0 }, dhcp: { enabled: false }, tftp: { enabled: false } });
+  defaultSettings({ dataDir, http: { host: '127.0.0.1', port: 0 }, api: { host: '127.0.0.1', port: 0 }, dhcp: { enabled: false }, tftp: { enabled: false } });
 let app: Appliance;
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const r = await run(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      env: { ...process.env, RACKBOOT_URL: app.httpUrl, RACKBOOT_TOKEN: app.adminToken },
+      env: { ...process.env, RACKBOOT_URL: app.apiUrl, RACKBOOT_CA: app.apiCaFile ?? '', RACKBOOT_TOKEN: app.adminToken },
     });
     return { code: 0, ...r };
   } catch (e) {
@@ -78,10 +78,28 @@ describe('rackboot CLI against a real server on port 0', () => {
     expect((await cli('machines', 'add', '--name', 'x')).code).toBe(2);
     expect((await cli('frobnicate')).code).toBe(2);
     const r = await run(process.execPath, ['--import', 'tsx', CLI, 'machines', 'list'], {
-      env: { ...process.env, RACKBOOT_URL: app.httpUrl, RACKBOOT_TOKEN: 'wrong' },
+      env: { ...process.env, RACKBOOT_URL: app.apiUrl, RACKBOOT_CA: app.apiCaFile ?? '', RACKBOOT_TOKEN: 'wrong' },
     }).catch((e) => e as { code: number; stderr: string });
     expect((r as { code: number }).code).toBe(1);
     expect((r as { stderr: string }).stderr).toMatch(/401 UNAUTHORIZED/);
+  });
+
+  it('talks TLS to the API, verifying its certificate against the local CA (never skipped)', async () => {
+    expect(app.apiUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(app.apiCaFile).toBe(join(dataDir, 'tls', 'ca.crt'));
+    // Without the CA file (and no data dir beside it) the certificate is not trusted: exit 1, with the hint.
+    const r = await run(process.execPath, ['--import', 'tsx', CLI, 'machines', 'list'], {
+      env: { ...process.env, RACKBOOT_URL: app.apiUrl, RACKBOOT_TOKEN: app.adminToken, RACKBOOT_DATADIR: tmpdir(), RACKBOOT_CA: '' },
+    }).catch((e) => e as { code: number; stderr: string });
+    expect((r as { code: number }).code).toBe(1);
+    expect((r as { stderr: string }).stderr).toMatch(/certificate|self.signed/i);
+    // The data dir alone is enough: its tls/ca.crt is trusted by default.
+    const ok = await run(process.execPath, ['--import', 'tsx', CLI, 'machines', 'list', '--json'], {
+      env: { ...process.env, RACKBOOT_URL: app.apiUrl, RACKBOOT_TOKEN: app.adminToken, RACKBOOT_DATADIR: dataDir, RACKBOOT_CA: '' },
+    });
+    expect(Array.isArray(JSON.parse(ok.stdout))).toBe(true);
+    // The boot listener does not serve the management API, and the API listener does not serve boot files.
+    expect((await fetch(`${app.httpUrl}/api/v1/machines`, { headers: { authorization: `Bearer ${app.adminToken}` } })).status).toBe(404);
   });
 
   it('a second serve on the same data dir is refused; after a restart the machines are still there', async () => {

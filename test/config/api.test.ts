@@ -74,7 +74,7 @@ describe('config API', () => {
     const { app } = await setup();
     const spec = { os: 'talos', install: { disk: '/dev/sda' }, talos: talosSection('alpha', 'controlplane', { machines: { 'cp-1': { hostname: 'cp-1' } } }) };
     expect((await app.inject({ method: 'POST', url: '/api/v1/profiles', headers: auth, payload: { name: 'alpha-cp', spec } })).statusCode).toBe(201);
-    const doc = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+    const doc = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json', headers: auth })).json();
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/config/{token}', '/api/v1/machines/{ref}/configs', '/api/v1/configs/{id}']));
   });
 });

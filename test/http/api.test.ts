@@ -23,8 +23,9 @@ describe('auth', () => {
     expect(wrong.statusCode).toBe(401);
     expect((await req('GET', url)).statusCode).toBe(200);
   });
-  it('serves the OpenAPI document without a token', async () => {
-    const r = await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
+  it('serves the OpenAPI document to any API token, not without one', async () => {
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).statusCode).toBe(401);
+    const r = await req('GET', '/api/v1/openapi.json');
     expect(r.statusCode).toBe(200);
     expect(r.json().paths['/api/v1/machines'].post.requestBody).toBeDefined();
   });

@@ -20,7 +20,7 @@ let driver: Promise<void>;
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const r = await run(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      env: { ...process.env, RACKBOOT_URL: app.httpUrl, RACKBOOT_TOKEN: app.adminToken, RACKBOOT_POLL_MS: '20' },
+      env: { ...process.env, RACKBOOT_URL: app.apiUrl, RACKBOOT_CA: app.apiCaFile ?? '', RACKBOOT_TOKEN: app.adminToken, RACKBOOT_POLL_MS: '20' },
     });
     return { code: 0, ...r };
   } catch (e) {
@@ -32,7 +32,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 beforeAll(async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'rb-rollout-cli-'));
   // The appliance's own runner is off: a runner on the simulated fleet drives the rollouts it creates.
-  const settings = defaultSettings({ dataDir, http: { host: '127.0.0.1', port: 0 }, dhcp: { enabled: false }, tftp: { enabled: false }, rollout: { enabled: false } });
+  const settings = defaultSettings({ dataDir, http: { host: '127.0.0.1', port: 0 }, api: { host: '127.0.0.1', port: 0 }, dhcp: { enabled: false }, tftp: { enabled: false }, rollout: { enabled: false } });
   app = await startAppliance(settings, silentLogger());
   const clock = new FakeClock(Date.now());
   fleet = new SimFleet(app.store, clock.now, { behaviour: (p) => (p === 'os-c' ? 'fail' : 'ok') });
