@@ -12,6 +12,7 @@ import { decodeDhcpPacket, encodeDhcpPacket } from './packet.js';
 import { replyDestination } from './reply.js';
 import { type DhcpRequest, messageTypeName, readRequest } from './request.js';
 import type { DhcpSettings } from './settings.js';
+import { sightedAddress } from './sighting.js';
 import { selectSubnet } from './subnets.js';
 
 /** Counters (logged on close, read by tests). */
@@ -117,6 +118,11 @@ export class DhcpServer {
         return;
       }
       host = { machineId: null, reservedIp: null, profile: null, discovered: true };
+    }
+    if (s.mode === 'proxy' && !discovering) {
+      // Boot identity binding: in proxy mode rackboot has no leases, so remember where the MAC was seen.
+      const seen = sightedAddress(req, dg.from);
+      if (seen) this.d.store.sightings.note(req.mac, seen, now);
     }
     const pxePort = dg.port === s.proxyPort && dg.port !== s.port;
     const ctx: HandlerContext = {

@@ -21,7 +21,8 @@ export type GrubRequest =
   | { kind: 'stub' }
   | { kind: 'machine'; mac: string; path: GrubFirmwarePath }
   | { kind: 'ip'; ip: string }
-  | { kind: 'failed'; mac: string; stage: GrubFailStage; path: GrubFirmwarePath }
+  /** A failure beacon; `token` is the boot's report token (null: none given, refused). */
+  | { kind: 'failed'; mac: string; stage: GrubFailStage; path: GrubFirmwarePath; token: string | null }
   | { kind: 'missing' };
 
 /** Directory the failure beacons live in (relative to the server root). */
@@ -60,10 +61,10 @@ export function parseGrubPath(raw: string): GrubRequest | null {
     const n = Number.parseInt(perIp[1] ?? '', 16);
     return { kind: 'ip', ip: [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.') };
   }
-  const fail = /^rackboot-failed\/(linux|initrd|boot|local)-(pxe|uefi-http)-01-(.+)$/.exec(rest);
+  const fail = /^rackboot-failed\/(linux|initrd|boot|local)-(pxe|uefi-http)-01-([^/]+)(?:\/([A-Za-z0-9_-]{1,128}))?$/.exec(rest);
   if (fail) {
     const mac = macOrNull(fail[3] ?? '');
-    if (mac) return { kind: 'failed', mac, stage: fail[1] as GrubFailStage, path: fail[2] as GrubFirmwarePath };
+    if (mac) return { kind: 'failed', mac, stage: fail[1] as GrubFailStage, path: fail[2] as GrubFirmwarePath, token: fail[4] ?? null };
   }
   return { kind: 'missing' };
 }
@@ -76,9 +77,12 @@ function macOrNull(s: string): string | null {
   }
 }
 
-/** Path of the beacon a config fetches when `stage` fails (root-relative: TFTP root). */
-export function failBeaconPath(mac: string, stage: GrubFailStage, path: GrubFirmwarePath): string {
-  return `/${FAIL_DIR}/${stage}-${path}-01-${dashedMac(mac)}`;
+/**
+ * Path of the beacon a config fetches when `stage` fails (root-relative: TFTP root). It ends in
+ * the boot's report token: a beacon marks the machine failed, so it must be authenticated.
+ */
+export function failBeaconPath(mac: string, stage: GrubFailStage, path: GrubFirmwarePath, token: string): string {
+  return `/${FAIL_DIR}/${stage}-${path}-01-${dashedMac(mac)}/${token}`;
 }
 
 /**
@@ -119,6 +123,8 @@ export interface GrubNetworkBootPlan {
   machine: string;
   profile: string;
   path: GrubFirmwarePath;
+  /** This boot's report token: the failure beacons carry it. */
+  beaconToken: string;
   kernel: string;
   initrds: string[];
   args: string[];
@@ -130,7 +136,7 @@ export function renderGrubNetworkBoot(p: GrubNetworkBootPlan): string {
   const args = p.args.filter((a) => a.trim().length > 0).map(grubQuote).join(' ');
   const fail = (stage: GrubFailStage, what: string, why = '') => [
     `  ${echo(`${what} of ${p.machine} failed${why}; reporting to rackboot`)}`,
-    `  source ${failBeaconPath(p.mac, stage, p.path)}`,
+    `  source ${grubQuote(failBeaconPath(p.mac, stage, p.path, p.beaconToken))}`,
     `  sleep ${PAUSE_SECONDS}`,
     '  exit 1',
   ];

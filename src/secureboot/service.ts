@@ -4,9 +4,12 @@
  * which chain (`secureboot`) and which firmware path (`pxe` or `uefi-http`) each machine took.
  */
 import type { Asset, AssetRegistry } from '../assets/index.js';
+import { type IdentityDeps, checkSource } from '../boot/identity.js';
+import { reportAllowed } from '../boot/transitions.js';
+import { verifyReportToken } from '../config/index.js';
 import { planNetworkBoot } from '../provision/network-boot.js';
 import { bootsFromDisk } from '../provision/policy.js';
-import { isAppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import type { Machine } from '../inventory/machines.js';
 import { type ProfileSpec, profileSpecSchema } from '../inventory/profile-spec.js';
 import type { Store } from '../inventory/store.js';
@@ -32,6 +35,8 @@ export interface GrubDeps {
   settings: Settings;
   log: Logger;
   assets: AssetRegistry;
+  /** Neighbour-table lookup for boot identity binding (tests inject one). */
+  neighbourMac?: IdentityDeps['neighbourMac'];
 }
 
 /** Who asked: the client address, its MAC when the transport knows it, and the transport. */
@@ -43,7 +48,11 @@ export interface GrubClient {
   baseUrl: string;
 }
 
-/** The text GRUB gets for a decoded request, or null for "no such file". */
+/**
+ * The text GRUB gets for a decoded request, or null for "no such file". A per-machine config
+ * for a client whose address is not bound to the machine, or a failure beacon without the
+ * boot's token, throws FORBIDDEN (traced as `security.refused` on the machine).
+ */
 export function grubFile(deps: GrubDeps, req: GrubRequest, client: GrubClient): string | null {
   switch (req.kind) {
     case 'stub':
@@ -71,6 +80,10 @@ function machineConfig(deps: GrubDeps, mac: string, path: GrubFirmwarePath, clie
     store.events.add({ mac, source: SOURCE, kind: 'boot.unknown', detail: trace });
     log.info('grub config for unknown MAC');
     return renderGrubRefusal({ mac, reason: `unknown machine ${mac}`, hint: 'add it to the inventory (rackboot machines add) and reboot' });
+  }
+  // The name (MAC or IP) proves nothing: the config and its tokens go only to the machine's own address.
+  if (!checkSource(deps, { machine, source: client.address, what: 'grub-config', via: client.via, mac }).ok) {
+    throw new AppError('FORBIDDEN', `GRUB config for ${mac} refused: ${client.address} is not bound to this machine`);
   }
   try {
     return networkOrDisk(deps, machine, mac, path, client, trace);
@@ -122,6 +135,7 @@ function networkOrDisk(
     machine: machine.name,
     profile: machine.profile,
     path,
+    beaconToken: boot.reportToken,
     kernel: assetPath(kernel),
     initrds: initrds.map(assetPath),
     args,
@@ -137,19 +151,35 @@ function assetPath(a: Asset): string {
 /**
  * A failure beacon: GRUB could not load or boot what it was given. Under Secure Boot a refused
  * kernel or initrd is almost always a signature failure, so those are `secureboot.refused`.
+ * Only the boot's own report token, from the machine's own address, counts: anything else is a
+ * forged marker (traced as `security.refused`, FORBIDDEN) and changes nothing.
  */
 function recordFailure(deps: GrubDeps, req: Extract<GrubRequest, { kind: 'failed' }>, client: GrubClient): string {
   const { store } = deps;
   const machine = store.machines.findByMac(req.mac);
+  const detail = { chain: 'secureboot', firmwarePath: req.path, stage: req.stage, via: client.via, client: client.address };
+  const tokenOk = (() => {
+    if (!machine || req.token === null) return false;
+    try {
+      return verifyReportToken(deps, req.token).machineId === machine.id;
+    } catch (e) {
+      if (isAppError(e, 'FORBIDDEN')) return false;
+      throw e;
+    }
+  })();
+  if (!machine || !tokenOk) {
+    const reason = !machine ? 'unknown-machine' : req.token === null ? 'no-token' : 'bad-token';
+    store.events.add({ mac: req.mac, machineId: machine?.id ?? null, source: SOURCE, kind: 'security.refused', detail: { ...detail, what: 'grub-beacon', reason } });
+    store.sightings.countRefusal(machine?.id ?? null, reason);
+    deps.log.warn({ mac: req.mac, client: client.address, reason }, 'GRUB failure beacon refused');
+    throw new AppError('FORBIDDEN', `failure beacon for ${req.mac} refused (${reason})`);
+  }
+  if (!checkSource(deps, { machine, source: client.address, what: 'grub-beacon', via: client.via, mac: req.mac }).ok) {
+    throw new AppError('FORBIDDEN', `failure beacon for ${req.mac} refused: ${client.address} is not bound to this machine`);
+  }
   const kind = req.stage === 'linux' || req.stage === 'initrd' ? 'secureboot.refused' : 'boot.failed';
-  store.events.add({
-    mac: req.mac,
-    machineId: machine?.id ?? null,
-    source: SOURCE,
-    kind,
-    detail: { chain: 'secureboot', firmwarePath: req.path, stage: req.stage, via: client.via, client: client.address },
-  });
-  if (machine && machine.state !== 'failed') store.machines.update(machine.id, { state: 'failed' });
-  deps.log.warn({ mac: req.mac, machine: machine?.name, stage: req.stage, path: req.path }, 'GRUB reports a refused boot');
+  store.events.add({ mac: req.mac, machineId: machine.id, source: SOURCE, kind, detail });
+  if (machine.state !== 'failed' && reportAllowed(machine.state, 'failed')) store.machines.update(machine.id, { state: 'failed' });
+  deps.log.warn({ mac: req.mac, machine: machine.name, stage: req.stage, path: req.path }, 'GRUB reports a refused boot');
   return renderGrubBeaconAck(req.stage);
 }

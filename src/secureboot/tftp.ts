@@ -4,6 +4,7 @@
  * handler registry; shim and GRUB themselves are plain files of the boot-assets build (TFTP root).
  */
 import { createReadStream } from 'node:fs';
+import { isAppError } from '../errors.js';
 import { parseGrubPath } from '../render/grub.js';
 import { type TftpHandler, type TftpHandlerRegistry, tftpHandlers } from '../tftp/handlers.js';
 import { type GrubDeps, grubFile } from './service.js';
@@ -23,7 +24,14 @@ export function grubTftpHandler(deps: GrubDeps, baseUrl: () => string): TftpHand
       const req = parseGrubPath(path);
       if (!req) return null;
       const via = { address: client.address, via: 'tftp' as const, baseUrl: baseUrl() };
-      const text = grubFile(deps, req, client.mac ? { ...via, mac: client.mac } : via);
+      let text: string | null;
+      try {
+        text = grubFile(deps, req, client.mac ? { ...via, mac: client.mac } : via);
+      } catch (e) {
+        // Refused (not bound, forged beacon): traced by grubFile; TFTP answers "file not found".
+        if (isAppError(e, 'FORBIDDEN')) return null;
+        throw e;
+      }
       return text === null ? null : { stream: Buffer.from(text) };
     },
   };

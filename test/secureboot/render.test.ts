@@ -16,6 +16,9 @@ import { secureBootVerdict } from '../../src/secureboot/compliance.js';
 
 const MAC = '52:54:00:5b:00:01';
 
+/** A report token as the boot issues it (43 base64url characters). */
+const TOKEN = `rT0k-${'x'.repeat(37)}_`;
+
 describe('parseGrubPath: every name GRUB-net asks for', () => {
   it.each([
     ['grub/grub.cfg', { kind: 'stub' }],
@@ -28,8 +31,10 @@ describe('parseGrubPath: every name GRUB-net asks for', () => {
     ['grub/grub.cfg-01-zz-zz', { kind: 'missing' }],
     ['grub/x86_64-efi/command.lst', { kind: 'missing' }],
     ['grub/x86_64-efi/grub.cfg', { kind: 'missing' }],
-    ['grub/rackboot-failed/linux-pxe-01-52-54-00-5b-00-01', { kind: 'failed', mac: MAC, stage: 'linux', path: 'pxe' }],
-    ['grub/rackboot-failed/initrd-uefi-http-01-52-54-00-5b-00-01', { kind: 'failed', mac: MAC, stage: 'initrd', path: 'uefi-http' }],
+    ['grub/rackboot-failed/linux-pxe-01-52-54-00-5b-00-01', { kind: 'failed', mac: MAC, stage: 'linux', path: 'pxe', token: null }],
+    ['grub/rackboot-failed/initrd-uefi-http-01-52-54-00-5b-00-01', { kind: 'failed', mac: MAC, stage: 'initrd', path: 'uefi-http', token: null }],
+    [`grub/rackboot-failed/linux-pxe-01-52-54-00-5b-00-01/${TOKEN}`, { kind: 'failed', mac: MAC, stage: 'linux', path: 'pxe', token: TOKEN }],
+    ['grub/rackboot-failed/linux-pxe-01-52-54-00-5b-00-01/bad token', { kind: 'missing' }],
     ['grub/rackboot-failed/rm-rf-01-52-54-00-5b-00-01', { kind: 'missing' }],
     ['shimx64.efi', null],
     ['grubx64.efi', null],
@@ -39,7 +44,7 @@ describe('parseGrubPath: every name GRUB-net asks for', () => {
   });
 
   it('a failure beacon path parses back to what produced it', () => {
-    expect(parseGrubPath(failBeaconPath(MAC, 'initrd', 'uefi-http'))).toEqual({ kind: 'failed', mac: MAC, stage: 'initrd', path: 'uefi-http' });
+    expect(parseGrubPath(failBeaconPath(MAC, 'initrd', 'uefi-http', TOKEN))).toEqual({ kind: 'failed', mac: MAC, stage: 'initrd', path: 'uefi-http', token: TOKEN });
   });
 });
 
@@ -49,6 +54,7 @@ describe('GRUB configs (golden)', () => {
     machine: 'sb1',
     profile: 'secure',
     path: 'pxe' as const,
+    beaconToken: TOKEN,
     kernel: `/assets/sha256/${'a'.repeat(64)}`,
     initrds: [`/assets/sha256/${'b'.repeat(64)}`],
     args: [
