@@ -81,6 +81,8 @@ beforeAll(async () => {
       http: { host: '198.18.0.1', port: PORT, consoleArgs: 'console=tty0 console=ttyS0,115200' },
       dhcp: { enabled: false },
       tftp: { enabled: false },
+      // The disk images below are registered from the work dir (its data/ stays refused).
+      assets: { importDirs: [work] },
     },
     dataDir,
   );
