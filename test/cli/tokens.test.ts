@@ -74,12 +74,18 @@ describe('rackboot tokens against an in-process server on 127.0.0.1:0', () => {
     vi.stubEnv('RACKBOOT_URL', url);
     vi.stubEnv('RACKBOOT_TOKEN', ADMIN_TOKEN);
     const sink = () => {
-      const s = { text: '', write: (chunk: string) => ((s.text += chunk), true) };
+      const s = {
+        text: '',
+        write: (chunk: string) => {
+          s.text += chunk;
+          return true;
+        },
+      };
       return s;
     };
     const out = sink();
     const err = sink();
-    const io = [out, err] as unknown as [NodeJS.WriteStream, NodeJS.WriteStream];
+    const io = [out, err] as unknown as [Parameters<typeof runCli>[1], Parameters<typeof runCli>[2]];
     expect(await runCli(['tokens', 'create', '--role', 'read', '--ttl', '30d', '--name', 'cli-made'], ...io)).toBe(0);
     expect(out.text).toMatch(/created token cli-made/);
     expect(await runCli(['tokens', 'create', '--ttl', '1d'], ...io)).toBe(2);
