@@ -18,7 +18,7 @@ const USAGE = `usage: rackboot <command> [options]
   machines set MACHINE [--name N] [--mac M] [--label k=v] [--profile P] [--ipv4 A] [--state S]
   machines rm MACHINE
   profiles list | show P | add P --file F | set P --file F | rm P
-  inventory import FILE | export
+  inventory import FILE | export [--with-secrets]  export: secrets shown as <sealed> unless --with-secrets (admin)
   events MACHINE                             the machine's boot trace
   power status|on|off|soft-off|cycle|reset MACHINE
   bootdev MACHINE pxe|disk|cdrom|bios [--persistent] [--uefi]
@@ -52,6 +52,7 @@ const OPTIONS = {
   'health-timeout': { type: 'string' },
   'stale-after': { type: 'string' },
   detach: { type: 'boolean' },
+  'with-secrets': { type: 'boolean' },
   role: { type: 'string' },
   ttl: { type: 'string' },
 } as const;

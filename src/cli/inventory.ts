@@ -7,7 +7,7 @@ import { UsageError, need } from './machines.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
-/** `rackboot inventory import FILE` (all or nothing) and `export` (YAML, or --json). */
+/** `rackboot inventory import FILE` (all or nothing) and `export [--with-secrets]` (YAML, or --json). */
 export async function inventoryCommand(api: ApiClient, sub: string, args: string[], o: Values): Promise<string> {
   switch (sub) {
     case 'import': {
@@ -24,7 +24,8 @@ export async function inventoryCommand(api: ApiClient, sub: string, args: string
         : `imported ${file}: profiles ${r.profiles.created} created, ${r.profiles.updated} updated; machines ${r.machines.created} created, ${r.machines.updated} updated`;
     }
     case 'export': {
-      const doc = await api.get('/api/v1/inventory/export');
+      // Without the flag every secret reads <sealed>; importing such a file keeps the stored values.
+      const doc = await api.get(o['with-secrets'] === true ? '/api/v1/inventory/export?withSecrets=true' : '/api/v1/inventory/export');
       return o.json === true ? JSON.stringify(doc, null, 2) : toYaml(doc);
     }
     default:

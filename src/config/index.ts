@@ -6,6 +6,7 @@ export {
   type BootConfig,
   type ConfigDeps,
   configVersion,
+  configVersionFor,
   machineConfigs,
   prepareBootConfig,
   renderMachineVersion,

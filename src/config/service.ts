@@ -7,6 +7,7 @@ import { renderConfig } from '../render/index.js';
 import type { RenderInput, ResolvedImage } from '../render/types.js';
 import type { Settings } from '../settings.js';
 import { kernelArgsFor } from './kernel-args.js';
+import { redactSecrets } from './redact.js';
 import { hashToken, newTokenSecret, sha256Hex } from './tokens.js';
 
 /** Resolves an asset name or `sha256:<hex>` to its digest and URL (boot-asset manifest). */
@@ -63,7 +64,8 @@ export function resolveInstallImage(deps: ConfigDeps, ref: string | undefined, p
  */
 export function renderMachineVersion(deps: ConfigDeps, machine: Machine, publicUrl = publicUrlOf(deps)): { version: ConfigVersion; created: boolean } {
   if (!machine.profile) throw new AppError('INVALID_CONFIG', `machine ${machine.name} has no profile`, { details: [{ path: 'profile', message: 'required' }] });
-  const profile = deps.store.profiles.get(machine.profile);
+  // The one place profile secrets are opened: the renderer needs them, the version records them (sealed).
+  const profile = deps.store.profiles.unsealed(machine.profile);
   const input: RenderInput = {
     machine: { id: machine.id, name: machine.name, macs: machine.macs, ipv4: machine.ipv4, labels: machine.labels },
     profile: { name: profile.name, revision: profile.revision, spec: profile.spec },
@@ -81,6 +83,7 @@ export function renderMachineVersion(deps: ConfigDeps, machine: Machine, publicU
     body,
     sha256: sha256Hex(body),
     meta: doc.meta,
+    secrets: profile.secretValues,
   });
 }
 
@@ -133,4 +136,17 @@ export function machineConfigs(deps: ConfigDeps, machineId: number): { desired: 
 /** One stored version with its exact bytes (rollback, audit). */
 export function configVersion(deps: ConfigDeps, id: number): ConfigVersionWithBody {
   return deps.store.configs.getVersion(id);
+}
+
+/**
+ * One stored version as a caller may see it: the exact bytes when `unseal` (admin), else with
+ * every secret it was rendered with, and every current secret of its profile, shown as `<sealed>`.
+ */
+export function configVersionFor(deps: ConfigDeps, id: number, unseal: boolean): ConfigVersionWithBody & { redacted: boolean } {
+  const { store } = deps;
+  const v = store.configs.getVersion(id);
+  if (unseal) return { ...v, redacted: false };
+  const current = store.profiles.find(v.profile) ? store.profiles.unsealed(v.profile).secretValues : [];
+  const { body } = redactSecrets(v.body, [...store.configs.secretValues(id), ...current]);
+  return { ...v, body, redacted: true };
 }

@@ -38,14 +38,17 @@ export const machinePatchSchema = z
   })
   .strict();
 
-/** Body of PUT /machines/:ref/bmc. */
+/**
+ * Body of PUT /machines/:ref/bmc. A password left out (or `<sealed>`) keeps the stored one, but
+ * only while type, address and port stay the same (else 400): no credential follows an edit.
+ */
 export const bmcSchema = z
   .object({
     type: z.enum(['ipmi', 'redfish']),
     address: z.string().min(1).max(255),
     port: z.number().int().min(1).max(65535).nullable().optional(),
     username: z.string().min(1).max(64),
-    password: z.string().min(1).max(256),
+    password: z.string().min(1).max(256).optional(),
     options: z.record(z.unknown()).default({}),
   })
   .strict();

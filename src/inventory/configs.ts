@@ -1,6 +1,8 @@
 import { AppError } from '../errors.js';
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
+import type { SecretBox } from './secrets.js';
+import { openJson, sealJson } from './sealing.js';
 
 /** Output formats a config version can have (one renderer each). */
 export const CONFIG_FORMATS = ['testos', 'talos', 'ignition', 'cloudinit', 'bottlerocket'] as const;
@@ -28,8 +30,11 @@ export interface ConfigVersionWithBody extends ConfigVersion {
   body: Buffer;
 }
 
-/** What the config service stores for a new rendering. */
-export type NewConfigVersion = Omit<ConfigVersionWithBody, 'id' | 'createdAt' | 'size'>;
+/**
+ * What the config service stores for a new rendering; `secrets` are the secret strings the
+ * profile gave the renderer (kept sealed, to redact them from the body for non-admin readers).
+ */
+export type NewConfigVersion = Omit<ConfigVersionWithBody, 'id' | 'createdAt' | 'size'> & { secrets?: string[] };
 
 /** A per-boot token as stored: only the hash of the secret. */
 export interface ConfigToken {
@@ -56,6 +61,8 @@ interface VersionRow {
   meta: string;
   created_at: string;
   body?: Buffer;
+  /** 1: body is sealed with the inventory key (every version since migration 009). */
+  sealed?: number;
 }
 
 interface TokenRow {
@@ -68,8 +75,10 @@ interface TokenRow {
   created_at: number;
 }
 
+/** A sealed body is iv(12) | tag(16) | ciphertext: the served size is 28 bytes less. */
 const COLUMNS =
-  'id, machine_id, machine_name, profile, profile_revision, format, content_type, sha256, length(body) AS size, meta, created_at';
+  'id, machine_id, machine_name, profile, profile_revision, format, content_type, sha256, ' +
+  'CASE sealed WHEN 1 THEN length(body) - 28 ELSE length(body) END AS size, meta, created_at';
 
 const toVersion = (r: VersionRow): ConfigVersion => ({
   id: r.id,
@@ -95,9 +104,16 @@ const toToken = (r: TokenRow): ConfigToken => ({
   createdAt: r.created_at,
 });
 
-/** Config versions (append-only), desired version per machine, and boot tokens. */
+/**
+ * Config versions (append-only), desired version per machine, and boot tokens. Bodies are
+ * sealed at rest (they carry cluster secrets); reads here return the clear bytes, so only
+ * callers that serve a machine or an admin may pass them on unredacted.
+ */
 export class ConfigRepo {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly box: SecretBox,
+  ) {}
 
   /** Stores a rendering; identical output for the same machine and format reuses the old version. */
   saveVersion(v: NewConfigVersion): { version: ConfigVersion; created: boolean } {
@@ -109,9 +125,10 @@ export class ConfigRepo {
       const r = this.db
         .prepare(
           `INSERT INTO config_versions (machine_id, machine_name, profile, profile_revision, format, content_type,
-           body, sha256, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           body, sealed, secrets, sha256, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
         )
-        .run(v.machineId, v.machineName, v.profile, v.profileRevision, v.format, v.contentType, v.body, v.sha256,
+        .run(v.machineId, v.machineName, v.profile, v.profileRevision, v.format, v.contentType,
+          this.box.sealBytes(v.body), v.secrets?.length ? sealJson(this.box, v.secrets) : null, v.sha256,
           JSON.stringify(v.meta), nowIso());
       return { version: this.getVersion(Number(r.lastInsertRowid)), created: true };
     })();
@@ -119,8 +136,16 @@ export class ConfigRepo {
 
   /** A version with its body, if it exists. */
   findVersion(id: number): ConfigVersionWithBody | undefined {
-    const r = this.db.prepare(`SELECT ${COLUMNS}, body FROM config_versions WHERE id = ?`).get(id) as VersionRow | undefined;
-    return r ? { ...toVersion(r), body: r.body as Buffer } : undefined;
+    const r = this.db.prepare(`SELECT ${COLUMNS}, body, sealed FROM config_versions WHERE id = ?`).get(id) as VersionRow | undefined;
+    if (!r) return undefined;
+    const body = r.sealed === 1 ? this.box.openBytes(r.body as Buffer) : (r.body as Buffer);
+    return { ...toVersion(r), body };
+  }
+
+  /** The secret strings the version was rendered with (empty when none were recorded). */
+  secretValues(id: number): string[] {
+    const sealed = this.db.prepare('SELECT secrets FROM config_versions WHERE id = ?').pluck().get(id) as Buffer | null | undefined;
+    return openJson<string[]>(this.box, sealed) ?? [];
   }
 
   /** Like findVersion; a missing version is NOT_FOUND. */

@@ -29,13 +29,15 @@ export function importInventory(store: Store, file: InventoryFile): ImportResult
   store.transaction(() => {
     file.profiles.forEach((p, i) =>
       at(`profiles[${i}] (${p.name})`, () => {
+        // `<sealed>` secrets (an export without secrets) keep the stored values; never the literal.
+        const spec = store.profiles.withStoredSecrets(p.name, p.spec);
         // The same render check as POST /profiles: a profile that renders an invalid document never lands.
-        validateProfileSpec(p.spec);
+        validateProfileSpec(spec);
         if (store.profiles.find(p.name)) {
-          store.profiles.update(p.name, p.spec);
+          store.profiles.update(p.name, spec);
           result.profiles.updated++;
         } else {
-          store.profiles.create(p.name, p.spec);
+          store.profiles.create(p.name, spec);
           result.profiles.created++;
         }
       }),
@@ -50,23 +52,25 @@ export function importInventory(store: Store, file: InventoryFile): ImportResult
         const saved = existing ? store.machines.update(existing.id, fields) : store.machines.create(fields);
         if (existing) result.machines.updated++;
         else result.machines.created++;
-        if (bmc) {
-          const password = bmc.password ?? (store.bmcs.find(saved.id) ? store.bmcs.credentials(saved.id).password : undefined);
-          if (!password) throw new AppError('BAD_INPUT', 'bmc.password is required for a new BMC');
-          store.bmcs.set(saved.id, { ...bmc, password });
-        }
+        // No password (or `<sealed>` options) keeps the stored ones only for an unchanged BMC address.
+        if (bmc) store.bmcs.set(saved.id, bmc);
       }),
     );
   });
   return result;
 }
 
-/** The inventory as a file (BMC passwords are never exported). */
-export function exportInventory(store: Store): InventoryFile {
+/**
+ * The inventory as a file. Secrets (Talos cluster secrets, IPMI Kg) are `<sealed>` unless
+ * `withSecrets` (an admin's backup); BMC passwords are never exported.
+ */
+export function exportInventory(store: Store, opts: { withSecrets?: boolean } = {}): InventoryFile {
+  const withSecrets = opts.withSecrets === true;
   return {
-    profiles: store.profiles.list().map((p) => ({ name: p.name, spec: p.spec })),
+    profiles: store.profiles.list().map((p) => ({ name: p.name, spec: withSecrets ? store.profiles.unsealed(p.name).spec : p.spec })),
     machines: store.machines.list().map((m) => {
-      const bmc = store.bmcs.find(m.id);
+      const found = store.bmcs.find(m.id);
+      const bmc = found && withSecrets ? { ...found, options: { ...found.options, ...store.bmcs.secretOptions(m.id) } } : found;
       return {
         name: m.name,
         macs: m.macs,

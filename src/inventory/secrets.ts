@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { AppError } from '../errors.js';
 
-/** AES-256-GCM sealing of BMC secrets with a key file kept in the data dir (mode 0600). */
+/** AES-256-GCM sealing of secrets (BMC credentials, cluster secrets, config bodies) with a key file kept in the data dir (mode 0600). */
 export class SecretBox {
   private constructor(private readonly key: Buffer) {}
 
@@ -22,22 +22,33 @@ export class SecretBox {
     return new SecretBox(randomBytes(32));
   }
 
-  /** iv(12) | tag(16) | ciphertext */
+  /** Seals a UTF-8 string: iv(12) | tag(16) | ciphertext. */
   seal(plain: string): Buffer {
+    return this.sealBytes(Buffer.from(plain, 'utf8'));
+  }
+
+  /** Opens a string sealed by seal(). */
+  open(sealed: Buffer): string {
+    return this.openBytes(sealed).toString('utf8');
+  }
+
+  /** Seals bytes: iv(12) | tag(16) | ciphertext, exactly 28 bytes longer than the input. */
+  sealBytes(plain: Buffer): Buffer {
     const iv = randomBytes(12);
     const c = createCipheriv('aes-256-gcm', this.key, iv);
-    const body = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
+    const body = Buffer.concat([c.update(plain), c.final()]);
     return Buffer.concat([iv, c.getAuthTag(), body]);
   }
 
-  open(sealed: Buffer): string {
+  /** Opens bytes sealed by sealBytes(); a wrong key or altered bytes is INTERNAL. */
+  openBytes(sealed: Buffer): Buffer {
     if (sealed.length < 28) throw new AppError('INTERNAL', 'sealed secret too short');
     const d = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(0, 12));
     d.setAuthTag(sealed.subarray(12, 28));
     try {
-      return Buffer.concat([d.update(sealed.subarray(28)), d.final()]).toString('utf8');
+      return Buffer.concat([d.update(sealed.subarray(28)), d.final()]);
     } catch (e) {
-      throw new AppError('INTERNAL', 'cannot decrypt a BMC secret: wrong key file?', { cause: e });
+      throw new AppError('INTERNAL', 'cannot decrypt a sealed secret: wrong key file?', { cause: e });
     }
   }
 }

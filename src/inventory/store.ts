@@ -8,6 +8,7 @@ import { EventRepo } from './events.js';
 import { LeaseRepo } from './leases.js';
 import { MachineRepo } from './machines.js';
 import { ProfileRepo } from './profiles.js';
+import { sealClearSecrets } from './seal-clear.js';
 import { SecretBox } from './secrets.js';
 import { SightingBook } from './sightings.js';
 
@@ -31,12 +32,14 @@ export class Store {
     box: SecretBox,
   ) {
     this.machines = new MachineRepo(db);
-    this.profiles = new ProfileRepo(db);
+    this.profiles = new ProfileRepo(db, box);
     this.bmcs = new BmcRepo(db, box);
     this.events = new EventRepo(db);
     this.leases = new LeaseRepo(db);
-    this.configs = new ConfigRepo(db);
+    this.configs = new ConfigRepo(db, box);
     this.apiTokens = new ApiTokenRepo(db);
+    // Databases from before migration 009 held cluster secrets, Kg and config bodies in clear.
+    sealClearSecrets(db, box);
   }
 
   /** Opens the store in a data dir (created if needed): inventory.db and secret.key. */

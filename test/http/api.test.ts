@@ -104,7 +104,9 @@ describe('BMCs', () => {
     expect(get.body).not.toContain('s3cret');
     expect((await req('GET', '/api/v1/machines/n1')).body).not.toContain('s3cret');
     expect((await req('PUT', '/api/v1/machines/n1/bmc', { ...b, type: 'telnet' })).statusCode).toBe(400);
-    expect((await req('PUT', '/api/v1/machines/n1/bmc', { ...b, password: undefined })).statusCode).toBe(400);
+    // Same type, address and port: no password keeps the stored one; a new address must bring its own.
+    expect((await req('PUT', '/api/v1/machines/n1/bmc', { ...b, password: undefined })).statusCode).toBe(200);
+    expect((await req('PUT', '/api/v1/machines/n1/bmc', { ...b, address: '198.18.0.51', password: undefined })).statusCode).toBe(400);
     expect((await req('DELETE', '/api/v1/machines/n1/bmc')).statusCode).toBe(200);
     expect((await req('GET', '/api/v1/machines/n1/bmc')).statusCode).toBe(404);
   });

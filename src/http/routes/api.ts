@@ -93,15 +93,18 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/api/v1/profiles', { config: { access: 'read' } }, async () => ({ items: store.profiles.list() }));
   app.post('/api/v1/profiles', { config: { access: 'admin' } }, async (req, reply) => {
     const body = parseBody(profileCreateSchema, req.body);
-    validateProfileSpec(body.spec);
-    return reply.status(201).send(store.profiles.create(body.name, body.spec));
+    const spec = store.profiles.withStoredSecrets(body.name, body.spec);
+    validateProfileSpec(spec);
+    return reply.status(201).send(store.profiles.create(body.name, spec));
   });
   app.get('/api/v1/profiles/:name', { config: { access: 'read' } }, async (req) => store.profiles.get(parseBody(nameParams, req.params, 'path').name));
   app.put('/api/v1/profiles/:name', { config: { access: 'admin' } }, async (req) => {
     const { name } = parseBody(nameParams, req.params, 'path');
     const body = parseBody(profileUpdateSchema, req.body);
-    validateProfileSpec(body.spec);
-    return store.profiles.update(name, body.spec);
+    // `<sealed>` (as every GET shows the secrets) keeps the stored value: GET → edit → PUT works.
+    const spec = store.profiles.withStoredSecrets(store.profiles.get(name).name, body.spec);
+    validateProfileSpec(spec);
+    return store.profiles.update(name, spec);
   });
   app.delete('/api/v1/profiles/:name', { config: { access: 'admin' } }, async (req) => store.profiles.remove(parseBody(nameParams, req.params, 'path').name));
 }

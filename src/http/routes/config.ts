@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { NOCLOUD_FILES, type ServedConfig, configVersion, fetchConfig, machineConfigs } from '../../config/index.js';
+import { NOCLOUD_FILES, type ServedConfig, configVersionFor, fetchConfig, machineConfigs } from '../../config/index.js';
+import { mayUnseal } from '../access.js';
 import type { AppDeps } from '../app.js';
 import { parseBody } from '../validate.js';
 import { documentRoutes } from './openapi.js';
@@ -15,14 +16,18 @@ documentRoutes([
   { method: 'get', path: '/config/{token}', summary: "A machine's config document (per-boot token; optional ?mac=)", auth: 'boot-token' },
   { method: 'get', path: '/config/{token}/{file}', summary: 'NoCloud-net seed files: user-data, meta-data, vendor-data', auth: 'boot-token' },
   { method: 'get', path: '/api/v1/machines/{ref}/configs', summary: "A machine's desired config version and all its versions" },
-  { method: 'get', path: '/api/v1/configs/{id}', summary: 'The exact bytes of any config version (rollback, audit)' },
+  { method: 'get', path: '/api/v1/configs/{id}', summary: 'The bytes of any config version (rollback, audit); secrets shown as <sealed> unless the caller is admin' },
 ]);
 
-/** Sends stored bytes unchanged, with the digest as ETag; token URLs are never cached. */
-function sendVersionBytes(reply: FastifyReply, s: Pick<ServedConfig, 'body' | 'contentType' | 'sha256'>, versionId: number): FastifyReply {
+/**
+ * Sends stored bytes unchanged, with the digest as ETag; token URLs are never cached. A
+ * redacted body (secrets shown as <sealed>) keeps the version's digest but not its ETag.
+ */
+function sendVersionBytes(reply: FastifyReply, s: Pick<ServedConfig, 'body' | 'contentType' | 'sha256'>, versionId: number, redacted = false): FastifyReply {
+  if (redacted) void reply.header('x-config-redacted', 'secrets');
   return reply
     .header('content-type', s.contentType)
-    .header('etag', `"sha256:${s.sha256}"`)
+    .header('etag', `"sha256:${s.sha256}${redacted ? '+redacted' : ''}"`)
     .header('x-config-sha256', s.sha256)
     .header('x-config-version', String(versionId))
     .header('cache-control', 'no-store')
@@ -51,7 +56,8 @@ export function registerConfigRoutes(app: FastifyInstance, deps: AppDeps): void 
   });
   app.get('/api/v1/configs/:id', { config: { access: 'read' } }, async (req, reply) => {
     const { id } = parseBody(idParams, req.params, 'path');
-    const v = configVersion(deps, id);
-    return sendVersionBytes(reply, v, v.id);
+    // Only an admin gets the exact bytes; anyone else gets them with every secret shown as <sealed>.
+    const v = configVersionFor(deps, id, mayUnseal(req));
+    return sendVersionBytes(reply, v, v.id, v.redacted);
   });
 }

@@ -1,8 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { AppError } from '../../errors.js';
 import { exportInventory, importInventory } from '../../inventory/import.js';
+import { callerOf, mayUnseal } from '../access.js';
 import type { AppDeps } from '../app.js';
 import { inventoryFileSchema } from '../schemas.js';
 import { parseBody } from '../validate.js';
+
+const exportQuery = z.object({ withSecrets: z.enum(['true', 'false']).optional().transform((v) => v === 'true') });
 
 /** POST /api/v1/inventory/import (all or nothing) and GET /api/v1/inventory/export. */
 export function registerInventoryRoutes(app: FastifyInstance, deps: AppDeps): void {
@@ -12,5 +17,11 @@ export function registerInventoryRoutes(app: FastifyInstance, deps: AppDeps): vo
     deps.store.events.add({ source: 'api', kind: 'inventory.imported', detail: { ...result } });
     return result;
   });
-  app.get('/api/v1/inventory/export', { config: { access: 'read' } }, async () => exportInventory(deps.store));
+  app.get('/api/v1/inventory/export', { config: { access: 'read' } }, async (req) => {
+    const { withSecrets } = parseBody(exportQuery, req.query, 'query');
+    if (!withSecrets) return exportInventory(deps.store);
+    if (!mayUnseal(req)) throw new AppError('FORBIDDEN', 'withSecrets=true needs an admin token');
+    deps.store.events.add({ source: 'api', kind: 'inventory.exported', detail: { withSecrets: true, caller: callerOf(req)?.name ?? null } });
+    return exportInventory(deps.store, { withSecrets: true });
+  });
 }

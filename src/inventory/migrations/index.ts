@@ -6,6 +6,7 @@ import * as m005 from './005_rollout.js';
 import * as m006 from './006_event_indexes.js';
 import * as m007 from './007_api_tokens.js';
 import * as m008 from './008_machine_identity.js';
+import * as m009 from './009_sealed_secrets.js';
 
 /**
  * One migration. `foreignKeysOff`: a table rebuild (lang_altertable.html's 12 steps) that must
@@ -27,4 +28,5 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
   { version: 6, sql: m006.sql },
   { version: 7, sql: m007.sql },
   { version: 8, sql: m008.sql, foreignKeysOff: m008.foreignKeysOff },
+  { version: 9, sql: m009.sql },
 ];
