@@ -6,7 +6,7 @@
 import { posix } from 'node:path';
 import { type IpAddress, type IpBlock, embeddedIpv4, inBlock, parseBlock, parseIp } from './ip-address.js';
 
-/** Why an address is refused; `allowable` reasons can be lifted by assets.allowHosts. */
+/** Why an address is refused; only loopback and link-local can be lifted by assets.allowHosts. */
 export type AddressRefusal = 'loopback' | 'link-local' | 'metadata' | 'unspecified' | 'multicast' | 'reserved' | 'invalid';
 
 /** The outcome of an address check. */
