@@ -1,7 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { AppError, httpStatusOf, isAppError } from '../../src/errors.js';
-import { roleAllows } from '../../src/http/access.js';
-import { bearerOf } from '../../src/http/auth.js';
+import { type AuditSink, installGuard } from '../../src/http/guard.js';
 import { registerTokenRoutes } from '../../src/http/routes/tokens.js';
 import { createTokenVerifier } from '../../src/http/tokens.js';
 import { Store } from '../../src/inventory/store.js';
@@ -11,9 +10,9 @@ import { silentLogger } from '../../src/log.js';
 export const ADMIN_TOKEN = 'rb_test-admin-token-file';
 
 /**
- * A small fastify app standing in for buildApp's auth (which the lead wires): the token routes plus
- * a read and an operate probe, an onRequest hook that resolves the bearer with createTokenVerifier
- * and checks the route's `config.access`, and the AppError → status mapping. The clock is settable.
+ * A small fastify app with buildApp's guard (deny by default, roles per route) over
+ * createTokenVerifier: the token routes plus a read and an operate probe, and the AppError →
+ * status mapping. The clock is settable; refusals are collected in `refused`.
  */
 export async function tokenTestApp(startMs = Date.parse('2026-12-01T00:00:00Z')): Promise<{
   app: FastifyInstance;
@@ -22,21 +21,15 @@ export async function tokenTestApp(startMs = Date.parse('2026-12-01T00:00:00Z'))
   bearer: (secret: string) => { authorization: string };
   /** `METHOD url → access` of every route registered by registerTokenRoutes. */
   declared: string[];
+  refused: Array<Parameters<AuditSink['refused']>[0]>;
 }> {
   const store = Store.memory();
   let nowMs = startMs;
   const clock = { now: () => nowMs, advance: (ms: number) => void (nowMs += ms) };
   const verifier = createTokenVerifier(store, ADMIN_TOKEN);
   const app = Fastify();
-  app.decorateRequest('caller', undefined);
-  app.addHook('onRequest', async (req) => {
-    const access = req.routeOptions.config.access;
-    if (access === undefined || access === 'public-boot' || access === 'machine') return;
-    const caller = verifier.verify(bearerOf(req.headers.authorization) ?? '', clock.now());
-    if (!caller) throw new AppError('UNAUTHORIZED', 'missing, unknown, revoked or expired bearer token');
-    if (!roleAllows(caller.role, access)) throw new AppError('FORBIDDEN', `role ${caller.role} may not call a ${access} route`);
-    req.caller = caller;
-  });
+  const refused: Array<Parameters<AuditSink['refused']>[0]> = [];
+  installGuard(app, { tokens: verifier, audit: { refused: (d) => void refused.push(d) }, log: silentLogger(), split: false, now: clock.now });
   app.setErrorHandler((err, _req, reply) => {
     const e = isAppError(err) ? err : new AppError('BAD_INPUT', (err as Error).message);
     void reply.status(httpStatusOf(e.code)).send({ error: { code: e.code, message: e.message, details: e.details ?? null } });
@@ -49,5 +42,5 @@ export async function tokenTestApp(startMs = Date.parse('2026-12-01T00:00:00Z'))
   app.get('/api/v1/probe/read', { config: { access: 'read' } }, async (req) => req.caller);
   app.post('/api/v1/probe/operate', { config: { access: 'operate' } }, async (req) => req.caller);
   await app.ready();
-  return { app, store, clock, bearer: (secret) => ({ authorization: `Bearer ${secret}` }), declared };
+  return { app, store, clock, bearer: (secret) => ({ authorization: `Bearer ${secret}` }), declared, refused };
 }

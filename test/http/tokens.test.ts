@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openApiDocument } from '../../src/http/routes/openapi.js';
 import { createTokenVerifier } from '../../src/http/tokens.js';
 import { Store } from '../../src/inventory/store.js';
+import { testApp } from '../helpers/app.js';
 import { ADMIN_TOKEN, tokenTestApp } from '../helpers/token-app.js';
 
 const T0 = Date.parse('2026-12-01T00:00:00Z');
@@ -158,21 +159,23 @@ describe('/api/v1/tokens routes', () => {
     ['operate', 403],
     ['admin', 200],
   ] as const)('a %s token gets %i from the token routes', async (role, status) => {
-    const { app, store, bearer } = await setup();
+    const { app, store, bearer, refused } = await setup();
     const { secret } = store.apiTokens.create({ name: 'caller', role }, T0);
     expect((await app.inject({ method: 'GET', url: '/api/v1/tokens', headers: bearer(secret) })).statusCode).toBe(status);
     const c = await app.inject({ method: 'POST', url: '/api/v1/tokens', headers: bearer(secret), payload: { role: 'admin' } });
     expect(c.statusCode).toBe(status === 200 ? 201 : status);
+    expect(refused.map((r) => `${r.status} ${r.token}`)).toEqual(status === 403 ? ['403 caller', '403 caller'] : []);
   });
 
   it('no, unknown or expired bearer is 401', async () => {
-    const { app, store, clock, bearer } = await setup();
+    const { app, store, clock, bearer, refused } = await setup();
     const { secret } = store.apiTokens.create({ name: 'brief', role: 'admin', ttlSeconds: 5 }, T0);
     expect((await app.inject({ method: 'GET', url: '/api/v1/tokens' })).statusCode).toBe(401);
     expect((await app.inject({ method: 'GET', url: '/api/v1/tokens', headers: bearer('rb_nope') })).statusCode).toBe(401);
     expect((await app.inject({ method: 'GET', url: '/api/v1/tokens', headers: bearer(secret) })).statusCode).toBe(200);
     clock.advance(5000);
     expect((await app.inject({ method: 'GET', url: '/api/v1/tokens', headers: bearer(secret) })).statusCode).toBe(401);
+    expect(refused.map((r) => r.reason)).toEqual(['no token', 'unknown, revoked or expired token', 'unknown, revoked or expired token']);
   });
 
   it('every token route declares access admin and is in the OpenAPI document with its body schema', async () => {
@@ -187,5 +190,22 @@ describe('/api/v1/tokens routes', () => {
     expect(Object.keys(paths['/api/v1/tokens'] ?? {}).sort()).toEqual(['get', 'post']);
     expect(paths['/api/v1/tokens']?.post?.requestBody).toBeDefined();
     expect(paths['/api/v1/tokens/{ref}']?.delete?.security).toEqual([{ bearer: [] }]);
+  });
+});
+
+describe('token routes and verifier wired into buildApp', () => {
+  it('an admin-made operate token reaches operate routes, not token management, and stops at revocation', async () => {
+    const { app, auth } = await testApp();
+    try {
+      const made = await app.inject({ method: 'POST', url: '/api/v1/tokens', headers: auth, payload: { name: 'ops', role: 'operate' } });
+      expect(made.statusCode).toBe(201);
+      const ops = { authorization: `Bearer ${made.json().secret}` };
+      expect((await app.inject({ method: 'GET', url: '/api/v1/machines', headers: ops })).statusCode).toBe(200);
+      expect((await app.inject({ method: 'GET', url: '/api/v1/tokens', headers: ops })).statusCode).toBe(403);
+      expect((await app.inject({ method: 'DELETE', url: '/api/v1/tokens/ops', headers: auth })).statusCode).toBe(200);
+      expect((await app.inject({ method: 'GET', url: '/api/v1/machines', headers: ops })).statusCode).toBe(401);
+    } finally {
+      await app.close();
+    }
   });
 });
