@@ -22,6 +22,7 @@ async function boot(spec: Record<string, unknown> = { os: 'testos' }) {
   const h = t.auth;
   expect((await t.app.inject({ method: 'POST', url: '/api/v1/profiles', headers: h, payload: { name: 'p', spec } })).statusCode).toBe(201);
   expect((await t.app.inject({ method: 'POST', url: '/api/v1/machines', headers: h, payload: { name: 'node', macs: [MAC], profile: 'p' } })).statusCode).toBe(201);
+  t.store.sightings.note(MAC, '127.0.0.1', Date.now()); // inject() comes from 127.0.0.1: bind the machine there
   const script = (await t.app.inject({ method: 'GET', url: `/boot.ipxe?mac=${MAC}` })).body;
   const arg = (k: string) => /^kernel .*$/m.exec(script)?.[0].split(' ').find((w) => w.startsWith(`${k}=`))?.slice(k.length + 1) as string;
   return { token: arg('rackboot.token'), configSha: arg('rackboot.config_sha256') };
@@ -37,22 +38,23 @@ const report = (token: string | undefined, payload: unknown) =>
 
 describe('nextMachineState (pure)', () => {
   it.each([
-    ['registered', 'booting', false, 'booting'],
+    ['booting', 'booting', false, 'booting'],
     ['booting', 'configured', false, 'configured'],
     ['configured', 'installing', false, 'installing'],
     ['installing', 'installed', false, 'installed'],
     ['booting', 'installed', false, 'installed'],
     ['installed', 'ready', false, 'ready'],
-    ['ready', 'booting', false, 'booting'],
+    ['ready', 'ready', false, 'ready'],
     ['ready', 'ready', true, 'drifted'],
     ['drifted', 'ready', false, 'ready'],
     ['installing', 'failed', false, 'failed'],
-    ['failed', 'configured', false, 'configured'],
+    ['ready', 'failed', true, 'failed'],
+    ['failed', 'failed', false, 'failed'],
   ] as const)('%s + %s (drift %s) → %s', (from, phase, drift, want) => {
     expect(nextMachineState(from, phase, drift)).toBe(want);
   });
   it('refuses a backward move (stale or replayed report)', () => {
-    expect(() => nextMachineState('ready', 'configured', false)).toThrow(/only move forward/);
+    expect(() => nextMachineState('ready', 'configured', false)).toThrow(/not allowed for a machine in state ready/);
   });
   it('findDrift compares only what was reported and is known, in the reported algorithm', () => {
     const d = (c: string, algorithm: 'sha256' | 'sha512' = 'sha256') => ({ algorithm, hex: c.repeat(algorithm === 'sha256' ? 64 : 128) });

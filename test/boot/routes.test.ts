@@ -30,6 +30,8 @@ const asset = (name: string) => fx.assets[name] as FakeAsset;
 async function machine(name: string, mac: string, spec: Record<string, unknown>) {
   expect((await api('POST', '/api/v1/profiles', { name: `p-${name}`, spec })).statusCode).toBe(201);
   expect((await api('POST', '/api/v1/machines', { name, macs: [mac], profile: `p-${name}` })).statusCode).toBe(201);
+  // inject() requests come from 127.0.0.1: the machine was seen there (as in its ProxyDHCP exchange).
+  t.store.sightings.note(mac.replaceAll('-', ':'), '127.0.0.1', Date.now());
 }
 
 /** kernel args of a rendered network-boot script. */

@@ -16,11 +16,14 @@ async function setup(http: Record<string, unknown> = {}, spec: Record<string, un
   deps.store.profiles.create('lab', { boot: 'network', chain: 'ipxe', initrd: [], cmdline: '', requireSecureBoot: false, os: 'testos', ...spec });
   const m: Machine = deps.store.machines.create({ name: 'node-1', macs: ['52:54:00:00:00:01'], profile: 'lab' });
   deps.store.machines.create({ name: 'node-2', macs: ['52:54:00:00:00:02'], profile: 'lab' });
+  // inject() requests come from 127.0.0.1: bind both machines there, as a ProxyDHCP exchange would.
+  for (const mac of ['52:54:00:00:00:01', '52:54:00:00:00:02']) deps.store.sightings.note(mac, '127.0.0.1', clockStart);
   // The clock travels with the deps, so the routes see the injected time too.
   app = await buildApp({ ...deps, adminToken: 'admin' } as AppDeps & ConfigDeps);
   return { deps, m, app };
 }
 
+const clockStart = Date.parse('2025-01-01T00:00:00Z');
 const kinds = (deps: ConfigDeps, kind: string) => deps.store.events.list({ kind });
 
 describe('per-boot config tokens', () => {

@@ -26,6 +26,9 @@ const workerSpec = spec({
   }),
 });
 
+/** Machines of cluster alpha (the profile's cluster): only they may receive its secrets. */
+const ALPHA = { cluster: 'alpha' };
+
 function issuesOf(fn: () => unknown): { path: string; message: string }[] {
   try {
     fn();
@@ -38,14 +41,14 @@ function issuesOf(fn: () => unknown): { path: string; message: string }[] {
 
 describe('Talos renderer', () => {
   it('renders a control-plane machine (golden) that validates against the upstream Talos schema', () => {
-    const out = renderTalos(input(cpSpec, machine({ name: 'cp-1', ipv4: '198.18.0.11' })));
+    const out = renderTalos(input(cpSpec, machine({ name: 'cp-1', ipv4: '198.18.0.11', labels: ALPHA })));
     expect(out.contentType).toBe('application/yaml');
     expectGolden('talos-controlplane.yaml', out.body);
     expect(talosSchemaErrors(out.body)).toEqual([]);
   });
 
   it('merges the base with the per-machine patch (golden, schema-valid)', () => {
-    const out = renderTalos(input(workerSpec, machine({ name: 'node-2', ipv4: '198.18.0.22' })));
+    const out = renderTalos(input(workerSpec, machine({ name: 'node-2', ipv4: '198.18.0.22', labels: ALPHA })));
     expectGolden('talos-worker-patched.yaml', out.body);
     expect(talosSchemaErrors(out.body)).toEqual([]);
     const docs = parseAllDocuments(out.body).map((d) => d.toJSON() as Record<string, unknown>);
@@ -60,7 +63,7 @@ describe('Talos renderer', () => {
   });
 
   it('gives workers no CA signing keys', () => {
-    const body = renderTalos(input(workerSpec)).body;
+    const body = renderTalos(input(workerSpec, machine({ labels: ALPHA }))).body;
     const sec = talosSection('alpha', 'worker').secrets;
     expect(body).toContain(sec.machineCa.crt);
     expect(body).not.toContain(sec.machineCa.key);
@@ -84,6 +87,12 @@ describe('Talos renderer', () => {
     // A machine labelled for another cluster never gets this profile's secrets.
     const wrong = issuesOf(() => renderTalos(input(spec({ os: 'talos', talos: alpha }), machine({ labels: { cluster: 'betaxx' } }))));
     expect(wrong[0]?.path).toBe('labels.cluster');
+  });
+
+  it('fails closed: an unlabelled machine gets no cluster secrets, with a clear error', () => {
+    const issues = issuesOf(() => renderTalos(input(cpSpec, machine({ name: 'stray', labels: {} }))));
+    expect(issues[0]).toEqual({ path: 'labels.cluster', message: expect.stringMatching(/no cluster label; label it cluster=alpha/) });
+    expect(() => renderTalos(input(cpSpec, machine({ labels: { rack: 'r1' } })))).toThrow(/labels\.cluster: machine has no cluster label/);
   });
 
   it.each([

@@ -51,6 +51,7 @@ const digest = (name: string) => sha256(fx.files[name] as Buffer);
 async function machine(name: string, mac: string, spec: Record<string, unknown>) {
   expect((await api('POST', '/api/v1/profiles', { name: `p-${name}`, spec })).statusCode).toBe(201);
   expect((await api('POST', '/api/v1/machines', { name, macs: [mac], profile: `p-${name}` })).statusCode).toBe(201);
+  t.store.sightings.note(mac, '127.0.0.1', Date.now()); // inject() comes from 127.0.0.1: bind the machine there
 }
 
 describe('GRUB configs over HTTP', () => {
@@ -88,17 +89,34 @@ describe('GRUB configs over HTTP', () => {
     expect((await get('/grub/grub.cfg')).body).toContain('grub.cfg-01-$net_default_mac');
   });
 
-  it('a provisioned machine boots its disk; a failure beacon records secureboot.refused and marks it failed', async () => {
+  it('a provisioned machine boots its disk; a beacon without the boot token is refused and changes nothing', async () => {
     await machine('d', MAC1, { chain: 'secureboot', boot: 'disk' });
     const d = await get('/grub/grub.cfg-01-52-54-00-5b-02-01');
     expect(d.body).toContain('chainloader ($esp)/EFI/BOOT/BOOTX64.EFI');
     expect(d.body).not.toMatch(/^\s*(if ! )?linux /m);
-    const beacon = await get('/grub/rackboot-failed/linux-pxe-01-52-54-00-5b-02-01');
+    for (const path of ['/grub/rackboot-failed/linux-pxe-01-52-54-00-5b-02-01', `/grub/rackboot-failed/linux-pxe-01-52-54-00-5b-02-01/${'x'.repeat(43)}`]) {
+      expect((await get(path)).statusCode, path).toBe(403);
+    }
+    expect(t.store.events.list({ mac: MAC1, kind: 'secureboot.refused' })).toEqual([]);
+    expect(t.store.events.list({ mac: MAC1, kind: 'security.refused' }).map((e) => e.detail)).toMatchObject([
+      { what: 'grub-beacon', reason: 'no-token', via: 'http', client: '127.0.0.1' },
+      { what: 'grub-beacon', reason: 'bad-token' },
+    ]);
+    expect(t.store.machines.get('d').state).not.toBe('failed');
+  });
+
+  it('the beacon a network-boot config names (with its boot token) records secureboot.refused and marks the machine failed', async () => {
+    await machine('n', MAC2, { chain: 'secureboot', os: 'testos' });
+    const cfg = (await get('/grub/grub.cfg-01-52-54-00-5b-02-02')).body;
+    const path = /source (\/grub\/rackboot-failed\/linux-pxe-01-52-54-00-5b-02-02\/[A-Za-z0-9_-]{43})$/m.exec(cfg)?.[1] as string;
+    expect(path).toBeDefined();
+    expect(path.endsWith(/rackboot\.token=(\S+)/.exec(cfg)?.[1] as string)).toBe(true);
+    const beacon = await get(path);
     expect(beacon.statusCode).toBe(200);
     expect(beacon.body).toMatch(/^echo /);
-    const e = t.store.events.list({ mac: MAC1, kind: 'secureboot.refused' });
+    const e = t.store.events.list({ mac: MAC2, kind: 'secureboot.refused' });
     expect(e[0]?.detail).toMatchObject({ chain: 'secureboot', firmwarePath: 'pxe', stage: 'linux', via: 'http' });
-    expect(t.store.machines.get('d').state).toBe('failed');
+    expect(t.store.machines.get('n').state).toBe('failed');
   });
 
   it('a report with Secure Boot off against requireSecureBoot marks the machine non-compliant', async () => {
@@ -143,6 +161,7 @@ describe('TFTP handler', () => {
     expect(h.match('grubx64.efi')).toBe(false);
     expect(h.match('grub/x86_64-efi/fs.lst')).toBe(true);
     const client = { address: '198.18.0.100', port: 1234 };
+    t.store.sightings.note(MAC1, client.address, Date.now());
     expect(await h.open('grub/x86_64-efi/fs.lst', client)).toBeNull();
     const cfg = await h.open('grub/grub.cfg-01-52-54-00-5b-02-01', client);
     expect(String(cfg?.stream)).toContain(`linux /assets/sha256/${digest('testos-vmlinuz')}`);
