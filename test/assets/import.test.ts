@@ -253,6 +253,7 @@ describe('URL import', () => {
     await expect(p).rejects.toMatchObject({ code: 'BAD_INPUT', message: /timed out after 5000 ms/ });
 
     request = new Promise<void>((r) => (got = r));
+    const armedBefore = armed.length;
     handler = (_req, res) => {
       res.writeHead(200);
       res.write(blob, () => got());
@@ -260,8 +261,8 @@ describe('URL import', () => {
     const before = blobFiles();
     const q = registry().register(reg({ url: `${base}/k` }), importer({ ...allowed, fetchTimeoutMs: 5000 }, { setTimer }));
     await request;
-    await vi.waitFor(() => expect(armed.filter((t) => t.live)).toHaveLength(1));
-    await new Promise((r) => setTimeout(r, 20)); // let the first chunk through the meter
+    // Timers of this download: the request's (cancelled by the response head), the body's first, and the one the first chunk re-armed.
+    await vi.waitFor(() => expect(armed.length - armedBefore).toBe(3));
     armed.filter((t) => t.live).forEach((t) => t.fire());
     await expect(q).rejects.toMatchObject({ code: 'BAD_INPUT', message: /stalled for 5000 ms/ });
     expect(blobFiles()).toEqual(before);
