@@ -1,0 +1,114 @@
+import type { Server as HttpServer, ServerOptions as HttpServerOptions } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyInstance, FastifyServerOptions, RouteOptions } from 'fastify';
+import type { Logger } from '../log.js';
+import type { HttpLimits, HttpSettings } from './settings.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** Body size classes a route can declare (`bodyLimit: BODY_LIMITS.report` in its options). */
+export const BODY_LIMITS = {
+  /** Anything that declares nothing: JSON API bodies (http.limits.bodyLimitBytes overrides). */
+  default: 1 * MiB,
+  /** A machine's phone-home report (phase and a capped facts object). */
+  report: 64 * KiB,
+  /** A whole inventory file. */
+  import: 8 * MiB,
+} as const;
+
+/**
+ * Body limits of routes that do not set one in their own options, by "METHOD /path". Fastify
+ * checks a route's bodyLimit against Content-Length before reading, and counts the bytes of a
+ * chunked body as they arrive, so an oversized body is refused (413) before any parsing.
+ */
+export const ROUTE_BODY_LIMITS: Readonly<Record<string, number>> = {
+  'POST /api/v1/report': BODY_LIMITS.report,
+  'POST /api/v1/inventory/import': BODY_LIMITS.import,
+};
+
+/**
+ * Gives each route its entry of `table` as bodyLimit unless the route declares its own. Call it
+ * before the routes are registered (it is an onRoute hook).
+ */
+export function applyRouteBodyLimits(app: FastifyInstance, table: Readonly<Record<string, number>> = ROUTE_BODY_LIMITS): void {
+  app.addHook('onRoute', (route: RouteOptions) => {
+    if (route.bodyLimit !== undefined) return;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      const limit = table[`${method} ${route.url}`];
+      if (limit !== undefined) route.bodyLimit = limit;
+    }
+  });
+}
+
+/** Options for node:http createServer (a serverFactory): the timeouts Node enforces itself. */
+export function nodeServerOptions(limits: HttpLimits): HttpServerOptions {
+  return {
+    headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Node checks the two timeouts above only this often (30 s by default).
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  };
+}
+
+/** What to pass to Fastify({...}) (with the app's other options) for one listening server. */
+export function httpServerLimits(http: HttpSettings): Partial<FastifyServerOptions> & { http: HttpServerOptions } {
+  const l = http.limits;
+  return {
+    connectionTimeout: l.idleTimeoutMs,
+    keepAliveTimeout: l.keepAliveTimeoutMs,
+    requestTimeout: l.requestTimeoutMs,
+    bodyLimit: l.bodyLimitBytes,
+    http: nodeServerOptions(l),
+  };
+}
+
+/** Connections closed at accept by limitConnections. */
+export interface ConnectionLimitStats {
+  /** Over maxConnections (Node's own 'drop'). */
+  overTotal: number;
+  /** Over maxConnectionsPerClient. */
+  overClient: number;
+}
+
+/**
+ * Caps a listening server's connections: maxConnections in total (Node closes the excess at
+ * accept) and maxConnectionsPerClient per remote address, so one host's idle sockets cannot take
+ * every slot. For a server from a serverFactory also sets the idle and keep-alive timeouts that
+ * Fastify would otherwise set. One warning per 1,000 closed connections.
+ */
+export function limitConnections(server: HttpServer, limits: HttpLimits, log?: Logger): ConnectionLimitStats {
+  const stats: ConnectionLimitStats = { overTotal: 0, overClient: 0 };
+  const note = (client: string | undefined) => {
+    if ((stats.overTotal + stats.overClient) % 1000 === 1) log?.warn({ client, ...stats, limits }, 'http connection limit: connections closed');
+  };
+  server.maxConnections = limits.maxConnections;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.setTimeout(limits.idleTimeoutMs);
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    stats.overTotal++;
+    note(data?.remoteAddress);
+  });
+  const perClient = limits.maxConnectionsPerClient;
+  if (perClient === 0) return stats;
+  const open = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const client = socket.remoteAddress ?? '';
+    const n = (open.get(client) ?? 0) + 1;
+    if (n > perClient) {
+      stats.overClient++;
+      note(client);
+      socket.destroy();
+      return;
+    }
+    open.set(client, n);
+    socket.once('close', () => {
+      const left = (open.get(client) ?? 1) - 1;
+      if (left > 0) open.set(client, left);
+      else open.delete(client);
+    });
+  });
+  return stats;
+}
