@@ -21,11 +21,14 @@ export class LabApi {
     readonly ns: string,
     readonly baseUrl: string,
     private readonly token: string,
+    /** CA file that signs the API's certificate (rackboot's data/tls/ca.crt). */
+    readonly caFile?: string,
   ) {}
 
   /** One JSON request; a non-2xx answer is a LabApiError with rackboot's code. */
   async request<T = unknown>(method: string, path: string, body?: unknown, timeoutMs = 60_000): Promise<T> {
     const args = ['netns', 'exec', this.ns, 'curl', '-sS', '-X', method, '-H', `authorization: Bearer ${this.token}`, '-w', '\n%{http_code}', '--max-time', String(Math.ceil(timeoutMs / 1000))];
+    if (this.caFile) args.push('--cacert', this.caFile);
     if (body !== undefined) args.push('-H', 'content-type: application/json', '--data-binary', '@-');
     args.push(`${this.baseUrl}${path}`);
     const out = await new Promise<string>((resolve, reject) => {

@@ -8,7 +8,7 @@ import { LabApi } from './api.js';
 import { type LabVm, labInventory, planVms } from './inventory.js';
 import { LAB_ADDR, LabNet, type LabProc, isAlive, stopRecorded } from './netns.js';
 import { type Phase, type TraceEvent, currentPhase } from './progress.js';
-import { LAB_HTTP_PORT, type LabRackboot, ROOT, adminToken, labSettings, startLabRackboot } from './rackboot.js';
+import { LAB_API_PORT, LAB_HTTP_PORT, type LabRackboot, ROOT, adminToken, labCaFile, labSettings, startLabRackboot } from './rackboot.js';
 import { type VmPower, startVmPower } from './vmpower.js';
 import type { Firmware } from './vm.js';
 
@@ -126,7 +126,7 @@ export class Lab {
     this.rackboot = await startLabRackboot(this.net, this.opts.work, settings);
     this.procs.push(this.rackboot.proc);
     this.save();
-    this.api = new LabApi(this.net.lab, `http://${LAB_ADDR.server}:${LAB_HTTP_PORT}`, adminToken(dataDir));
+    this.api = new LabApi(this.net.lab, `https://${LAB_ADDR.server}:${LAB_API_PORT}`, adminToken(dataDir), labCaFile(dataDir));
   }
 
   /** SIGKILLs rackboot (crash test) and waits until the process is gone. */

@@ -6,8 +6,16 @@ import { LAB_ADDR, type LabNet, type LabProc } from './netns.js';
 /** The repository root (rackboot runs from its TypeScript sources through tsx). */
 export const ROOT = resolve(import.meta.dirname, '..');
 
-/** HTTP port rackboot listens on inside the lab namespace. */
+/** HTTP port of rackboot's boot listener inside the lab namespace. */
 export const LAB_HTTP_PORT = 8080;
+
+/** HTTPS port of rackboot's management API inside the lab namespace. */
+export const LAB_API_PORT = 8443;
+
+/** The local CA rackboot generated for its API (curl --cacert, RACKBOOT_CA). */
+export function labCaFile(dataDir: string): string {
+  return join(dataDir, 'tls', 'ca.crt');
+}
 
 /** rackboot's settings for a lab: everything bound in the lab namespace, DHCP on br0. */
 export function labSettings(o: { dataDir: string; assetsDir: string; mode: 'full' | 'proxy'; logLevel?: string }): Record<string, unknown> {
@@ -16,6 +24,7 @@ export function labSettings(o: { dataDir: string; assetsDir: string; mode: 'full
     assetsDir: o.assetsDir,
     logLevel: o.logLevel ?? 'info',
     http: { host: '0.0.0.0', port: LAB_HTTP_PORT, publicUrl: `http://${LAB_ADDR.server}:${LAB_HTTP_PORT}`, consoleArgs: 'console=tty0 console=ttyS0,115200' },
+    api: { host: '0.0.0.0', port: LAB_API_PORT, tls: { names: [LAB_ADDR.server] } },
     tftp: { host: LAB_ADDR.server },
     dhcp: {
       mode: o.mode,

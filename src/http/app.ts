@@ -4,8 +4,9 @@ import type { Store } from '../inventory/store.js';
 import type { Logger } from '../log.js';
 import type { Settings } from '../settings.js';
 import type { TokenVerifier } from './access.js';
-import { tokenMatches } from './auth.js';
 import { type AuditSink, eventAudit, installGuard } from './guard.js';
+import { registerTokenRoutes } from './routes/tokens.js';
+import { createTokenVerifier } from './tokens.js';
 import { registerApiRoutes } from './routes/api.js';
 import { registerBootRoutes } from './routes/boot.js';
 import { registerGrubRoutes } from './routes/grub.js';
@@ -22,7 +23,7 @@ export interface AppDeps {
   store: Store;
   log: Logger;
   adminToken: string;
-  /** Resolves API tokens to roles; default: the admin token alone. */
+  /** Resolves API tokens to roles; default: the admin token file plus the inventory's tokens. */
   tokens?: TokenVerifier;
   /** Where refused requests are recorded; default: `auth.refused` events. */
   audit?: AuditSink;
@@ -33,11 +34,6 @@ export interface AppDeps {
    * that tags each request with its listener, and each route answers only on its own.
    */
   serverFactory?: FastifyServerFactory;
-}
-
-/** A verifier that knows only the first-start admin token (tests, and until tokens are wired). */
-export function adminOnlyVerifier(adminToken: string): TokenVerifier {
-  return { verify: (bearer) => (tokenMatches(bearer, adminToken) ? { role: 'admin', tokenId: null, name: 'bootstrap' } : undefined) };
 }
 
 /** Builds the fastify app without listening: routes, auth and the one error mapping. */
@@ -52,7 +48,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   installGuard(app, {
-    tokens: deps.tokens ?? adminOnlyVerifier(deps.adminToken),
+    tokens: deps.tokens ?? createTokenVerifier(deps.store, deps.adminToken, { log: deps.log.child({ subsys: 'auth' }) }),
     audit: deps.audit ?? eventAudit(deps.store.events, deps.log.child({ subsys: 'auth' })),
     log: deps.log,
     split: deps.serverFactory !== undefined,
@@ -78,6 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerProvisionRoutes(app, deps);
   registerRolloutRoutes(app, deps);
   registerGrubRoutes(app, deps);
+  registerTokenRoutes(app, deps);
   registerOpenApi(app);
   return app;
 }

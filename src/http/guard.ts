@@ -21,6 +21,25 @@ function listenerTag(req: FastifyRequest): ListenerName | undefined {
   return (req.raw as IncomingMessage & { [LISTENER]?: ListenerName })[LISTENER];
 }
 
+/** One registered route and who may call it. */
+export interface RouteAccess {
+  method: string;
+  url: string;
+  access: Access;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered on the app with its declared access. */
+    routeAccess: RouteAccess[];
+  }
+}
+
+/** Every route registered on an app with its declared access (the route-walk test reads it). */
+export function routeTable(app: FastifyInstance): readonly RouteAccess[] {
+  return app.routeAccess;
+}
+
 /** Records a refused request in the audit trail (bounded: a flood is counted, not stored row by row). */
 export interface AuditSink {
   refused(detail: { method: string; route: string; client: string; status: number; reason: string; token?: string }): void;
@@ -43,11 +62,14 @@ export interface GuardDeps {
  */
 export function installGuard(app: FastifyInstance, deps: GuardDeps): void {
   const now = deps.now ?? Date.now;
+  const table: RouteAccess[] = [];
+  app.decorate('routeAccess', table);
   app.addHook('onRoute', (route) => {
     const access = (route.config as { access?: unknown } | undefined)?.access;
     if (!ACCESS_LEVELS.includes(access as Access)) {
       throw new Error(`route ${String(route.method)} ${route.url} declares no access level (config.access one of ${ACCESS_LEVELS.join(', ')})`);
     }
+    for (const method of [route.method].flat()) table.push({ method: String(method), url: route.url, access: access as Access });
   });
 
   app.addHook('onRequest', async (req) => {

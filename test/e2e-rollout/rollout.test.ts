@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Lab, type LabMachine } from '../../qemu/lab-core.js';
-import { ROOT } from '../../qemu/rackboot.js';
+import { LAB_ADDR } from '../../qemu/netns.js';
+import { LAB_HTTP_PORT, ROOT } from '../../qemu/rackboot.js';
 import type { RolloutView } from '../../src/rollout/control.js';
 import type { DriftItem } from '../../src/rollout/drift.js';
 import { type FleetEvent, VERSIONS, bootEvidence, eventsAfter, lastEventId, poll, reportTokenOf, rollout, serialTails, sha256, waitSettled, windows } from './fleet.js';
@@ -133,7 +134,7 @@ describe('rollouts on a QEMU fleet: A → B across a SIGKILL, broken C stops at 
     const token = reportTokenOf(l.serial(vm3));
     const tampered = sha256("changed behind rackboot's back");
     const body = JSON.stringify({ phase: 'ready', message: 'hand-edited', configDigest: `sha256:${tampered}` });
-    const curl = await l.net.exec(l.net.lab, 'curl', ['-sS', '-f', '-X', 'POST', '-H', `authorization: Bearer ${token}`, '-H', 'content-type: application/json', '--data-binary', body, `${l.api.baseUrl}/api/v1/report`]);
+    const curl = await l.net.exec(l.net.lab, 'curl', ['-sS', '-f', '-X', 'POST', '-H', `authorization: Bearer ${token}`, '-H', 'content-type: application/json', '--data-binary', body, `http://${LAB_ADDR.server}:${LAB_HTTP_PORT}/api/v1/report`]);
     expect(JSON.parse(curl.stdout)).toMatchObject({ machine: vm3.name, state: 'drifted' });
     const env = { ...process.env, RACKBOOT_URL: l.api.baseUrl, RACKBOOT_DATADIR: join(work, 'data') };
     const cli = (...args: string[]) => run('ip', ['netns', 'exec', l.net.lab, process.execPath, '--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], { env, cwd: ROOT, timeout: 2 * MIN });

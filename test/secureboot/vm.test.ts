@@ -38,7 +38,7 @@ let token: string;
 
 const curl = (...args: string[]) => net.exec(net.srv, 'curl', ['-sS', ...args]).then((r) => r.stdout);
 const api = (method: string, path: string, body?: unknown) =>
-  curl('-X', method, '-H', `Authorization: Bearer ${token}`, '-H', 'Content-Type: application/json', ...(body === undefined ? [] : ['-d', JSON.stringify(body)]), `${BASE}${path}`).then(
+  curl('-X', method, '-H', `Authorization: Bearer ${token}`, '-H', 'Content-Type: application/json', ...(body === undefined ? [] : ['-d', JSON.stringify(body)]), '--cacert', join(work, 'data', 'tls', 'ca.crt'), `https://198.18.0.1:8443${path}`).then(
     (s) => JSON.parse(s),
   );
 /** A file from rackboot's TFTP server, fetched by tftp-hpa from the client namespace. */
@@ -86,6 +86,7 @@ beforeAll(async () => {
     {
       assetsDir: ASSETS,
       http: { host: '198.18.0.1', port: PORT, publicUrl: BASE, consoleArgs: 'console=ttyS0,115200' },
+      api: { host: '198.18.0.1', port: 8443 },
       dhcp: {
         mode: 'full',
         serverAddress: '198.18.0.1',
