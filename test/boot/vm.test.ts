@@ -21,6 +21,7 @@ import { TestNet, waitFor } from '../helpers/netns.js';
 const ROOT = resolve(import.meta.dirname, '../..');
 const ASSETS = join(ROOT, 'boot-assets/build');
 const PORT = 8080;
+const API_PORT = 8443;
 const VMS = {
   tos: { mac: '52:54:00:b0:07:01', tap: 'tapb1' },
   fc: { mac: '52:54:00:b0:07:02', tap: 'tapb2' },
@@ -79,6 +80,7 @@ beforeAll(async () => {
     {
       assetsDir: ASSETS,
       http: { host: '198.18.0.1', port: PORT, consoleArgs: 'console=tty0 console=ttyS0,115200' },
+      api: { host: '198.18.0.1', port: API_PORT },
       dhcp: { enabled: false },
       tftp: { enabled: false },
       // The disk images below are registered from the work dir (its data/ stays refused).
@@ -88,7 +90,7 @@ beforeAll(async () => {
   );
   const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
   const api = (method: string, path: string, body: unknown) =>
-    curl('-X', method, '-H', `Authorization: Bearer ${token}`, '-H', 'Content-Type: application/json', '-d', JSON.stringify(body), `http://198.18.0.1:${PORT}${path}`);
+    curl('-X', method, '-H', `Authorization: Bearer ${token}`, '-H', 'Content-Type: application/json', '-d', JSON.stringify(body), '--cacert', join(dataDir, 'tls', 'ca.crt'), `https://198.18.0.1:${API_PORT}${path}`);
   // External artifacts go through the verified registration path.
   for (const [name, file, bytes] of [['tos-image.raw', 'tos-image.raw', image], ['fcroot.raw', 'fcroot.raw', fcImage]] as const) {
     const r = JSON.parse(await api('POST', '/api/v1/assets', { name, kind: 'disk', sha256: sha256(bytes), path: join(work, file) }));
