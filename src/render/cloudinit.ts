@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { invalidConfig, parseConfig } from './check.js';
+import { CLOUDINIT_REPORT_PROGRAM, CLOUDINIT_REPORT_UNIT, REPORT_PROGRAM, REPORT_UNIT } from './completion.js';
 import type { RenderInput, RenderedConfig } from './types.js';
 
 const strOrList = z.union([z.string(), z.array(z.string())]);
@@ -58,7 +59,30 @@ export const cloudConfigSchema = z
   });
 
 /** `spec.cloudInit` of a profile. */
-export const cloudInitSpecSchema = z.object({ userData: cloudConfigSchema.default({}) }).strict();
+export const cloudInitSpecSchema = z
+  .object({
+    userData: cloudConfigSchema.default({}),
+    /** Add rackboot's completion report (default true): `ready`, or `failed` with cloud-init's own errors. */
+    report: z.boolean().default(true),
+  })
+  .strict();
+
+/** A typed cloud-config document. */
+export type CloudConfig = z.infer<typeof cloudConfigSchema>;
+
+/**
+ * Adds the completion report: the program and its unit as write_files (init stage), and a first
+ * runcmd entry (final stage) that queues the unit without waiting. The unit is ordered after
+ * cloud-final, so it runs once cloud-init wrote its result, whatever the profile's runcmd does.
+ */
+export function withCompletionReport(c: CloudConfig): CloudConfig {
+  const files = [
+    { path: REPORT_PROGRAM, permissions: '0755', content: CLOUDINIT_REPORT_PROGRAM },
+    { path: `/etc/systemd/system/${REPORT_UNIT}`, permissions: '0644', content: CLOUDINIT_REPORT_UNIT },
+  ];
+  const start = ['systemctl', 'start', '--no-block', REPORT_UNIT];
+  return { ...c, write_files: [...(c.write_files ?? []), ...files], runcmd: [start, ...(c.runcmd ?? [])] };
+}
 
 /** Media type of cloud-config user-data. */
 export const CLOUD_CONFIG_CONTENT_TYPE = 'text/cloud-config';
@@ -71,7 +95,8 @@ export const CLOUD_CONFIG_CONTENT_TYPE = 'text/cloud-config';
 export function renderCloudInit(input: RenderInput): RenderedConfig {
   const spec = parseConfig(cloudInitSpecSchema, input.profile.spec.cloudInit ?? {}, 'spec.cloudInit', 'cloud-init profile');
   const name = input.machine.name;
-  const doc = { hostname: name, preserve_hostname: false, ...spec.userData };
+  const user = spec.report ? withCompletionReport(spec.userData) : spec.userData;
+  const doc = { hostname: name, preserve_hostname: false, ...user };
   let body: string;
   try {
     body = `#cloud-config\n${stringify(doc, { lineWidth: 0, version: '1.1' })}`;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseButane, butaneToIgnition } from './butane.js';
 import { parseConfig } from './check.js';
+import { IGNITION_REPORT_PROGRAM, IGNITION_REPORT_UNIT, REPORT_PROGRAM, REPORT_UNIT } from './completion.js';
 import { IGNITION_VERSIONS, type IgnitionConfig, dataUrl, ignitionConfigSchema } from './ignition-schema.js';
 import type { RenderInput, RenderedConfig } from './types.js';
 
@@ -28,6 +29,11 @@ export const ignitionSpecSchema = z
       .optional(),
     /** Write /etc/hostname from the inventory (default true; skipped for pointer configs). */
     hostname: z.boolean().default(true),
+    /**
+     * Add rackboot's completion unit (default true): it reports `ready` with the SHA-512 Ignition
+     * logged for this config. Off for images whose own agent reports (rackboot's test OS does).
+     */
+    report: z.boolean().default(true),
   })
   .strict()
   .refine((s) => !(s.pointer && s.config), { message: 'config and pointer are mutually exclusive', path: ['pointer'] });
@@ -60,6 +66,7 @@ export function renderIgnition(input: RenderInput): RenderedConfig {
     if (ign.version) config = { ...config, ignition: { ...config.ignition, version: ign.version } };
     if (ign.hostname) config = withHostname(config, input.machine.name);
   }
+  if (ign.report) config = withCompletionReport(config);
   const ordered = order(config);
   parseConfig(ignitionConfigSchema, ordered, '', 'Ignition config');
   return { format: 'ignition', contentType: IGNITION_CONTENT_TYPE, body: `${JSON.stringify(ordered, null, 2)}\n`, meta: {} };
@@ -71,6 +78,19 @@ function withHostname(c: IgnitionConfig, hostname: string): IgnitionConfig {
   if (files.some((f) => f.path === '/etc/hostname')) return c;
   const file = { path: '/etc/hostname', mode: 0o644, overwrite: true, contents: { source: dataUrl(`${hostname}\n`) } };
   return { ...c, storage: { ...c.storage, files: [file, ...files] } };
+}
+
+/** Adds the completion report program and its enabled oneshot unit (profile entries of the same path/name win). */
+export function withCompletionReport(c: IgnitionConfig): IgnitionConfig {
+  const files = c.storage?.files ?? [];
+  const units = c.systemd?.units ?? [];
+  const file = { path: REPORT_PROGRAM, mode: 0o755, overwrite: true, contents: { source: dataUrl(IGNITION_REPORT_PROGRAM) } };
+  const unit = { name: REPORT_UNIT, enabled: true, contents: IGNITION_REPORT_UNIT };
+  return {
+    ...c,
+    storage: { ...c.storage, files: files.some((f) => f.path === REPORT_PROGRAM) ? files : [...files, file] },
+    systemd: { ...c.systemd, units: units.some((u) => u.name === REPORT_UNIT) ? units : [...units, unit] },
+  };
 }
 
 /** Fixed top-level key order, so equal configs serialise to equal bytes. */

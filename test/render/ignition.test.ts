@@ -47,7 +47,7 @@ describe('Ignition renderer', () => {
     expectValidEverywhere(out.body);
     const doc = JSON.parse(out.body);
     expect(doc.ignition.version).toBe('3.3.0');
-    expect(doc.storage.files.map((f: { path: string }) => f.path)).toEqual(['/etc/hostname', '/etc/rackboot/hello.txt']);
+    expect(doc.storage.files.map((f: { path: string }) => f.path)).toEqual(['/etc/hostname', '/etc/rackboot/hello.txt', '/var/lib/rackboot/report']);
     expect(doc.storage.files[1].mode).toBe(0o644);
     expect(decodeURIComponent(doc.storage.files[1].contents.source.slice('data:,'.length))).toBe(
       'hello from rackboot\nwritten by ignition, config served by digest\n',
@@ -66,7 +66,8 @@ describe('Ignition renderer', () => {
     const out = renderIgnition(input(spec({ os: 'rhcos', ignition: { pointer } })));
     expectGolden('ignition-rhcos-pointer.json', out.body);
     expectValidEverywhere(out.body);
-    expect(JSON.parse(out.body).storage).toBeUndefined();
+    // Only rackboot's completion report besides the pointer: the Machine Config Server serves the rest.
+    expect(JSON.parse(out.body).storage.files.map((f: { path: string }) => f.path)).toEqual(['/var/lib/rackboot/report']);
   });
 
   it('maps Butane variants and versions to Ignition spec versions', () => {

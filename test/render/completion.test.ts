@@ -1,0 +1,228 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reportSchema } from '../../src/http/routes/report.js';
+import { digestOf, formatDigest } from '../../src/model/digest.js';
+import { renderCloudInit } from '../../src/render/cloudinit.js';
+import { REPORT_PROGRAM, REPORT_UNIT } from '../../src/render/completion.js';
+import { renderIgnition } from '../../src/render/ignition.js';
+import { input, machine, spec } from './inputs.js';
+import { cloudInitSchema, ignitionSchemaErrors, ignitionValidate } from './validators.js';
+
+const TOKEN = 'A'.repeat(43);
+
+/** A stand-in for rackboot's boot listener: records each POST and answers with the queued statuses (then 200). */
+class ReportSink {
+  posts: Array<{ url: string; headers: IncomingHttpHeaders; body: string }> = [];
+  statuses: number[] = [];
+  private server: Server | undefined;
+  url = '';
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      req.on('end', () => {
+        this.posts.push({ url: req.url ?? '', headers: req.headers, body });
+        res.writeHead(this.statuses.shift() ?? 200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/api/v1/report`;
+  }
+  async stop(): Promise<void> {
+    await new Promise((r) => this.server?.close(r));
+  }
+}
+
+/**
+ * Runs a rendered program in a private mount namespace where /proc/cmdline is a rackboot network
+ * boot's command line and `mounts` (dir → files) replace what the OS would have written.
+ */
+function runInNamespace(dir: string, cmd: string, opts: { cmdline: string; mounts?: Record<string, Record<string, string>>; path?: string }): Promise<{ code: number; output: string }> {
+  writeFileSync(join(dir, 'cmdline'), `${opts.cmdline}\n`);
+  const lines = [`mount --bind ${join(dir, 'cmdline')} /proc/cmdline`];
+  for (const [target, files] of Object.entries(opts.mounts ?? {})) {
+    const src = mkdtempSync(join(dir, 'mount-'));
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(join(src, name, '..'), { recursive: true });
+      writeFileSync(join(src, name), text);
+    }
+    lines.push(`mount --bind ${src} ${target}`);
+  }
+  lines.push(`exec ${cmd}`);
+  return new Promise((resolve) => {
+    const p = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-ec', lines.join('\n')], {
+      env: { ...process.env, PATH: `${opts.path ? `${opts.path}:` : ''}${process.env.PATH}` },
+    });
+    let output = '';
+    p.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    p.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    p.on('close', (code) => resolve({ code: code ?? -1, output }));
+  });
+}
+
+const dataUrlText = (source: string) => decodeURIComponent(source.slice('data:,'.length));
+
+describe('completion report rendered into Ignition configs', () => {
+  const sink = new ReportSink();
+  let dir: string;
+  beforeAll(async () => {
+    await sink.start();
+    dir = mkdtempSync(join(tmpdir(), 'rb-completion-'));
+  });
+  afterAll(async () => {
+    await sink.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const out = renderIgnition(input(spec({ os: 'flatcar', butane: 'variant: flatcar\nversion: 1.0.0\n' }), machine({ name: 'flatcar-1' })));
+  const doc = JSON.parse(out.body);
+  const program = dataUrlText(doc.storage.files.find((f: { path: string }) => f.path === REPORT_PROGRAM).contents.source);
+  const unit = doc.systemd.units.find((u: { name: string }) => u.name === REPORT_UNIT);
+
+  it('adds an enabled oneshot unit after network-online, retried, and its program; the config stays valid', () => {
+    expect(ignitionSchemaErrors(out.body)).toEqual([]);
+    expect(ignitionValidate(out.body)).toEqual({ status: 0, output: '' });
+    expect(unit.enabled).toBe(true);
+    expect(unit.contents).toMatch(/^Wants=network-online\.target$/m);
+    expect(unit.contents).toMatch(/^After=network-online\.target$/m);
+    expect(unit.contents).toMatch(/^Type=oneshot$/m);
+    expect(unit.contents).toMatch(/^Restart=on-failure$/m);
+    expect(unit.contents).toMatch(/^ConditionKernelCommandLine=rackboot\.token$/m);
+    expect(spawnSync('sh', ['-n'], { input: program }).status).toBe(0);
+    // No token or URL in the config: one stored version serves every boot.
+    expect(out.body).not.toContain(TOKEN);
+  });
+
+  it('systemd-analyze verify accepts the unit', () => {
+    const unitDir = join(dir, 'units');
+    mkdirSync(unitDir, { recursive: true });
+    writeFileSync(join(unitDir, REPORT_UNIT), unit.contents);
+    const r = spawnSync('systemd-analyze', ['verify', '--man=no', join(unitDir, REPORT_UNIT)], { encoding: 'utf8' });
+    expect(r.stderr.split('\n').filter((l) => l.includes(REPORT_UNIT))).toEqual([]);
+  });
+
+  it('the program posts ready with the SHA-512 Ignition logged, the token, and the booted image; rackboot would accept it', async () => {
+    const sha512 = digestOf('sha512', out.body);
+    const bin = join(dir, 'bin');
+    mkdirSync(bin, { recursive: true });
+    // journalctl of a booted Flatcar: Ignition's initramfs lines are in this boot's journal.
+    writeFileSync(join(bin, 'journalctl'), `#!/bin/sh\necho 'Ignition 2.14.0'\necho 'fetch: parsing config with SHA512: ${sha512.hex}'\necho 'files: op(1): [finished] writing file'\n`);
+    chmodSync(join(bin, 'journalctl'), 0o755);
+    writeFileSync(join(dir, 'report.sh'), program);
+    sink.posts = [];
+    const r = await runInNamespace(dir, `sh ${join(dir, 'report.sh')}`, {
+      cmdline: `initrd=initrd0 ignition.config.url=http://x/config/t ignition.firstboot rackboot.report=${sink.url} rackboot.token=${TOKEN}`,
+      path: bin,
+    });
+    expect(r.output).toContain('ready reported');
+    expect(r.code).toBe(0);
+    const [post] = sink.posts;
+    expect(post?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    const body = reportSchema.parse(JSON.parse(post!.body));
+    expect(body.phase).toBe('ready');
+    expect(body.configDigest).toEqual(sha512);
+    expect(formatDigest(body.configDigest!)).toBe(`sha512:${sha512.hex}`);
+    expect(body.facts).toMatchObject({ bootedImage: { kernel: expect.any(String), bootId: expect.stringMatching(/^[0-9a-f-]{36}$/) } });
+  });
+
+  it('without a report token on the command line it does nothing; a 4xx answer is final (exit 2, no retry)', async () => {
+    sink.posts = [];
+    const none = await runInNamespace(dir, `sh ${join(dir, 'report.sh')}`, { cmdline: 'root=/dev/sda ro' });
+    expect(none.code).toBe(0);
+    expect(sink.posts).toHaveLength(0);
+    sink.statuses = [403];
+    const refused = await runInNamespace(dir, `sh ${join(dir, 'report.sh')}`, { cmdline: `rackboot.report=${sink.url} rackboot.token=${TOKEN}`, path: join(dir, 'bin') });
+    expect(refused.code).toBe(2);
+    expect(sink.posts).toHaveLength(1);
+  });
+
+  it('the profile can leave it out (images whose own agent reports)', () => {
+    const plain = JSON.parse(renderIgnition(input(spec({ os: 'flatcar', ignition: { report: false } }))).body);
+    expect(plain.systemd).toBeUndefined();
+  });
+});
+
+describe('completion report rendered into cloud-init user-data', () => {
+  const sink = new ReportSink();
+  let dir: string;
+  beforeAll(async () => {
+    await sink.start();
+    dir = mkdtempSync(join(tmpdir(), 'rb-completion-ci-'));
+  });
+  afterAll(async () => {
+    await sink.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const render = (userData: Record<string, unknown>) => renderCloudInit(input(spec({ os: 'cloudinit', cloudInit: { userData } }), machine({ name: 'cloud-1' })));
+  const ok = render({ runcmd: ['echo hello > /run/hello'] });
+  const doc = parse(ok.body, { version: '1.1' });
+  const program = doc.write_files.find((f: { path: string }) => f.path === REPORT_PROGRAM).content as string;
+
+  it('writes the program and a unit after cloud-final, queued first in runcmd; `cloud-init schema` accepts it', () => {
+    const r = cloudInitSchema(ok.body);
+    expect(r.output).toContain('Valid cloud-config');
+    expect(doc.runcmd).toEqual([['systemctl', 'start', '--no-block', REPORT_UNIT], 'echo hello > /run/hello']);
+    const unit = doc.write_files.find((f: { path: string }) => f.path === `/etc/systemd/system/${REPORT_UNIT}`).content as string;
+    expect(unit).toMatch(/^After=network-online\.target cloud-final\.service$/m);
+    expect(spawnSync('python3', ['-c', 'import ast,sys; ast.parse(sys.stdin.read())'], { input: program }).status).toBe(0);
+  });
+
+  const run = (result: unknown, userData = ok.body) => {
+    writeFileSync(join(dir, 'report.py'), program);
+    return runInNamespace(dir, `python3 ${join(dir, 'report.py')}`, {
+      cmdline: `ds=nocloud-net;s=http://x/config/t/ rackboot.report=${sink.url} rackboot.token=${TOKEN}`,
+      mounts: {
+        '/var/lib': { 'cloud/instance/user-data.txt': userData },
+        '/run': { 'cloud-init/result.json': JSON.stringify(result) },
+      },
+    });
+  };
+
+  it('cloud-init finished without errors: ready with the SHA-256 of the user-data it received', async () => {
+    sink.posts = [];
+    const r = await run({ v1: { datasource: 'DataSourceNoCloudNet [seed=http://x]', errors: [] } });
+    expect(r.output).toContain('ready reported');
+    const body = reportSchema.parse(JSON.parse(sink.posts[0]!.body));
+    expect(sink.posts[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(body).toMatchObject({ phase: 'ready', message: 'cloud-init finished', configDigest: digestOf('sha256', ok.body) });
+  });
+
+  it("cloud-init's own errors: failed, with them in the message and the facts", async () => {
+    sink.posts = [];
+    const errors = ["('scripts_user', RuntimeError('Runparts: 1 failures (runcmd) in 1 attempted commands'))"];
+    const r = await run({ v1: { datasource: 'DataSourceNoCloudNet', errors } });
+    expect(r.code).toBe(0);
+    const body = reportSchema.parse(JSON.parse(sink.posts[0]!.body));
+    expect(body.phase).toBe('failed');
+    expect(body.message).toBe(`cloud-init: ${errors[0]}`);
+    expect(body.facts).toMatchObject({ cloudInit: { errors } });
+  });
+
+  it('no result file (cloud-final never finished): failed, saying so', async () => {
+    sink.posts = [];
+    writeFileSync(join(dir, 'report.py'), program);
+    await runInNamespace(dir, `python3 ${join(dir, 'report.py')}`, {
+      cmdline: `rackboot.report=${sink.url} rackboot.token=${TOKEN}`,
+      mounts: { '/var/lib': { 'cloud/instance/user-data.txt': ok.body }, '/run': { 'x/y': '' } },
+    });
+    expect(reportSchema.parse(JSON.parse(sink.posts[0]!.body))).toMatchObject({ phase: 'failed', message: expect.stringContaining('cannot read /run/cloud-init/result.json') });
+  });
+
+  it('the profile can leave it out', () => {
+    const plain = renderCloudInit(input(spec({ os: 'cloudinit', cloudInit: { report: false, userData: { runcmd: ['true'] } } })));
+    expect(plain.body).not.toContain(REPORT_UNIT);
+  });
+});
