@@ -58,6 +58,14 @@ export const dhcpSettingsSchema = z
      * collapsing. 0 answers everything, however late.
      */
     maxQueueMs: z.number().int().min(0).max(60_000).default(500),
+    /**
+     * How lease commits reach the disk. normal: a commit survives a rackboot crash; an OS
+     * crash or power loss can lose the last ones (SQLite synchronous=NORMAL in WAL mode).
+     * fsync: every commit is fsynced before its ACK leaves (synchronous=FULL), so an ACKed
+     * lease survives power loss, as Kea's memfile and ISC dhcpd promise; costs one fsync per
+     * commit (commitIntervalMs groups leases into one commit). Applies to the whole database.
+     */
+    durability: z.enum(['normal', 'fsync']).default('normal'),
     /** How often expired leases are reclaimed and marked in the database. */
     reclaimSeconds: z.number().int().min(1).max(86_400).default(60),
   })

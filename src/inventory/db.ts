@@ -1,21 +1,48 @@
 import Database from 'better-sqlite3';
 import { AppError } from '../errors.js';
+import { checkDbHealth } from './db-health.js';
+import { restrictDbFiles } from './file-modes.js';
 import { MIGRATIONS } from './migrations/index.js';
 
 /** The SQLite handle type used by every repository. */
 export type Db = Database.Database;
 
-/** Opens (or creates) the inventory database in WAL mode and applies pending migrations. */
-export function openDb(path: string): Db {
+/**
+ * How lease and inventory commits reach the disk. normal (synchronous=NORMAL in WAL mode):
+ * a commit survives a crash of rackboot, an OS crash or power loss can take the last ones.
+ * fsync (synchronous=FULL): the WAL is fsynced at every commit, so an ACKed lease survives
+ * power loss (what Kea's memfile and ISC dhcpd promise), at the cost of one fsync per commit.
+ */
+export type Durability = 'normal' | 'fsync';
+
+/** Options of openDb. */
+export interface OpenDbOptions {
+  durability?: Durability;
+}
+
+/**
+ * Opens (or creates) the inventory database in WAL mode and applies pending migrations.
+ * A file database is created 0600 (its -wal and -shm inherit the mode), checked with
+ * quick_check, and refused when its schema is newer than this binary's migrations.
+ */
+export function openDb(path: string, opts: OpenDbOptions = {}): Db {
+  const file = path !== ':memory:' && path !== '';
+  if (file) restrictDbFiles(path);
   const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commit).
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  // 64 MiB page cache (the default is 2 MiB): DHCP's per-packet MAC lookups and index inserts hit random pages.
-  db.pragma('cache_size = -65536');
-  migrate(db);
+  try {
+    db.pragma('busy_timeout = 5000');
+    if (file) checkDbHealth(db, path, MIGRATIONS.at(-1)?.version ?? 0);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${opts.durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
+    db.pragma('foreign_keys = ON');
+    // 64 MiB page cache (the default is 2 MiB): DHCP's per-packet MAC lookups and index inserts hit random pages.
+    db.pragma('cache_size = -65536');
+    migrate(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  if (file) restrictDbFiles(path);
   return db;
 }
 

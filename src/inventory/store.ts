@@ -1,10 +1,10 @@
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ApiTokenRepo } from './api-tokens.js';
 import { BmcRepo } from './bmcs.js';
 import { ConfigRepo } from './configs.js';
-import { type Db, openDb } from './db.js';
+import { type Db, type OpenDbOptions, openDb } from './db.js';
 import { EventRepo } from './events.js';
+import { prepareDataDir } from './file-modes.js';
 import { LeaseRepo } from './leases.js';
 import { MachineRepo } from './machines.js';
 import { ProfileRepo } from './profiles.js';
@@ -42,12 +42,15 @@ export class Store {
     sealClearSecrets(db, box);
   }
 
-  /** Opens the store in a data dir (created if needed): inventory.db and secret.key. */
-  static open(dataDir: string): Store {
+  /**
+   * Opens the store in a data dir (created if needed, made 0700): inventory.db and secret.key
+   * (0600). Takes no lock: `serve` opens through openDataDir (data-dir.ts), which locks first.
+   */
+  static open(dataDir: string, opts: OpenDbOptions = {}): Store {
     const dir = resolve(dataDir);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    prepareDataDir(dir);
     const box = SecretBox.fromKeyFile(join(dir, 'secret.key'));
-    return new Store(openDb(join(dir, 'inventory.db')), box);
+    return new Store(openDb(join(dir, 'inventory.db'), opts), box);
   }
 
   /** An in-memory store (tests). */
