@@ -12,6 +12,7 @@ import { tokensCommand } from './cli/tokens.js';
 
 const USAGE = `usage: rackboot <command> [options]
   serve [--config FILE]                      run the appliance
+  backup FILE [--config FILE]                online copy of the inventory database (local, works while serve runs)
   machines list [--selector k=v,...]         list machines
   machines show MACHINE                      one machine (id, name or MAC)
   machines add --name N --mac M [--mac M2] [--label k=v] [--profile P] [--ipv4 A]
@@ -76,6 +77,11 @@ export async function runCli(argv: string[], out = process.stdout, err = process
     if (cmd === 'serve') {
       const { serve } = await import('./main.js');
       await serve(typeof o.config === 'string' ? { configPath: o.config } : {});
+      return 0;
+    }
+    if (cmd === 'backup') {
+      const { backupCommand } = await import('./cli/backup.js');
+      out.write(`${await backupCommand([sub, ...rest].filter(Boolean), o)}\n`);
       return 0;
     }
     const api = clientFromEnv();
