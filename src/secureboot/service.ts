@@ -4,6 +4,7 @@
  * which chain (`secureboot`) and which firmware path (`pxe` or `uefi-http`) each machine took.
  */
 import type { Asset, AssetRegistry } from '../assets/index.js';
+import { normalizeSourceAddress } from '../boot/binding.js';
 import { type IdentityDeps, checkSource } from '../boot/identity.js';
 import { reportAllowed } from '../boot/transitions.js';
 import { verifyReportToken } from '../config/index.js';
@@ -60,7 +61,10 @@ export function grubFile(deps: GrubDeps, req: GrubRequest, client: GrubClient): 
     case 'missing':
       return null;
     case 'ip': {
-      const mac = client.mac ?? deps.store.leases.get(req.ip)?.mac;
+      // Another address's name is that machine's config: the binding check below refuses it.
+      const own = normalizeSourceAddress(client.address) === req.ip;
+      const leased = deps.store.leases.get(req.ip)?.mac;
+      const mac = own ? (client.mac ?? leased) : leased;
       return mac ? machineConfig(deps, mac, 'pxe', client) : null;
     }
     case 'failed':
