@@ -6,7 +6,9 @@
 # DORA/s at <= 2.5 % drops, the ratios, and a 1,000-client avalanche per server. Bounded: fixed rates, fixed periods, every run under `timeout`.
 # rackboot runs from the compiled dist/ (built here first), as `npm start` runs it.
 #   sudo bench/dhcp.sh            (RATES="1000 2000 4000" PERIOD=10 CLIENTS=100000 to change;
-#                                  SERVERS="rackboot kea" for a subset while iterating)
+#                                  SERVERS="rackboot kea" for a subset while iterating;
+#                                  SERVERS="rackboot rackboot-fsync kea" adds rackboot with
+#                                  dhcp.durability: fsync, a copy of the same seeded data dir)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATES=${RATES:-"1000 2000 3000 3500 4000 4500 5000 6000"}
@@ -48,6 +50,10 @@ node --import tsx bench/dhcp/seed.ts "$work/rb" "$work/macs.txt" "$CLIENTS" "$AV
 
 source bench/dhcp/rackboot-yaml.sh
 rackboot_yaml "$work/rb" > "$work/rb.yaml"
+if has rackboot-fsync; then
+  cp -a "$work/rb" "$work/rb-fsync"
+  rackboot_yaml "$work/rb-fsync" "" fsync > "$work/rb-fsync.yaml"
+fi
 cat > "$work/kea.json" <<JSON
 { "Dhcp4": {
   "interfaces-config": { "interfaces": ["sv0"], "dhcp-socket-type": "udp" },
@@ -65,6 +71,11 @@ if has rackboot; then
     node dist/cli.js serve --config "$work/rb.yaml" > "$work/rackboot.log" 2>&1 &
   PIDS[rackboot]=$!
 fi
+if has rackboot-fsync; then
+  ip netns exec "$(srv rackboot-fsync)" taskset -c "$SRVCORE" env RACKBOOT_LOG_JSON=1 \
+    node dist/cli.js serve --config "$work/rb-fsync.yaml" > "$work/rackboot-fsync.log" 2>&1 &
+  PIDS[rackboot-fsync]=$!
+fi
 if has kea; then
   ip netns exec "$(srv kea)" taskset -c "$SRVCORE" env KEA_PIDFILE_DIR="$work" KEA_LOCKFILE_DIR="$work" \
     kea-dhcp4 -c "$work/kea.json" > "$work/kea.out" 2>&1 &
@@ -77,10 +88,11 @@ if has dnsmasq; then
     --dhcp-leasefile="$work/dnsmasq.leases" --log-facility="$work/dnsmasq.log" > "$work/dnsmasq.out" 2>&1 &
   PIDS[dnsmasq]=$!
 fi
-if has rackboot; then
-  for i in $(seq 1 60); do grep -q 'rackboot serving' "$work/rackboot.log" && break; sleep 1; done
-  grep -q 'rackboot serving' "$work/rackboot.log" || { cat "$work/rackboot.log"; exit 1; }
-fi
+for s in rackboot rackboot-fsync; do
+  has "$s" || continue
+  for i in $(seq 1 60); do grep -q 'rackboot serving' "$work/$s.log" && break; sleep 1; done
+  grep -q 'rackboot serving' "$work/$s.log" || { cat "$work/$s.log"; exit 1; }
+done
 sleep 1
 
 # perfdhcp run → "rate d1 d2" (4-way exchanges/s, DISCOVER-OFFER drop %, REQUEST-ACK drop %)
@@ -120,13 +132,13 @@ declare -A BEST=()
   echo "# perfdhcp -r RATE -p $PERIOD -R $CLIENTS (MAC list), servers pinned to core $SRVCORE, perfdhcp to core $CLICORE"
   echo "# rackboot $(git rev-parse --short HEAD 2>/dev/null || echo '?')+worktree; $(kea-dhcp4 -v); $(dnsmasq -v | head -1 | cut -d' ' -f1-3)"
   echo "# load = 1-min load average after the run (this bench itself adds about 2: server + perfdhcp)"
-  printf '%-8s %-9s %12s %10s %10s %6s\n' rate server 'DORA/s' 'D-O drop%' 'R-A drop%' load
+  printf '%-8s %-14s %12s %10s %10s %6s\n' rate server 'DORA/s' 'D-O drop%' 'R-A drop%' load
 } | tee "$OUT"
 for rate in $RATES; do
   for s in "${SERVERS[@]}"; do
     settle
     read -r got d1 d2 < <(perf "$s" "$rate")
-    printf '%-8s %-9s %12s %10s %10s %6s\n' "$rate" "$s" "$got" "$d1" "$d2" "$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$OUT"
+    printf '%-8s %-14s %12s %10s %10s %6s\n' "$rate" "$s" "$got" "$d1" "$d2" "$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$OUT"
     ok=$(awk -v a="$d1" -v b="$d2" -v m="$MAXDROP" 'BEGIN { print (a <= m && b <= m) ? 1 : 0 }')
     if [[ $ok == 1 ]] && awk -v g="$got" -v b="${BEST[$s]:-0}" 'BEGIN { exit !(g > b) }'; then BEST[$s]=$got; fi
   done
@@ -135,10 +147,15 @@ done
 {
   echo
   echo "# best DORA/s with both drop ratios <= $MAXDROP %"
-  for s in "${SERVERS[@]}"; do printf '%-9s %10s\n' "$s" "${BEST[$s]:-0}"; done
+  for s in "${SERVERS[@]}"; do printf '%-14s %10s\n' "$s" "${BEST[$s]:-0}"; done
   awk -v r="${BEST[rackboot]:-0}" -v k="${BEST[kea]:-0}" -v d="${BEST[dnsmasq]:-0}" 'BEGIN {
     printf "ratio rackboot/kea     %.2f\n", (k > 0 ? r / k : 0);
     printf "ratio rackboot/dnsmasq %.2f\n", (d > 0 ? r / d : 0) }'
+  if has rackboot-fsync; then
+    awk -v f="${BEST[rackboot-fsync]:-0}" -v r="${BEST[rackboot]:-0}" -v k="${BEST[kea]:-0}" 'BEGIN {
+      printf "ratio rackboot-fsync/kea      %.2f\n", (k > 0 ? f / k : 0);
+      printf "ratio rackboot-fsync/rackboot %.2f\n", (r > 0 ? f / r : 0) }'
+  fi
   echo
   echo "# avalanche: $AVALANCHE clients (--scenario avalanche, perfdhcp's template MACs), at most 120 s;"
   echo "# failures = exchanges still unanswered when perfdhcp finished or was stopped"
