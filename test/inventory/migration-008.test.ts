@@ -61,7 +61,9 @@ describe('migration 008: machine ids are never reused', () => {
     expect(db.pragma('foreign_key_check')).toEqual([]);
     for (const t of ['machines', 'interfaces', 'machine_configs', 'rollout_machines', 'events']) expect(dump(db, t)).toEqual(before[t]);
     const live = (rows: unknown[]) => (rows as Array<{ machine_id: number }>).filter((r) => r.machine_id !== 3);
-    expect(dump(db, 'config_versions')).toEqual(live(before.config_versions!));
+    // Migration 009 adds the sealing columns (sealed, secrets); the rows keep everything they had.
+    const unsealedColumns = (rows: unknown[]) => (rows as Array<Record<string, unknown>>).map(({ sealed: _s, secrets: _x, ...r }) => r);
+    expect(unsealedColumns(dump(db, 'config_versions'))).toEqual(live(before.config_versions!));
     expect(dump(db, 'config_tokens')).toEqual(live(before.config_tokens!));
     const schema = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'machines'").pluck().get() as string;
     expect(schema).toMatch(/AUTOINCREMENT/);
