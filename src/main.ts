@@ -8,6 +8,7 @@ import { startDhcp } from './dhcp/service.js';
 import { buildApp } from './http/app.js';
 import { ensureAdminToken } from './http/auth.js';
 import { type ListenerName, tagListener } from './http/guard.js';
+import { limitConnections, nodeServerOptions } from './http/limits.js';
 import { ensureTls } from './http/tls.js';
 import { acquireDataDirLock } from './inventory/lock.js';
 import { Store } from './inventory/store.js';
@@ -55,17 +56,20 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
     };
     const serverFactory: FastifyServerFactory = (handler) => {
       route = handler;
-      return createHttpServer(tagged('boot'));
+      return createHttpServer(nodeServerOptions(settings.http.limits), tagged('boot'));
     };
     const deps = { settings, store, log, adminToken: token, serverFactory, publicUrl: settings.http.publicUrl };
     const app = await buildApp(deps);
+    limitConnections(app.server, settings.http.limits, log.child({ subsys: 'http' }));
     const address = await app.listen({ host: settings.http.host, port: settings.http.port });
     const port = Number(new URL(address).port);
     services.push({ name: 'http', close: () => app.close() });
     const publicUrl = settings.http.publicUrl ?? `http://${guessAddress(settings)}:${port}`;
     deps.publicUrl = publicUrl; // fixed once, before the first request is handled
     const tls = settings.api.tls.enabled ? ensureTls(dataDir, settings.api) : undefined;
-    const apiServer = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, tagged('api')) : createHttpServer(tagged('api'));
+    const serverOptions = nodeServerOptions(settings.http.limits);
+    const apiServer = tls ? createHttpsServer({ key: tls.key, cert: tls.cert, ...serverOptions }, tagged('api')) : createHttpServer(serverOptions, tagged('api'));
+    limitConnections(apiServer as Server, settings.http.limits, log.child({ subsys: 'api' }));
     const apiPort = await listen(apiServer, settings.api.host, settings.api.port);
     services.push({ name: 'api', close: () => closeServer(apiServer) });
     const apiUrl = `${tls ? 'https' : 'http'}://127.0.0.1:${apiPort}`;

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { Settings } from '../settings.js';
 import type { TokenVerifier } from './access.js';
 import { type AuditSink, eventAudit, installGuard } from './guard.js';
+import { applyRouteBodyLimits, httpServerLimits } from './limits.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { createTokenVerifier } from './tokens.js';
 import { registerApiRoutes } from './routes/api.js';
@@ -42,10 +43,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.log.child({ subsys: 'http' }) as FastifyBaseLogger,
     // Per-request lines are off: subsystems log what matters with their own fields.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 8 * 1024 * 1024,
     routerOptions: { maxParamLength: 512 },
+    // Timeouts and body limits: main.ts's own servers get the same timeouts from serverOptions().
+    ...httpServerLimits(deps.settings.http),
     ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
   });
+  applyRouteBodyLimits(app);
 
   installGuard(app, {
     tokens: deps.tokens ?? createTokenVerifier(deps.store, deps.adminToken, { log: deps.log.child({ subsys: 'auth' }) }),
