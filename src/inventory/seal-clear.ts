@@ -19,7 +19,7 @@ export function sealClearSecrets(db: Db, box: SecretBox): SealedCounts {
   const counts: SealedCounts = { profiles: 0, bmcs: 0, versions: 0 };
   const kgWhere = BMC_SECRET_OPTIONS.map((k) => `json_extract(options, '$.${k}') IS NOT NULL`).join(' OR ');
   const pending =
-    (db.prepare('SELECT count(*) FROM profiles WHERE secrets IS NULL').pluck().get() as number) +
+    (db.prepare(`SELECT count(*) FROM profiles WHERE secrets IS NULL AND (${PROFILE_WHERE})`).pluck().get() as number) +
     (db.prepare(`SELECT count(*) FROM bmcs WHERE option_secrets IS NULL AND (${kgWhere})`).pluck().get() as number) +
     (db.prepare('SELECT count(*) FROM config_versions WHERE sealed = 0').pluck().get() as number);
   if (pending === 0) return counts;
@@ -38,8 +38,11 @@ export function sealClearSecrets(db: Db, box: SecretBox): SealedCounts {
   return counts;
 }
 
+/** Profiles whose spec has a secret subtree: only those can hold one in clear. */
+const PROFILE_WHERE = PROFILE_SECRET_PATHS.map((p) => `json_extract(spec, '$.${p.join('.')}') IS NOT NULL`).join(' OR ');
+
 function sealProfiles(db: Db, box: SecretBox): number {
-  const rows = db.prepare('SELECT name, spec FROM profiles WHERE secrets IS NULL').all() as Array<{ name: string; spec: string }>;
+  const rows = db.prepare(`SELECT name, spec FROM profiles WHERE secrets IS NULL AND (${PROFILE_WHERE})`).all() as Array<{ name: string; spec: string }>;
   const update = db.prepare('UPDATE profiles SET spec = ?, secrets = ? WHERE name = ?');
   let n = 0;
   for (const r of rows) {
