@@ -4,10 +4,12 @@ import type { FastifyRequest } from 'fastify';
  * Who may call a route. Every route declares one in its options (`config: { access }`); a route
  * without one stops start-up (deny by default).
  * - `public-boot`: anything on the boot network (scripts, assets, health): holds no secret.
+ * - `public-api`: the management listener's files that hold no data (the console's static
+ *   bundle, which then calls the API with a token).
  * - `machine`: a machine proving itself with a per-boot token (config, report).
  * - `read` | `operate` | `admin`: the management API, by the role of the caller's API token.
  */
-export const ACCESS_LEVELS = ['public-boot', 'machine', 'read', 'operate', 'admin'] as const;
+export const ACCESS_LEVELS = ['public-boot', 'public-api', 'machine', 'read', 'operate', 'admin'] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
 
 /** Roles of API tokens, weakest first: read sees (no secrets), operate acts, admin manages. */
@@ -41,7 +43,7 @@ declare module 'fastify' {
 
 /** Whether a role may call a route of this access level (management levels only). */
 export function roleAllows(role: Role, access: Access): boolean {
-  if (access === 'public-boot' || access === 'machine') return true;
+  if (access === 'public-boot' || access === 'public-api' || access === 'machine') return true;
   return ROLES.indexOf(role) >= ROLES.indexOf(access);
 }
 

@@ -94,7 +94,7 @@ export function installGuard(app: FastifyInstance, deps: GuardDeps): void {
     if (here && listenerOf(access) !== here && !req.routeOptions.config.everywhere) {
       throw new AppError('NOT_FOUND', `no route ${req.method} ${raw.split('?', 1)[0]}`);
     }
-    if (access === 'public-boot' || access === 'machine') return;
+    if (access === 'public-boot' || access === 'public-api' || access === 'machine') return;
     const presented = bearerOf(req.headers.authorization);
     const caller = presented ? deps.tokens.verify(presented, now()) : undefined;
     if (!caller) {

@@ -171,6 +171,11 @@ describe('every registered route, against its declared access', () => {
     for (const r of table) {
       const path = concrete(r.url);
       const what = `${r.method} ${r.url} (${r.access})`;
+      if (r.access === 'public-api') {
+        expect((await call('boot', r.method, path)).status, what).toBe(404);
+        expect(guardRefused(await call('api', r.method, path)), what).toBe(false);
+        continue;
+      }
       if (!mgmt.includes(r.access)) {
         // Boot-network routes: never on the API listener; on the boot listener the guard lets them through.
         if (r.url !== '/healthz') expect((await call('api', r.method, path, tokens.admin)).status, what).toBe(404);
