@@ -130,7 +130,8 @@ export class ConfigRepo {
         .run(v.machineId, v.machineName, v.profile, v.profileRevision, v.format, v.contentType,
           this.box.sealBytes(v.body), v.secrets?.length ? sealJson(this.box, v.secrets) : null, v.sha256,
           JSON.stringify(v.meta), nowIso());
-      return { version: this.getVersion(Number(r.lastInsertRowid)), created: true };
+      const row = this.db.prepare(`SELECT ${COLUMNS} FROM config_versions WHERE id = ?`).get(r.lastInsertRowid) as VersionRow;
+      return { version: toVersion(row), created: true };
     })();
   }
 
