@@ -55,6 +55,8 @@ export async function provisionMachine(deps: ProvisionDeps, ref: string, opts: {
   const profile = store.profiles.get(profileName);
   const m: Machine = store.transaction(() => {
     const updated = store.machines.update(before.id, { profile: profile.name, state: 'registered' });
+    // Re-provisioning ends the installed OS's reporting rights: its next report needs a new boot's token.
+    store.configs.revokeTokens(updated.id, 'report');
     store.events.add({
       mac: updated.macs[0] ?? null,
       machineId: updated.id,
