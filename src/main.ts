@@ -10,8 +10,8 @@ import { ensureAdminToken } from './http/auth.js';
 import { type ListenerName, tagListener } from './http/guard.js';
 import { limitConnections, nodeServerOptions } from './http/limits.js';
 import { ensureTls } from './http/tls.js';
-import { acquireDataDirLock } from './inventory/lock.js';
-import { Store } from './inventory/store.js';
+import { openDataDir } from './inventory/data-dir.js';
+import type { Store } from './inventory/store.js';
 import { type Logger, createLogger } from './log.js';
 import type { Service } from './service.js';
 import { AppError } from './errors.js';
@@ -36,12 +36,11 @@ export interface Appliance {
 /** Composition root: settings → store → HTTP → TFTP → DHCP. Closing stops all of it. */
 export async function startAppliance(settings: Settings, log: Logger = createLogger(settings.logLevel)): Promise<Appliance> {
   const dataDir = resolve(settings.dataDir);
-  const store = Store.open(dataDir);
+  // The lock is taken before the database is opened or migrated (a second serve touches nothing).
+  const { store, release } = openDataDir(dataDir, { durability: settings.dhcp.durability });
   store.events.onFlushError = (err, rows) => log.error({ err, rows }, 'boot trace rows lost: queued events could not be written');
-  let release: (() => void) | undefined;
   const services: Service[] = [];
   try {
-    release = acquireDataDirLock(dataDir);
     const { token, created } = ensureAdminToken(dataDir);
     if (created) {
       // Printed once, on the first start; afterwards it is only in data/admin.token (0600).
@@ -95,13 +94,13 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
         closed = true;
         for (const s of services.reverse()) await s.close().catch((err) => log.warn({ err, service: s.name }, 'close failed'));
         store.close();
-        release?.();
+        release();
       },
     };
   } catch (e) {
     for (const s of services.reverse()) await s.close().catch(() => {});
     store.close();
-    release?.();
+    release();
     throw e;
   }
 }
