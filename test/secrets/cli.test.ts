@@ -26,8 +26,8 @@ async function cli(who: 'read' | 'admin', ...argv: string[]): Promise<{ code: nu
   process.env.RACKBOOT_TOKEN = t.roles[who].authorization.replace(/^Bearer /, '');
   const out: string[] = [];
   const err: string[] = [];
-  const sink = (to: string[]) => ({ write: (s: string) => to.push(s) > 0 }) as unknown as typeof process.stdout;
-  const code = await runCli(argv, sink(out), sink(err));
+  const sink = (to: string[]) => ({ write: (s: string) => to.push(s) > 0 });
+  const code = await runCli(argv, sink(out) as unknown as typeof process.stdout, sink(err) as unknown as typeof process.stderr);
   return { code, stdout: out.join(''), stderr: err.join('') };
 }
 
