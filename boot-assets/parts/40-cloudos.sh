@@ -36,8 +36,8 @@ mmdebstrap --variant=minbase --mode=root --quiet \
   --include=systemd,systemd-sysv,udev,dbus,cloud-init,ifupdown,isc-dhcp-client,iproute2,curl,ca-certificates,kmod \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
-  --customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/*' \
   "$suite" "$r" >&2
+rm -rf "$r"/var/cache/apt/* "$r"/var/lib/apt/lists/* "$r"/var/log/*.log
 
 # Kernel modules the VM needs (virtio NIC and disk), with their dependencies.
 mkdir -p "$r/lib/modules/$kver"
