@@ -8,6 +8,7 @@ import { dhcpSettingsSchema } from './dhcp/settings.js';
 import { AppError } from './errors.js';
 import { apiSettingsSchema } from './http/api-settings.js';
 import { httpSettingsSchema } from './http/settings.js';
+import { retentionSettingsSchema } from './inventory/retention.js';
 import { rolloutSettingsSchema } from './rollout/settings.js';
 import { tftpSettingsSchema } from './tftp/settings.js';
 
@@ -25,6 +26,7 @@ export const settingsSchema = z
     dhcp: dhcpSettingsSchema,
     bmc: bmcSettingsSchema,
     rollout: rolloutSettingsSchema,
+    retention: retentionSettingsSchema,
     assets: assetImportSettingsSchema,
   })
   .strict();
