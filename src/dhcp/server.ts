@@ -5,6 +5,7 @@ import type { InterfaceInfo } from '../net/interfaces.js';
 import { intToIp } from '../net/ipv4.js';
 import { type Datagram, type UdpEndpoint, openUdp } from '../net/udp.js';
 import { TurnBatcher } from './batch.js';
+import { DiscoverLimiter, discoverKey } from './discover-limit.js';
 import { type HandlerContext, type HostInfo, type Outcome, type SubnetRuntime, handleRequest } from './handler.js';
 import { HostDirectory } from './hosts.js';
 import type { Lease } from './lease-table.js';
@@ -24,6 +25,8 @@ export interface DhcpStats {
   errors: number;
   /** Requests dropped because they waited longer than maxQueueMs in the socket (overload). */
   stale: number;
+  /** Unknown MACs not answered in discover mode: their relay/segment was over its rate. */
+  discoverLimited: number;
 }
 
 /** Everything the server needs; the composition happens in service.ts. */
@@ -41,13 +44,15 @@ export interface DhcpServerDeps {
 
 /** Receive → decode → look up → decide → commit → send. Never throws out of the receive path. */
 export class DhcpServer {
-  readonly stats: DhcpStats = { received: 0, malformed: 0, ignored: 0, replied: 0, errors: 0, stale: 0 };
+  readonly stats: DhcpStats = { received: 0, malformed: 0, ignored: 0, replied: 0, errors: 0, stale: 0, discoverLimited: 0 };
   private readonly endpoints: UdpEndpoint[] = [];
   private readonly hosts: HostDirectory;
   private readonly batch: TurnBatcher;
   private readonly now: () => number;
+  private readonly discoverLimit: DiscoverLimiter;
 
   constructor(private readonly d: DhcpServerDeps) {
+    this.discoverLimit = new DiscoverLimiter(d.settings.discoverPerSecond, d.settings.discoverBurst);
     this.hosts = d.hosts ?? new HostDirectory(d.store);
     this.batch = new TurnBatcher((fn) => d.store.transaction(fn), d.log, d.settings.commitIntervalMs);
     this.now = d.clock ?? Date.now;
@@ -115,6 +120,11 @@ export class DhcpServer {
       if (!discovering) {
         this.stats.ignored++;
         log.debug({ type: messageTypeName(req.type) }, 'dhcp unknown mac ignored');
+        return;
+      }
+      if (!this.discoverLimit.take(discoverKey(req.packet.giaddr, ep.iface?.name), now)) {
+        this.stats.discoverLimited++;
+        log.debug({ type: messageTypeName(req.type), giaddr: req.packet.giaddr, limited: this.stats.discoverLimited }, 'dhcp discovery over its rate: not answered');
         return;
       }
       host = { machineId: null, reservedIp: null, profile: null, discovered: true };

@@ -30,6 +30,13 @@ export const dhcpSettingsSchema = z
     serverAddress: ipv4.optional(),
     /** ignore: answer registered MACs only (default); discover: lease + discovery boot. */
     unknownMacs: z.enum(['ignore', 'discover']).default('ignore'),
+    /**
+     * `discover` mode: new machines admitted per second per relay (giaddr) or interface, and how
+     * many at once (the bucket). Unknown MACs past it are not answered (stats.discoverLimited);
+     * they retry, so a rack powering on is admitted over a few seconds.
+     */
+    discoverPerSecond: z.number().min(0.01).max(10_000).default(5),
+    discoverBurst: z.number().int().min(1).max(100_000).default(50),
     /** UEFI x64 loader: ipxe.efi (full driver) or snponly.efi (firmware's NIC driver). */
     uefiLoader: z.enum(['ipxe.efi', 'snponly.efi']).default('ipxe.efi'),
     /** Answer PXE clients in proxy mode also with a full boot file in the offer (for edk2 firmware that ignores proxy offers without one). */
