@@ -87,7 +87,7 @@ function toAppError(err: unknown): AppError {
   if (isAppError(err)) return err;
   const fe = err as { statusCode?: number; message?: string; code?: string };
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    const code = fe.statusCode === 404 ? 'NOT_FOUND' : fe.statusCode === 401 ? 'UNAUTHORIZED' : 'BAD_INPUT';
+    const code = fe.statusCode === 404 ? 'NOT_FOUND' : fe.statusCode === 401 ? 'UNAUTHORIZED' : fe.statusCode === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_INPUT';
     return new AppError(code, fe.message ?? 'bad request', { details: fe.code ? { fastifyCode: fe.code } : undefined });
   }
   return new AppError('INTERNAL', 'internal error', { cause: err });

@@ -62,7 +62,7 @@ describe('power API', () => {
 
   it('documents the routes in OpenAPI and logs out of BMC sessions when the app closes', async () => {
     const { call, app, mock } = await setup();
-    const doc = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+    const doc = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json', headers: { authorization: `Bearer ${TOKEN}` } })).json();
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/machines/{ref}/power', '/api/v1/machines/{ref}/bootdev']));
     expect(doc.paths['/api/v1/machines/{ref}/power'].post.requestBody).toBeDefined();
     await call('GET', '/api/v1/machines/node1/power');

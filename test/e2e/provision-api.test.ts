@@ -55,7 +55,7 @@ describe('POST /api/v1/machines/:ref/provision', () => {
   });
 
   it('is in the OpenAPI document', async () => {
-    const doc = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+    const doc = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json', headers: t.auth })).json();
     expect(Object.keys(doc.paths)).toContain('/api/v1/machines/{ref}/provision');
   });
 });

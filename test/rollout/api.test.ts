@@ -85,7 +85,7 @@ describe('rollout API (inject)', () => {
     expect(body.items.map((i: { machine: string; reasons: string[] }) => `${i.machine}:${i.reasons.join('+')}`)).toEqual(['m2:digest-mismatch', 'm3:never-configured']);
     expect(body.items[0].differences.map((d: { field: string }) => d.field)).toEqual(['imageDigest']);
     expect((await app.inject({ method: 'GET', url: '/api/v1/drift?staleAfterSec=0', headers: auth })).statusCode).toBe(400);
-    const doc = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+    const doc = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json', headers: auth })).json();
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/rollouts', '/api/v1/rollouts/{id}/rollback', '/api/v1/drift']));
   });
 });
