@@ -1,5 +1,6 @@
 import { isAppError } from '../errors.js';
 import type { Store } from '../inventory/store.js';
+import type { UnknownSighting } from '../inventory/unknown-macs.js';
 import type { Logger } from '../log.js';
 import type { InterfaceInfo } from '../net/interfaces.js';
 import { intToIp } from '../net/ipv4.js';
@@ -120,6 +121,7 @@ export class DhcpServer {
       if (!discovering) {
         this.stats.ignored++;
         log.debug({ type: messageTypeName(req.type) }, 'dhcp unknown mac ignored');
+        this.d.store.unknownMacs.noteSoon(unknownSighting(req, now));
         return;
       }
       if (!this.discoverLimit.take(discoverKey(req.packet.giaddr, ep.iface?.name), now)) {
@@ -235,6 +237,21 @@ export class DhcpServer {
     await Promise.all(this.endpoints.map((e) => e.close()));
     this.d.log.info({ ...this.stats, ...this.batch.stats }, 'dhcp stopped');
   }
+}
+
+/** What an ignored request from an unknown MAC tells the "seen but unknown" table. */
+function unknownSighting(req: DhcpRequest, at: number): UnknownSighting {
+  const giaddr = req.packet.giaddr;
+  return {
+    mac: req.mac,
+    arch: req.arch ?? null,
+    vendorClass: req.vendorClass ?? null,
+    messageType: messageTypeName(req.type),
+    giaddr: giaddr === '0.0.0.0' ? null : giaddr,
+    circuitId: req.relay?.circuitId ?? null,
+    remoteId: req.relay?.remoteId ?? null,
+    at,
+  };
 }
 
 function toRecord(l: Lease, now: number) {

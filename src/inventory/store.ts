@@ -11,6 +11,7 @@ import { ProfileRepo } from './profiles.js';
 import { sealClearSecrets } from './seal-clear.js';
 import { SecretBox } from './secrets.js';
 import { SightingBook } from './sightings.js';
+import { UnknownMacRepo } from './unknown-macs.js';
 
 /**
  * The inventory: every table behind its repository, so no SQL lives outside src/inventory
@@ -24,6 +25,8 @@ export class Store {
   readonly leases: LeaseRepo;
   readonly configs: ConfigRepo;
   readonly apiTokens: ApiTokenRepo;
+  /** DHCP requests from MACs no machine has (bounded, written off the hot path). */
+  readonly unknownMacs: UnknownMacRepo;
   /** In memory: where MACs were last seen (ProxyDHCP) and boot-binding refusal counts. */
   readonly sightings = new SightingBook();
 
@@ -38,6 +41,7 @@ export class Store {
     this.leases = new LeaseRepo(db);
     this.configs = new ConfigRepo(db, box);
     this.apiTokens = new ApiTokenRepo(db);
+    this.unknownMacs = new UnknownMacRepo(db);
     // Databases from before migration 009 held cluster secrets, Kg and config bodies in clear.
     sealClearSecrets(db, box);
   }
@@ -66,6 +70,7 @@ export class Store {
   /** Writes queued trace rows, then closes the database. */
   close(): void {
     this.events.flush();
+    this.unknownMacs.flush();
     if (this.db.open) this.db.close();
   }
 }

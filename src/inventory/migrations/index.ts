@@ -7,6 +7,7 @@ import * as m006 from './006_event_indexes.js';
 import * as m007 from './007_api_tokens.js';
 import * as m008 from './008_machine_identity.js';
 import * as m009 from './009_sealed_secrets.js';
+import * as m010 from './010_unknown_macs.js';
 
 /**
  * One migration. `foreignKeysOff`: a table rebuild (lang_altertable.html's 12 steps) that must
@@ -29,4 +30,5 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
   { version: 7, sql: m007.sql },
   { version: 8, sql: m008.sql, foreignKeysOff: m008.foreignKeysOff },
   { version: 9, sql: m009.sql },
+  { version: 10, sql: m010.sql },
 ];
