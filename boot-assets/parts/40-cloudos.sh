@@ -31,12 +31,19 @@ start=$(date +%s)
 stage=$(mktemp -d); trap 'rm -rf "$stage"' EXIT
 r="$stage/root"
 # minbase + what a cloud-init node needs: systemd as init, udev for the NIC, ifupdown + dhclient
-# (cloud-init's ENI renderer is Debian's default), curl for profiles' own runcmd.
-mmdebstrap --variant=minbase --mode=root --quiet \
-  --include=systemd,systemd-sysv,udev,dbus,cloud-init,ifupdown,isc-dhcp-client,iproute2,curl,ca-certificates,kmod \
-  --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
-  --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
-  "$suite" "$r" >&2
+# (cloud-init's ENI renderer is Debian's default), curl for profiles' own runcmd. The mmdebstrap
+# result is cached as a tarball per suite and package list: later changes below cost seconds.
+pkgs=systemd,systemd-sysv,udev,dbus,cloud-init,ifupdown,isc-dhcp-client,iproute2,curl,ca-certificates,kmod
+tarball="$CACHE/cloudos-root-$(printf '%s %s' "$suite" "$pkgs" | sha256sum | cut -c1-12).tar"
+if [ ! -f "$tarball" ]; then
+  mmdebstrap --variant=minbase --mode=root --quiet --include="$pkgs" \
+    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+    "$suite" "$tarball.tmp" >&2
+  mv "$tarball.tmp" "$tarball"
+fi
+mkdir -p "$r"
+tar -C "$r" -xf "$tarball"
 rm -rf "$r"/var/cache/apt/* "$r"/var/lib/apt/lists/* "$r"/var/log/*.log
 
 # Kernel modules the VM needs (virtio NIC and disk), with their dependencies.
@@ -55,7 +62,7 @@ add_mod() {
 }
 for m in virtio_pci virtio_net virtio_blk virtio_rng af_packet; do add_mod "$m"; done
 cp "$kroot/lib/modules/$kver/modules.order" "$kroot/lib/modules/$kver/modules.builtin"* "$r/lib/modules/$kver/" 2>/dev/null || true
-depmod -b "$r" "$kver"
+chroot "$r" /sbin/depmod -a "$kver"
 
 # Live root: systemd is /init; an empty machine-id is generated at boot; no root password.
 ln -sf /lib/systemd/systemd "$r/init"
