@@ -10,6 +10,7 @@ import { planNetworkBoot } from '../../provision/network-boot.js';
 import { bootsFromDisk } from '../../provision/policy.js';
 import { type IpxeImage, renderLocalBoot, renderNetworkBoot, renderRefusal } from '../../render/ipxe.js';
 import type { AppDeps } from '../app.js';
+import { fixedPublicUrl, socketBaseUrl } from '../public-url.js';
 import { registerAssetApi } from './asset-api.js';
 import { registerAssetRoutes } from './assets.js';
 import { documentRoutes } from './openapi.js';
@@ -108,11 +109,7 @@ function bootScriptFor(deps: AppDeps, assets: AssetRegistry, machine: Machine, m
   });
 }
 
-/** Base URL for machines: settings.http.publicUrl, else the address the client used to reach us. */
+/** Base URL for machines: the public URL fixed at start, never the request's Host header. */
 function baseUrlOf(deps: AppDeps, req: FastifyRequest): string {
-  if (deps.settings.http.publicUrl) return deps.settings.http.publicUrl.replace(/\/+$/, '');
-  const host = req.headers.host ?? '';
-  if (/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)) return `http://${host}`;
-  const local = req.socket.localAddress ?? '127.0.0.1';
-  return `http://${local.includes(':') ? `[${local}]` : local}:${req.socket.localPort}`;
+  return fixedPublicUrl(deps) ?? socketBaseUrl(req.socket, deps.settings.http.port);
 }

@@ -15,6 +15,7 @@ import { type GrubDeps, grubFile } from '../../secureboot/service.js';
 import { registerGrubTftp } from '../../secureboot/tftp.js';
 import type { Settings } from '../../settings.js';
 import type { AppDeps } from '../app.js';
+import { fixedPublicUrl, socketBaseUrl } from '../public-url.js';
 import { documentRoutes } from './openapi.js';
 
 /** URL path of the UEFI HTTP Boot image for Secure Boot machines (DHCP hands it to HTTPClient). */
@@ -28,13 +29,13 @@ documentRoutes([
 /** GRUB configs and the HTTP Boot image; also registers the TFTP side (removed on close). */
 export function registerGrubRoutes(app: FastifyInstance, deps: AppDeps): void {
   const grub: GrubDeps = { ...deps, log: deps.log.child({ subsys: 'grub' }), assets: new AssetRegistry(deps.settings.assetsDir, deps.settings.dataDir) };
-  const unregister = registerGrubTftp(grub, () => tftpBaseUrl(deps.settings, app));
+  const unregister = registerGrubTftp(grub, () => fixedPublicUrl(deps) ?? tftpBaseUrl(deps.settings, app));
   app.addHook('onClose', async () => unregister());
 
   app.get('/grub/*', { config: { access: 'public-boot' } }, async (req, reply) => {
     const path = req.url.split('?', 1)[0] ?? '';
     const parsed = parseGrubPath(decodeURIComponent(path));
-    const client = { address: clientIp(req), via: 'http' as const, baseUrl: requestBaseUrl(deps.settings, req) };
+    const client = { address: clientIp(req), via: 'http' as const, baseUrl: fixedPublicUrl(deps) ?? socketBaseUrl(req.socket, deps.settings.http.port) };
     const mac = deps.store.leases.get(client.address)?.mac;
     const text = parsed ? grubFile(grub, parsed, mac ? { ...client, mac } : client) : null;
     if (text === null) throw new AppError('NOT_FOUND', `no GRUB file ${path}`);
@@ -87,13 +88,6 @@ function tftpServerAddress(settings: Settings, req: FastifyRequest): string {
 
 function clientIp(req: FastifyRequest): string {
   return req.ip.replace(/^::ffff:/, '');
-}
-
-/** Base URL for a machine that reached us over HTTP: publicUrl, else the address it used. */
-function requestBaseUrl(settings: Settings, req: FastifyRequest): string {
-  if (settings.http.publicUrl) return settings.http.publicUrl.replace(/\/+$/, '');
-  const local = (req.socket.localAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
-  return `http://${local.includes(':') ? `[${local}]` : local}:${req.socket.localPort}`;
 }
 
 /**
