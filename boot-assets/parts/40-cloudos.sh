@@ -39,7 +39,7 @@ if [ ! -f "$tarball" ]; then
   mmdebstrap --variant=minbase --mode=root --quiet --include="$pkgs" \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
-    "$suite" "$tarball.tmp" >&2
+    --format=tar "$suite" "$tarball.tmp" >&2
   mv "$tarball.tmp" "$tarball"
 fi
 mkdir -p "$r"
