@@ -1,14 +1,16 @@
 import { createReadStream, realpathSync, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from '../../log.js';
 import { callerOf } from '../access.js';
 import { documentRoutes } from './openapi.js';
 
 /** Where `npm run build:ui` writes the console (src/http/routes → dist/http/routes: both three levels below the root). */
 export const CONSOLE_DIST = resolve(import.meta.dirname, '../../../ui/dist');
 
-/** What the console routes need: where the built bundle is (tests point it elsewhere). */
+/** What the console routes need (AppDeps has it): a logger, and where the built bundle is (tests point it elsewhere). */
 export interface ConsoleDeps {
+  log?: Logger;
   uiDir?: string;
 }
 
@@ -49,6 +51,7 @@ documentRoutes([{ method: 'get', path: '/api/v1/whoami', summary: 'The calling t
  */
 export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleDeps = {}): void {
   const root = resolve(deps.uiDir ?? CONSOLE_DIST);
+  if (!bundleFile(root, 'index.html')) deps.log?.warn({ uiDir: root }, 'web console not built (npm run build:ui): /ui/ answers 404');
   const publicApi = { config: { access: 'public-api' as const } };
   const toConsole = async (_req: FastifyRequest, reply: FastifyReply) => reply.redirect('/ui/', 302);
   app.get('/', publicApi, toConsole);

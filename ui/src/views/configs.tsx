@@ -15,7 +15,8 @@ const label = (v: ConfigVersion) => `#${v.id} ${v.profile} r${v.profileRevision}
 /** Version table plus a compare form (From / To → diff). */
 export function ConfigVersions({ machine }: { machine: Machine }) {
   const { data, error } = useLoad(() => api<Configs>('GET', `/api/v1/machines/${seg(machine.name)}/configs`), [machine.name]);
-  const versions = data?.items ?? [];
+  // Oldest first, so the default comparison is the previous version against the newest.
+  const versions = [...(data?.items ?? [])].sort((x, y) => x.id - y.id);
   const [from, setFrom] = useState<string>('');
   const [to, setTo] = useState<string>('');
   const [result, setResult] = useState<{ title: string; hunks: Hunk[]; same: boolean } | undefined>(undefined);
