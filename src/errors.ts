@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   BMC_AUTH_FAILED: 502,
   BMC_PRIVILEGE: 502,
   UNSUPPORTED: 501,
+  /** A bounded resource is full right now (e.g. live event streams); retry later. */
+  UNAVAILABLE: 503,
   PROTOCOL: 400,
   SETTINGS: 500,
   /** The inventory database cannot be used as it is (damaged, or a schema newer than this binary). */
