@@ -41,6 +41,11 @@ function call(listener: 'api' | 'boot', method: string, path: string, token?: st
     const req = listener === 'api' ? httpsRequest({ ...opts, ca }) : httpRequest(opts);
     req.on('error', fail);
     req.on('response', (res) => {
+      // A live event stream never ends: its status and headers are the answer.
+      if (String(res.headers['content-type']).startsWith('text/event-stream')) {
+        res.destroy();
+        return ok({ status: res.statusCode ?? 0, body: undefined });
+      }
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

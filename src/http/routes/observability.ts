@@ -3,7 +3,16 @@ import { EventFeed, storeEventSource } from '../../lifecycle/event-feed.js';
 import { Metrics } from '../../metrics/metrics.js';
 import type { AppDeps } from '../app.js';
 import { EVENT_STREAM_DEFAULTS, type EventStreamOptions, registerEventStream } from './event-stream.js';
+import { documentRoutes } from './openapi.js';
 import { registerWhyRoutes } from './why.js';
+
+documentRoutes([
+  { method: 'get', path: '/api/v1/why/{ref}', summary: 'Diagnosis of a machine or MAC: phase reached, phase durations, verdict with cause and next step (query reportMinutes)' },
+  { method: 'get', path: '/api/v1/unknown-macs', summary: 'MACs seen in DHCP that no machine has (bounded, most recent first)' },
+  { method: 'post', path: '/api/v1/unknown-macs/{mac}/enroll', summary: 'Create a machine from an unknown MAC (body: name, profile?, labels?)', auth: 'admin' },
+  { method: 'get', path: '/api/v1/events/stream', summary: 'Boot trace live as server-sent events (query machine, mac, after; header Last-Event-ID)' },
+  { method: 'get', path: '/metrics', summary: 'Prometheus metrics (read token)' },
+]);
 
 /** What the observability routes take beyond AppDeps (all optional). */
 export interface ObservabilityDeps extends AppDeps {
