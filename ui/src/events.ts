@@ -95,7 +95,7 @@ export function followMachineEvents(o: FollowOptions): () => void {
 
   const stream = async (): Promise<'missing' | 'ended'> => {
     const token = getToken();
-    const res = await fetch(`/api/v1/events/stream?after=${last}`, {
+    const res = await fetch(`/api/v1/events/stream?machine=${seg(o.machine.name)}&after=${last}`, {
       headers: { accept: 'text/event-stream', 'last-event-id': String(last), ...(token ? { authorization: `Bearer ${token}` } : {}) },
       signal: ctl.signal,
       cache: 'no-store',

@@ -17,6 +17,7 @@ const POWER_ACTIONS = [
 
 /** The machine page. */
 export function MachineView({ machineRef, role }: { machineRef: string; role: Role }) {
+  const [traceTick, setTraceTick] = useState(0);
   const { data: m, error } = useLoad(() => api<Machine>('GET', `/api/v1/machines/${seg(machineRef)}`), [machineRef], 5000);
   return (
     <section aria-labelledby="machine-h">
@@ -53,9 +54,9 @@ export function MachineView({ machineRef, role }: { machineRef: string; role: Ro
                 .join(', ') || '—'}
             </dd>
           </dl>
-          <WhyPanel machine={m} />
+          <WhyPanel machine={m} traceTick={traceTick} />
           {roleAtLeast(role, 'operate') && <Actions machine={m} />}
-          <Timeline machine={m} />
+          <Timeline machine={m} onNewEvents={() => setTraceTick((t) => t + 1)} />
           <ConfigVersions machine={m} />
         </>
       )}

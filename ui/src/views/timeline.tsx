@@ -54,7 +54,7 @@ async function loadAll(name: string): Promise<BootEvent[]> {
 }
 
 /** The live boot timeline of one machine. */
-export function Timeline({ machine }: { machine: Machine }) {
+export function Timeline({ machine, onNewEvents }: { machine: Machine; onNewEvents?: () => void }) {
   const [events, setEvents] = useState<BootEvent[] | undefined>(undefined);
   const [mode, setMode] = useState<LiveMode>('connecting');
   const [error, setError] = useState<ApiError | undefined>(undefined);
@@ -76,6 +76,7 @@ export function Timeline({ machine }: { machine: Machine }) {
             setEvents((old) => [...(old ?? []), ...fresh].slice(-KEEP));
             const last = fresh[fresh.length - 1]!;
             setLatest(`${fresh.length} new event${fresh.length > 1 ? 's' : ''}, latest ${last.kind}`);
+            onNewEvents?.();
           },
         });
       },
@@ -94,7 +95,7 @@ export function Timeline({ machine }: { machine: Machine }) {
       <p class="help">
         Live: <span data-testid="live-mode">{mode === 'stream' ? 'streaming' : mode}</span>. <span class="sr-only" aria-live="polite">{latest}</span>
       </p>
-      <ol class="phases" aria-label="Boot phases reached">
+      <ol class="phases" aria-label="Boot phases reached" data-testid="boot-phases">
         {PHASES.map((p) => (
           <li key={p.name} class={reached.has(p.name) ? 'reached' : ''} title={fmtTime(reached.get(p.name))}>
             {p.name}

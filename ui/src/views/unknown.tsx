@@ -12,6 +12,7 @@ interface Sighting {
   relay?: string | null;
   giaddr?: string | null;
   circuitId?: string | null;
+  remoteId?: string | null;
   firstSeen?: string | null;
   lastSeen?: string | null;
   count?: number | null;
@@ -57,7 +58,7 @@ export function UnknownMacsView({ role }: { role: Role }) {
               </th>
               <td>{s.arch ?? ''}</td>
               <td>{s.vendorClass ?? ''}</td>
-              <td>{s.relay ?? s.giaddr ?? s.circuitId ?? ''}</td>
+              <td>{[s.relay ?? s.giaddr, s.circuitId && `circuit ${s.circuitId}`, s.remoteId && `remote ${s.remoteId}`].filter(Boolean).join(', ')}</td>
               <td>{fmtTime(s.firstSeen)}</td>
               <td>{fmtTime(s.lastSeen)}</td>
               <td>{s.count ?? ''}</td>

@@ -27,13 +27,16 @@ export function readVerdict(raw: unknown) {
     cause: str(v, 'cause', 'likelyCause', 'reason'),
     next: str(v, 'next', 'nextStep', 'advice', 'hint'),
     reached: str(top, 'phase', 'reached', 'lastPhase'),
+    attempts: typeof top.attempts === 'number' ? top.attempts : null,
     phases,
+    findings: (Array.isArray(top.findings) ? top.findings : []).filter(isObj).map((f) => str(f, 'summary', 'message') ?? '').filter(Boolean),
   };
 }
 
 /** Verdict panel: phase reached, likely cause, next step, phase durations. */
-export function WhyPanel({ machine }: { machine: Machine }) {
-  const { data, error } = useLoad(() => api<unknown>('GET', `/api/v1/why/${seg(machine.name)}`), [machine.name, machine.updatedAt]);
+export function WhyPanel({ machine, traceTick }: { machine: Machine; traceTick: number }) {
+  // Read again when the timeline sees new events, and every 10 s (a stall is a verdict of time passing).
+  const { data, error } = useLoad(() => api<unknown>('GET', `/api/v1/why/${seg(machine.name)}`), [machine.name, traceTick], 10_000);
   if (error?.missingRoute) return null;
   const v = data === undefined ? undefined : readVerdict(data);
   return (
@@ -58,6 +61,12 @@ export function WhyPanel({ machine }: { machine: Machine }) {
                 <dd>{v.cause}</dd>
               </>
             )}
+            {v.attempts !== null && (
+              <>
+                <dt>Boot attempts</dt>
+                <dd>{v.attempts}</dd>
+              </>
+            )}
             {v.next && (
               <>
                 <dt>Next step</dt>
@@ -73,6 +82,16 @@ export function WhyPanel({ machine }: { machine: Machine }) {
                 </li>
               ))}
             </ol>
+          )}
+          {v.findings.length > 0 && (
+            <>
+              <h3>Also found</h3>
+              <ul>
+                {v.findings.map((f) => (
+                  <li key={f}>{f}</li>
+                ))}
+              </ul>
+            </>
           )}
           <details>
             <summary>Raw diagnosis</summary>
