@@ -9,6 +9,7 @@ import { profilesCommand } from './cli/profiles.js';
 import { provisionCommand } from './cli/provision.js';
 import { driftCommand, rolloutCommand } from './cli/rollout.js';
 import { tokensCommand } from './cli/tokens.js';
+import { unknownCommand, whyCommand } from './cli/why.js';
 
 const USAGE = `usage: rackboot <command> [options]
   serve [--config FILE]                      run the appliance
@@ -21,6 +22,8 @@ const USAGE = `usage: rackboot <command> [options]
   profiles list | show P | add P --file F | set P --file F | rm P
   inventory import FILE | export [--with-secrets]  export: secrets shown as <sealed> unless --with-secrets (admin)
   events MACHINE                             the machine's boot trace
+  why MACHINE|MAC                            where the latest boot got to, the likely cause and the next step
+  unknown list | enroll MAC --name N [--profile P] [--label k=v]  DHCP clients no machine has; enroll one (admin)
   power status|on|off|soft-off|cycle|reset MACHINE
   bootdev MACHINE pxe|disk|cdrom|bios [--persistent] [--uefi]
   provision MACHINE [--profile P] [--follow [--timeout S]]  reinstall via PXE (BMC: next boot PXE, power cycle)
@@ -98,6 +101,12 @@ export async function runCli(argv: string[], out = process.stdout, err = process
         break;
       case 'events':
         text = await eventsCommand(api, [sub, ...rest].filter(Boolean), o);
+        break;
+      case 'why':
+        text = await whyCommand(api, [sub, ...rest].filter(Boolean), o);
+        break;
+      case 'unknown':
+        text = await unknownCommand(api, sub || 'list', rest, o);
         break;
       case 'rollout':
         text = await rolloutCommand(api, sub, rest, o, (line) => out.write(`${line}\n`));

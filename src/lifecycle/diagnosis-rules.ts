@@ -165,8 +165,8 @@ const proxyIgnored: Rule = (v) => {
 };
 
 const noLoaderFetch: Rule = (v) => {
-  const o = v.input.context.dhcpMode === 'full' ? overdue(v, ['dhcp'], v.limits.dhcpMs) : null;
-  const withFile = o?.events.filter((e) => e.kind === 'dhcp.ack' && e.detail.bootFile) ?? [];
+  const o = overdue(v, ['dhcp'], v.limits.dhcpMs);
+  const withFile = o?.events.filter((e) => (e.kind === 'dhcp.ack' || e.kind === 'dhcp.inform') && e.detail.bootFile) ?? [];
   if (!o || !withFile.length) return null;
   const http = str(withFile.at(-1)!.detail.bootFile).startsWith('http');
   return verdict({ code: 'no-loader-fetch', status: 'stalled', summary: `DHCP gave ${str(withFile.at(-1)!.detail.bootFile)} ${humanMs(v.now - o.since)} ago; no loader fetch followed`, cause: http ? 'the UEFI HTTP boot client did not fetch the URL or the loader did not start (Secure Boot refusal, unreachable boot listener)' : 'the TFTP request never reached rackboot: UDP 69 blocked, next-server not reachable from that segment, or TFTP disabled', next: http ? 'check the firmware console; curl the URL from that segment' : 'check tftp.enabled and that UDP 69 on the server address is reachable: tcpdump -ni IFACE port 69' }, withFile);
