@@ -76,8 +76,9 @@ export interface ConnectionLimitStats {
 /**
  * Caps a listening server's connections: maxConnections in total (Node closes the excess at
  * accept) and maxConnectionsPerClient per remote address, so one host's idle sockets cannot take
- * every slot. For a server from a serverFactory also sets the idle and keep-alive timeouts that
- * Fastify would otherwise set. One warning per 1,000 closed connections.
+ * every slot. Also sets the timeouts on the server (a serverFactory's server gets none from
+ * Fastify; only Node's check interval needs nodeServerOptions at creation). One warning per
+ * 1,000 closed connections.
  */
 export function limitConnections(server: HttpServer, limits: HttpLimits, log?: Logger): ConnectionLimitStats {
   const stats: ConnectionLimitStats = { overTotal: 0, overClient: 0 };
@@ -85,6 +86,8 @@ export function limitConnections(server: HttpServer, limits: HttpLimits, log?: L
     if ((stats.overTotal + stats.overClient) % 1000 === 1) log?.warn({ client, ...stats, limits }, 'http connection limit: connections closed');
   };
   server.maxConnections = limits.maxConnections;
+  server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+  server.requestTimeout = limits.requestTimeoutMs;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.setTimeout(limits.idleTimeoutMs);
   server.on('drop', (data?: { remoteAddress?: string }) => {
