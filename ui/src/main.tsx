@@ -1,13 +1,13 @@
 /** The rackboot console: login, then fleet / machine / rollouts / unknown MACs, by URL hash. */
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, type Role, clearSession, getRole, getToken, learnRole, request, setSession, setUnauthorizedHandler } from './api';
+import { ApiError, type Role, clearSession, getRole, getToken, learnRole, request, setSession, setUnauthorizedHandler } from './api.js';
 import './style.css';
-import { asApiError } from './ui';
-import { FleetView } from './views/fleet';
-import { MachineView } from './views/machine';
-import { RolloutView, RolloutsView } from './views/rollouts';
-import { UnknownMacsView } from './views/unknown';
+import { asApiError } from './ui.js';
+import { FleetView } from './views/fleet.js';
+import { MachineView } from './views/machine.js';
+import { RolloutView, RolloutsView } from './views/rollouts.js';
+import { UnknownMacsView } from './views/unknown.js';
 
 /** The page the hash names: `#/`, `#/machines/NAME`, `#/rollouts`, `#/rollouts/ID`, `#/unknown`. */
 type Page = { view: 'fleet' } | { view: 'machine'; ref: string } | { view: 'rollouts' } | { view: 'rollout'; id: number } | { view: 'unknown' };

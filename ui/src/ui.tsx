@@ -1,7 +1,7 @@
 /** Small shared pieces: data loading, error banner, two-step confirm button, time formatting. */
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError } from './api';
+import { ApiError } from './api.js';
 
 /** Loads data with `load` (again when `deps` change or `reload()` is called; every `everyMs` if set). */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[], everyMs?: number) {

@@ -1,9 +1,9 @@
 /** A machine's config versions, and a line diff of any two of them. */
 import { useState } from 'preact/hooks';
-import { api, apiText, seg } from '../api';
-import { type Hunk, diffLines, hunks } from '../diff';
-import type { ConfigVersion, Machine } from '../types';
-import { Message, fmtTime, useAction, useLoad } from '../ui';
+import { api, apiText, seg } from '../api.js';
+import { type Hunk, diffLines, hunks } from '../diff.js';
+import type { ConfigVersion, Machine } from '../types.js';
+import { Message, fmtTime, useAction, useLoad } from '../ui.js';
 
 interface Configs {
   desired: ConfigVersion | null;

@@ -1,8 +1,8 @@
 /** The fleet: every machine (or those a selector matches), with counts by state. */
 import { useState } from 'preact/hooks';
-import { api } from '../api';
-import type { Items, Machine } from '../types';
-import { Message, fmtTime, useLoad } from '../ui';
+import { api } from '../api.js';
+import type { Items, Machine } from '../types.js';
+import { Message, fmtTime, useLoad } from '../ui.js';
 
 /** Fleet table with a label selector (`rack=r1,role!=gpu`) and state counts. */
 export function FleetView() {

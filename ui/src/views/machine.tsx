@@ -1,11 +1,11 @@
 /** One machine: facts, diagnosis verdict, actions (operate and up), live timeline, config versions. */
 import { useState } from 'preact/hooks';
-import { type Role, api, roleAtLeast, seg } from '../api';
-import type { Items, Machine, Profile } from '../types';
-import { ConfirmButton, Message, useAction, useLoad } from '../ui';
-import { ConfigVersions } from './configs';
-import { Timeline } from './timeline';
-import { WhyPanel } from './why';
+import { type Role, api, roleAtLeast, seg } from '../api.js';
+import type { Items, Machine, Profile } from '../types.js';
+import { ConfirmButton, Message, useAction, useLoad } from '../ui.js';
+import { ConfigVersions } from './configs.js';
+import { Timeline } from './timeline.js';
+import { WhyPanel } from './why.js';
 
 const POWER_ACTIONS = [
   { action: 'on', label: 'Power on', confirm: false },

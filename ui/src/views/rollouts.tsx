@@ -1,8 +1,8 @@
 /** Rollouts: list with progress, start form, and one rollout's machines with its controls. */
 import { useState } from 'preact/hooks';
-import { type Role, api, roleAtLeast } from '../api';
-import type { Items, Profile, Rollout } from '../types';
-import { ConfirmButton, Message, fmtTime, useAction, useLoad } from '../ui';
+import { type Role, api, roleAtLeast } from '../api.js';
+import type { Items, Profile, Rollout } from '../types.js';
+import { ConfirmButton, Message, fmtTime, useAction, useLoad } from '../ui.js';
 
 /** Phases after which a machine of a rollout needs nothing more. */
 const DONE_PHASES = new Set(['done', 'failed', 'rolled-back', 'rollback-failed', 'skipped', 'aborted']);

@@ -1,10 +1,9 @@
 /** A machine's boot timeline: its trace, updated live as events arrive. */
 import { useEffect, useState } from 'preact/hooks';
-import { api, seg } from '../api';
-import { type LiveMode, followMachineEvents } from '../events';
-import type { BootEvent, Items, Machine } from '../types';
-import { Message, asApiError, fmtTime } from '../ui';
-import type { ApiError } from '../api';
+import { type ApiError, api, seg } from '../api.js';
+import { type LiveMode, followMachineEvents } from '../events.js';
+import type { BootEvent, Items, Machine } from '../types.js';
+import { Message, asApiError, fmtTime } from '../ui.js';
 
 /** How many rows the page keeps (the CLI's `rackboot events` has them all). */
 const KEEP = 500;

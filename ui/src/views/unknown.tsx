@@ -1,8 +1,8 @@
 /** PXE clients seen but not in the inventory (`GET /api/v1/unknown-macs`), with enrollment. */
 import { useState } from 'preact/hooks';
-import { type Role, api, roleAtLeast, seg } from '../api';
-import type { Items, Profile } from '../types';
-import { Message, fmtTime, useAction, useLoad } from '../ui';
+import { type Role, api, roleAtLeast, seg } from '../api.js';
+import type { Items, Profile } from '../types.js';
+import { Message, fmtTime, useAction, useLoad } from '../ui.js';
 
 /** One sighting as the API lists it (fields beyond mac are optional: shown when present). */
 interface Sighting {
