@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { type IncomingMessage, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerObservabilityRoutes } from '../../src/http/routes/observability.js';
 import type { BootEvent } from '../../src/inventory/events.js';
@@ -111,6 +113,17 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/rackboot_nodejs_eventloop_lag_seconds/);
   });
 
+  it('every metric the Grafana dashboard queries is exposed', async () => {
+    const { app, roles } = await setup();
+    closers.push(() => app.close());
+    const text = (await app.inject({ method: 'GET', url: '/metrics', headers: roles.read })).body;
+    const exposed = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+    const dashboard = readFileSync(resolve(import.meta.dirname, '../../docs/grafana-dashboard.json'), 'utf8');
+    const queried = new Set([...dashboard.matchAll(/\b(rackboot_[a-z0-9_]+)/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, '')));
+    expect(queried.size).toBeGreaterThan(10);
+    for (const name of queried) expect(exposed.has(name), name).toBe(true);
+  });
+
   it('counts new trace events through the shared feed', async () => {
     const { app, store, roles } = await setup();
     closers.push(() => app.close());
@@ -163,6 +176,7 @@ describe('GET /api/v1/events/stream (real listener)', () => {
     const port = (app.server.address() as AddressInfo).port;
     store.machines.create({ name: 'node-1', macs: [MAC] });
     const before = store.events.add({ mac: MAC, source: 'dhcp', kind: 'dhcp.offer', detail: {} });
+    await new Promise((r) => setTimeout(r, 100)); // the feed (20 ms ticks) has delivered it: it is history now
 
     const all = await openStream(port, '/api/v1/events/stream', roles.read);
     expect(all.res.statusCode).toBe(200);
