@@ -11,9 +11,9 @@ const MiB = 1024 * KiB;
 export const BODY_LIMITS = {
   /** Anything that declares nothing: JSON API bodies (http.limits.bodyLimitBytes overrides). */
   default: 1 * MiB,
-  /** A machine's phone-home report (phase and a capped facts object). */
-  report: 64 * KiB,
-  /** A whole inventory file. */
+  /** A machine's phone-home report: its facts are capped at 64 KiB (report.ts), the rest is small. */
+  report: 80 * KiB,
+  /** A whole inventory file, or a profile whose spec embeds files (Ignition/Butane, cloud-init). */
   import: 8 * MiB,
 } as const;
 
@@ -25,6 +25,8 @@ export const BODY_LIMITS = {
 export const ROUTE_BODY_LIMITS: Readonly<Record<string, number>> = {
   'POST /api/v1/report': BODY_LIMITS.report,
   'POST /api/v1/inventory/import': BODY_LIMITS.import,
+  'POST /api/v1/profiles': BODY_LIMITS.import,
+  'PUT /api/v1/profiles/:name': BODY_LIMITS.import,
 };
 
 /**
