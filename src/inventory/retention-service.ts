@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import type { Service } from '../service.js';
 import { type PruneCounts, RetentionRepo, type RetentionSettings } from './retention.js';
 import type { Store } from './store.js';
 
@@ -114,4 +115,14 @@ export class RetentionService {
 
 function total(c: PruneCounts): number {
   return c.eventsByAge + c.eventsByCount + c.configVersions + c.expiredTokens;
+}
+
+/** Starts retention for the composition root (main.ts): `services.push(startRetention(ctx))`. */
+export function startRetention(ctx: { store: Store; settings: { retention: RetentionSettings }; log: Logger }, timers?: RetentionTimers): Service {
+  const svc = new RetentionService({ store: ctx.store, settings: ctx.settings.retention, log: ctx.log.child({ subsys: 'retention' }), ...(timers ? { timers } : {}) });
+  svc.start();
+  return {
+    name: 'retention',
+    close: async () => svc.close(),
+  };
 }

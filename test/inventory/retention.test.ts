@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RetentionRepo, retentionSettingsSchema } from '../../src/inventory/retention.js';
-import { RetentionService, type RetentionTimers } from '../../src/inventory/retention-service.js';
+import { RetentionService, type RetentionTimers, startRetention } from '../../src/inventory/retention-service.js';
 import { Store } from '../../src/inventory/store.js';
 import { silentLogger } from '../../src/log.js';
 
@@ -212,4 +212,16 @@ describe('retention over a simulated 100,000-boot run', () => {
     expect(sizes.at(-1)!).toBeLessThan(sizes[Math.floor(sizes.length / 2)]! * 1.25);
     store.close();
   }, 120_000);
+});
+
+describe('startRetention', () => {
+  it('starts on the injected timers and stops on close', async () => {
+    const t = fakeTimers();
+    const store = Store.memory();
+    const svc = startRetention({ store, settings: { retention: settings() }, log: silentLogger() }, t.timers);
+    expect(svc.name).toBe('retention');
+    expect(t.pending()).toBe(20);
+    await svc.close();
+    expect(t.pending()).toBeUndefined();
+  });
 });
