@@ -198,6 +198,27 @@ describe('web console in headless Chromium', () => {
     await shot('02-machine-timeline');
   });
 
+  it('labels every control and reaches each one with Tab, in document order', async () => {
+    // Form controls without a label (label[for], a wrapping label or aria-label) are listed.
+    const unlabelled = await page.evaluate(`[...document.querySelectorAll('input, select, textarea')]
+      .filter((el) => el.labels.length === 0 && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+      .map((el) => el.outerHTML)`);
+    expect(unlabelled).toEqual([]);
+    const controls = (await page.evaluate(`[...document.querySelectorAll('a[href], button, input, select, summary, [tabindex="0"]')]
+      .filter((el) => !el.disabled && el.getClientRects().length > 0).length`)) as number;
+    await page.evaluate('document.activeElement?.blur(); window.scrollTo(0, 0)');
+    const order: number[] = [];
+    for (let i = 0; i < controls; i++) {
+      await page.keyboard.press('Tab');
+      order.push((await page.evaluate(`[...document.querySelectorAll('*')].indexOf(document.activeElement)`)) as number);
+    }
+    expect(new Set(order).size).toBe(controls);
+    // Focus starts after the heading that had it, and wraps: rotated to start at the first control.
+    const first = order.indexOf(Math.min(...order));
+    const rotated = [...order.slice(first), ...order.slice(0, first)];
+    expect(rotated).toEqual([...order].sort((a, b) => a - b));
+  });
+
   it('diffs two config versions', async () => {
     await page.click('::-p-text(Compare)');
     await page.waitForSelector('[data-testid="diff"]');
