@@ -169,6 +169,23 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
 }
 
 describe('GET /api/v1/events/stream (real listener)', () => {
+  it('outlives the request and idle timeouts: heartbeats keep a quiet stream open', async () => {
+    const t = await testApp({ http: { publicUrl: 'http://198.18.0.1:8080', limits: { requestTimeoutMs: 1000, headersTimeoutMs: 1000, idleTimeoutMs: 1000 } } });
+    registerObservabilityRoutes(t.app, { settings: t.settings, store: t.store, log: silentLogger(), adminToken: 'test-token', feedIntervalMs: 20, eventStream: { heartbeatMs: 300 } });
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    closers.push(() => t.app.close());
+    const s = await openStream((t.app.server.address() as AddressInfo).port, '/api/v1/events/stream', t.roles.read);
+    let ended = false;
+    s.res.on('close', () => {
+      ended = true;
+    });
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(ended).toBe(false);
+    const id = t.store.events.add({ source: 'api', kind: 'machine.created' });
+    await until(() => s.ids().includes(id));
+    expect(s.text().match(/: ping/g)?.length).toBeGreaterThanOrEqual(5);
+  });
+
   it('streams new events, filters by machine, resumes after an id, sends heartbeats and refuses streams past the cap', async () => {
     const { app, store, roles } = await setup({ eventStream: { maxStreams: 3, heartbeatMs: 100 } });
     await app.listen({ host: '127.0.0.1', port: 0 });
