@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { rolloutRepo } from '../../src/inventory/rollouts.js';
 import { type Appliance, startAppliance } from '../../src/main.js';
 import { silentLogger } from '../../src/log.js';
 import { defaultSettings } from '../../src/settings.js';
@@ -157,6 +158,8 @@ describe('web console in headless Chromium', () => {
     const res = await page.goto(`${appliance.apiUrl}/`, { waitUntil: 'domcontentloaded' });
     expect(res?.url()).toBe(`${appliance.apiUrl}/ui/`);
     expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
+    // The boot network never serves it (public-api routes live on the management listener only).
+    expect((await fetch(`${appliance.httpUrl}/ui/`)).status).toBe(404);
     await login(appliance.adminToken);
     expect(await text('[data-testid="role"]')).toContain('admin');
     await page.waitForSelector('::-p-text(n3)');
@@ -246,6 +249,11 @@ describe('web console in headless Chromium', () => {
     await page.waitForFunction("/^#\\/rollouts\\/\\d+$/.test(location.hash)");
     await page.waitForSelector('[data-testid="rollout-state"]');
     expect(await text('[data-testid="rollout-state"]')).toBe('running');
+    // Live progress: the canary finishing (as the runner would record it) shows without a reload.
+    const id = Number(((await page.evaluate('location.hash')) as string).split('/').pop());
+    const n2 = appliance.store.machines.get('n2').id;
+    expect(rolloutRepo(appliance.store.db).updateMember(id, n2, 'pending', { phase: 'done', message: 'healthy', startedAt: Date.now() - 1000, finishedAt: Date.now() })).toBe(true);
+    await page.waitForFunction(`document.querySelector('.progress')?.textContent.includes('1/2')`, { timeout: 10_000 });
     await page.focus('[data-testid="rollout-actions"] ::-p-text(Pause)');
     await page.keyboard.press('Enter');
     await page.waitForFunction(`document.querySelector('[data-testid="rollout-state"]')?.textContent === 'paused'`);
