@@ -14,6 +14,7 @@ COPY scripts ./scripts
 COPY native ./native
 COPY boot-assets ./boot-assets
 COPY src ./src
+COPY ui ./ui
 COPY bin ./bin
 COPY tsconfig.json tsconfig.build.json biome.json ./
 RUN apt-get update && bash scripts/setup.sh start && rm -rf /var/lib/apt/lists/*

@@ -60,7 +60,7 @@ if [ ! -f dist/cli.js ] || [ -n "$(find src tsconfig.json tsconfig.build.json -n
 fi
 
 # Build the web console (ui/ → ui/dist, served at /ui/) when any of its sources is newer than the build.
-if [ ! -f ui/dist/index.html ] || [ -n "$(find ui/src ui/index.html ui/vite.config.ts ui/tsconfig.json package-lock.json -newer ui/dist/index.html -print -quit)" ]; then
+if [ -d ui/src ] && { [ ! -f ui/dist/index.html ] || [ -n "$(find ui/src ui/index.html ui/vite.config.ts ui/tsconfig.json package-lock.json -newer ui/dist/index.html -print -quit)" ]; }; then
   log "building the console (ui/)"
   npm run --silent build:ui >&2
 fi
