@@ -119,7 +119,7 @@ describe('timeouts and connection caps on a real listening server (127.0.0.1)', 
     socket.resume();
     const closed = new Promise<number | false>((resolve) => {
       socket.once('close', () => resolve(Date.now() - started));
-      setTimeout(() => resolve(false), 6000).unref();
+      setTimeout(() => resolve(false), 8000).unref();
     });
     return { closed, socket };
   }
@@ -133,14 +133,15 @@ describe('timeouts and connection caps on a real listening server (127.0.0.1)', 
   });
 
   it('closes an idle kept-alive connection after keepAliveTimeoutMs and one that sends nothing after idleTimeoutMs', async () => {
-    const { port } = await listen({ keepAliveTimeoutMs: 300, idleTimeoutMs: 1500, headersTimeoutMs: 5000, requestTimeoutMs: 5000 });
+    // Wide margins: on a loaded machine timers fire late.
+    const { port } = await listen({ keepAliveTimeoutMs: 300, idleTimeoutMs: 4000, headersTimeoutMs: 9000, requestTimeoutMs: 9000 });
     const kept = open(port, 'GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n');
     const silent = open(port);
     const [a, b] = await Promise.all([kept.closed, silent.closed]);
     expect(a).not.toBe(false);
-    expect(a).toBeLessThan(1400);
+    expect(a).toBeLessThan(3000);
     expect(b).not.toBe(false);
-    expect(b).toBeGreaterThanOrEqual(1000);
+    expect(b).toBeGreaterThanOrEqual(3500);
   });
 
   it('closes connections past maxConnectionsPerClient at accept and still answers on the others', async () => {
