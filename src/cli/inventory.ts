@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import type { ImportResult } from '../inventory/import.js';
+import type { ImportResult } from '../config/inventory-file.js';
 import type { ApiClient } from './client.js';
 import { CliError } from './client.js';
 import { UsageError, need } from './machines.js';

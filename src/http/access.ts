@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { ROLES, type Role } from '../model/roles.js';
 
 /**
  * Who may call a route. Every route declares one in its options (`config: { access }`); a route
@@ -12,9 +13,7 @@ import type { FastifyRequest } from 'fastify';
 export const ACCESS_LEVELS = ['public-boot', 'public-api', 'machine', 'read', 'operate', 'admin'] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
 
-/** Roles of API tokens, weakest first: read sees (no secrets), operate acts, admin manages. */
-export const ROLES = ['read', 'operate', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role } from '../model/roles.js';
 
 /** The authenticated caller of a management route. */
 export interface Caller {

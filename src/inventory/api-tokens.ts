@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { AppError } from '../errors.js';
-import type { Role } from '../http/access.js';
+import type { Role } from '../model/roles.js';
 import type { Db } from './db.js';
 
 /** An API token as shown outside the process: never its secret, never its digest. */

@@ -4,10 +4,9 @@ import { nowIso } from './db.js';
 import type { SecretBox } from './secrets.js';
 import { openJson, sealJson } from './sealing.js';
 
-/** Output formats a config version can have (one renderer each). */
-export const CONFIG_FORMATS = ['testos', 'talos', 'ignition', 'cloudinit', 'bottlerocket'] as const;
-/** One config output format. */
-export type ConfigFormat = (typeof CONFIG_FORMATS)[number];
+import type { ConfigFormat } from '../model/config-format.js';
+
+export { CONFIG_FORMATS, type ConfigFormat } from '../model/config-format.js';
 
 /** A stored, immutable rendered config (without its body). */
 export interface ConfigVersion {

@@ -6,7 +6,7 @@
  * (shim's verifier: "bad shim signature") makes GRUB fetch a failure beacon so the server can
  * record it, instead of sitting at a prompt.
  */
-import { normalizeMac } from '../inventory/mac.js';
+import { normalizeMac } from '../model/mac.js';
 
 /** How the machine reached GRUB: PXE over TFTP, or UEFI HTTP Boot (RAM disk). */
 export type GrubFirmwarePath = 'pxe' | 'uefi-http';

@@ -1,5 +1,5 @@
-import type { ConfigFormat } from '../inventory/configs.js';
-import type { ProfileSpec } from '../inventory/profile-spec.js';
+import type { ConfigFormat } from '../model/config-format.js';
+import type { ProfileSpec } from '../model/profile-spec.js';
 import { renderBottlerocket } from './bottlerocket.js';
 import { renderCloudInit } from './cloudinit.js';
 import { renderIgnition } from './ignition.js';

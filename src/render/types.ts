@@ -1,5 +1,5 @@
-import type { ConfigFormat } from '../inventory/configs.js';
-import type { ProfileSpec } from '../inventory/profile-spec.js';
+import type { ConfigFormat } from '../model/config-format.js';
+import type { ProfileSpec } from '../model/profile-spec.js';
 
 /** The parts of a machine a renderer may use (no facts: output must not depend on what a host reports). */
 export interface RenderMachine {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
-import { exportInventory, importInventory } from '../../inventory/import.js';
+import { exportInventory, importInventory } from '../../config/inventory-file.js';
 import { callerOf, mayUnseal } from '../access.js';
 import type { AppDeps } from '../app.js';
 import { inventoryFileSchema } from '../schemas.js';

@@ -1,8 +1,8 @@
-import { validateProfileSpec } from '../config/validate.js';
+import { validateProfileSpec } from './validate.js';
 import { AppError, isAppError } from '../errors.js';
 import type { InventoryFile } from '../http/schemas.js';
-import { normalizeMac } from './mac.js';
-import type { Store } from './store.js';
+import { normalizeMac } from '../model/mac.js';
+import type { Store } from '../inventory/store.js';
 
 /** What an import changed. */
 export interface ImportResult {
