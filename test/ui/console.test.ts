@@ -236,6 +236,12 @@ describe('web console in headless Chromium', () => {
     await page.waitForSelector('[data-testid="actions"] [role="alert"]', { timeout: 20_000 });
     const alert = await text('[data-testid="actions"] [role="alert"]');
     expect(alert).toMatch(/Power on failed: .*\(BMC_[A-Z_]+\)/);
+    // A cycle asks first; by keyboard: Enter on the button moves focus to Confirm, Enter again sends it.
+    await page.focus('[data-testid="actions"] ::-p-text(Power cycle)');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Confirm: power cycle');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(`document.querySelector('[data-testid="actions"] [role="alert"]')?.textContent.startsWith('Power cycle failed')`, { timeout: 20_000 });
     await shot('03-power-error');
   });
 

@@ -84,12 +84,17 @@ export function Message({ outcome, error }: { outcome?: Outcome | undefined; err
 export function ConfirmButton(props: { label: string; confirmLabel?: string; disabled?: boolean; onConfirm: () => void; children?: ComponentChildren }) {
   const [asking, setAsking] = useState(false);
   const confirmRef = useRef<HTMLButtonElement>(null);
+  const firstRef = useRef<HTMLButtonElement>(null);
+  const asked = useRef(false);
+  // Focus follows the question: to Confirm when asked, back to the button when answered.
   useEffect(() => {
     if (asking) confirmRef.current?.focus();
+    else if (asked.current) firstRef.current?.focus();
+    asked.current = asking;
   }, [asking]);
   if (!asking) {
     return (
-      <button type="button" disabled={props.disabled} onClick={() => setAsking(true)}>
+      <button type="button" ref={firstRef} disabled={props.disabled} onClick={() => setAsking(true)}>
         {props.label}
       </button>
     );

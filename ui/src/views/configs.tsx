@@ -13,8 +13,9 @@ interface Configs {
 const label = (v: ConfigVersion) => `#${v.id} ${v.profile} r${v.profileRevision} ${v.format} (${fmtTime(v.createdAt)})`;
 
 /** Version table plus a compare form (From / To → diff). */
-export function ConfigVersions({ machine }: { machine: Machine }) {
-  const { data, error } = useLoad(() => api<Configs>('GET', `/api/v1/machines/${seg(machine.name)}/configs`), [machine.name]);
+export function ConfigVersions({ machine, traceTick }: { machine: Machine; traceTick: number }) {
+  // Read again when the timeline moves: a boot renders a new version.
+  const { data, error } = useLoad(() => api<Configs>('GET', `/api/v1/machines/${seg(machine.name)}/configs`), [machine.name, traceTick]);
   // Oldest first, so the default comparison is the previous version against the newest.
   const versions = [...(data?.items ?? [])].sort((x, y) => x.id - y.id);
   const [from, setFrom] = useState<string>('');

@@ -57,7 +57,7 @@ export function MachineView({ machineRef, role }: { machineRef: string; role: Ro
           <WhyPanel machine={m} traceTick={traceTick} />
           {roleAtLeast(role, 'operate') && <Actions machine={m} />}
           <Timeline machine={m} onNewEvents={() => setTraceTick((t) => t + 1)} />
-          <ConfigVersions machine={m} />
+          <ConfigVersions machine={m} traceTick={traceTick} />
         </>
       )}
     </section>
