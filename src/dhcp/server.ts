@@ -86,6 +86,11 @@ export class DhcpServer {
     }
   }
 
+  /** Lease/trace commits so far: count and time spent (the metrics' DB commit latency). */
+  get commitStats(): { readonly commits: number; readonly commitMs: number; readonly maxCommitMs: number } {
+    return this.batch.stats;
+  }
+
   /** Local ports in use (tests bind port 0). */
   ports(): number[] {
     return this.endpoints.map((e) => e.port);

@@ -11,8 +11,13 @@ function chooseInterfaces(names: string[]): InterfaceInfo[] {
   return names.length ? names.map(describeInterface) : ipv4Interfaces();
 }
 
+/** The running DHCP service; `server` exposes its counters (metrics). */
+export interface DhcpService extends Service {
+  readonly server: DhcpServer;
+}
+
 /** Starts the DHCP server (authoritative or proxy) from settings; settings errors stop start-up. */
-export async function startDhcp(ctx: ServiceContext): Promise<Service | undefined> {
+export async function startDhcp(ctx: ServiceContext): Promise<DhcpService | undefined> {
   const s = ctx.settings.dhcp;
   const log = ctx.log.child({ subsys: 'dhcp' });
   const interfaces = chooseInterfaces(s.interfaces);
@@ -50,6 +55,7 @@ export async function startDhcp(ctx: ServiceContext): Promise<Service | undefine
   log.info({ mode: s.mode, serverAddress, interfaces: interfaces.map((i) => i.name), ports: server.ports() }, 'dhcp listening');
   return {
     name: 'dhcp',
+    server,
     close: async () => {
       clearInterval(timer);
       await server.close();

@@ -1,9 +1,16 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DhcpStats } from '../dhcp/server.js';
 import type { BootEvent } from '../inventory/events.js';
 import { MACHINE_STATES } from '../inventory/machines.js';
 import { rolloutRepo } from '../inventory/rollouts.js';
 import type { Store } from '../inventory/store.js';
 import { PhaseClock } from './phase-clock.js';
+
+/** The DHCP server's own counters (DhcpServer: stats and commitStats), read at scrape time. */
+export interface DhcpCounters {
+  readonly stats: Readonly<DhcpStats>;
+  readonly commitStats: { readonly commits: number; readonly commitMs: number; readonly maxCommitMs: number };
+}
 
 /** What the collectors read at scrape time. */
 export interface MetricsDeps {
@@ -43,10 +50,12 @@ export class Metrics {
   readonly bootPhaseSeconds;
   readonly streamClients;
   private readonly phases = new PhaseClock();
+  private readonly watched: { dhcp?: DhcpCounters } = {};
 
   constructor(deps: MetricsDeps) {
     const registers = [this.registry];
     const { store } = deps;
+    const watched = this.watched;
     if (deps.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'rackboot_' });
     this.httpRequests = new Counter({ name: 'rackboot_http_requests_total', help: 'HTTP requests answered, by route, method and status class', labelNames: ['route', 'method', 'status'] as const, registers });
     this.httpSeconds = new Histogram({ name: 'rackboot_http_request_duration_seconds', help: 'HTTP response time by route', labelNames: ['route'] as const, buckets: HTTP_BUCKETS, registers });
@@ -59,7 +68,51 @@ export class Metrics {
       labelNames: ['type', 'reason'] as const,
       registers,
       collect() {
-        for (const [type, n] of store.unknownMacs.noted) this.inc({ type, reason: 'unknown-mac' }, tallyDelta(dropTally, type, n));
+        let unknown = 0;
+        for (const [type, n] of store.unknownMacs.noted) {
+          unknown += n;
+          this.inc({ type, reason: 'unknown-mac' }, tallyDelta(dropTally, type, n));
+        }
+        const d = watched.dhcp?.stats;
+        if (!d) return;
+        const add = (reason: string, n: number) => this.inc({ type: 'any', reason }, tallyDelta(dropTally, reason, n));
+        add('malformed', d.malformed);
+        add('stale', d.stale);
+        add('discover-limited', d.discoverLimited);
+        add('not-answered', d.ignored - unknown);
+      },
+    });
+    const dhcpTally = new Map<string, number>();
+    new Counter({
+      name: 'rackboot_dhcp_requests_total',
+      help: 'DHCP datagrams received (after startDhcp is watched)',
+      registers,
+      collect() {
+        if (watched.dhcp) this.inc(tallyDelta(dhcpTally, 'received', watched.dhcp.stats.received));
+      },
+    });
+    new Counter({
+      name: 'rackboot_db_commits_total',
+      help: 'SQLite transactions committed on the DHCP path (leases and trace rows)',
+      registers,
+      collect() {
+        if (watched.dhcp) this.inc(tallyDelta(dhcpTally, 'commits', watched.dhcp.commitStats.commits));
+      },
+    });
+    new Counter({
+      name: 'rackboot_db_commit_seconds_total',
+      help: 'Time spent in those commits; rate(seconds) / rate(commits) is the mean commit latency',
+      registers,
+      collect() {
+        if (watched.dhcp) this.inc(tallyDelta(dhcpTally, 'commitMs', watched.dhcp.commitStats.commitMs) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'rackboot_db_commit_max_seconds',
+      help: 'Longest DHCP-path commit since start',
+      registers,
+      collect() {
+        if (watched.dhcp) this.set(watched.dhcp.commitStats.maxCommitMs / 1000);
       },
     });
     this.tftpTransfers = new Counter({ name: 'rackboot_tftp_transfers_total', help: 'TFTP transfers by result (sent, timeout, error, ...)', labelNames: ['result'] as const, registers });
@@ -93,6 +146,11 @@ export class Metrics {
       },
     });
     new Gauge({ name: 'rackboot_unknown_macs', help: 'MACs seen in DHCP that no machine has (bounded table)', registers, collect() { this.set(store.unknownMacs.count()); } });
+  }
+
+  /** Reads the DHCP server's counters from now on (main.ts, after startDhcp). */
+  watchDhcp(server: DhcpCounters): void {
+    this.watched.dhcp = server;
   }
 
   /** Counts what new trace events say (called by the EventFeed for every batch). */

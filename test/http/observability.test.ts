@@ -113,6 +113,30 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/rackboot_nodejs_eventloop_lag_seconds/);
   });
 
+  it("reads a watched DHCP server's requests, drop reasons and commit latency at scrape time", async () => {
+    const { app, store, roles, metrics } = await setup();
+    closers.push(() => app.close());
+    const stats = { received: 10, malformed: 1, ignored: 3, replied: 5, errors: 0, stale: 2, discoverLimited: 1 };
+    const commitStats = { commits: 4, commitMs: 20, maxCommitMs: 9 };
+    metrics.watchDhcp({ stats, commitStats });
+    for (let i = 0; i < 2; i++) store.unknownMacs.noteSoon({ mac: `02:00:00:00:00:0${i}`, arch: null, vendorClass: null, messageType: 'discover', giaddr: null, circuitId: null, remoteId: null, at: Date.now() });
+    const scrape = async () => (await app.inject({ method: 'GET', url: '/metrics', headers: roles.read })).body;
+    let text = await scrape();
+    expect(text).toMatch(/rackboot_dhcp_requests_total 10/);
+    expect(text).toMatch(/rackboot_dhcp_drops_total\{type="discover",reason="unknown-mac"\} 2/);
+    expect(text).toMatch(/rackboot_dhcp_drops_total\{type="any",reason="not-answered"\} 1/);
+    expect(text).toMatch(/rackboot_dhcp_drops_total\{type="any",reason="stale"\} 2/);
+    expect(text).toMatch(/rackboot_dhcp_drops_total\{type="any",reason="discover-limited"\} 1/);
+    expect(text).toMatch(/rackboot_db_commits_total 4/);
+    expect(text).toMatch(/rackboot_db_commit_seconds_total 0.02/);
+    expect(text).toMatch(/rackboot_db_commit_max_seconds 0.009/);
+    stats.received = 15;
+    commitStats.commits = 6;
+    text = await scrape();
+    expect(text).toMatch(/rackboot_dhcp_requests_total 15/);
+    expect(text).toMatch(/rackboot_db_commits_total 6/);
+  });
+
   it('every metric the Grafana dashboard queries is exposed', async () => {
     const { app, roles } = await setup();
     closers.push(() => app.close());
