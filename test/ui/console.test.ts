@@ -174,6 +174,7 @@ describe('web console in headless Chromium', () => {
   it("shows a machine's timeline advancing live as boot events are recorded", async () => {
     await goto('#/machines/n1');
     await page.waitForSelector('[data-testid="timeline"]');
+    expect(await page.title()).toBe('Machine n1 · rackboot');
     const add = (source: string, kind: string, detail: Record<string, unknown> = {}) =>
       appliance.store.events.add({ machineId: source === 'dhcp' ? null : n1Id, mac: '52:54:00:00:18:01', source, kind, detail });
     const steps: [string, string, Record<string, unknown>][] = [
@@ -239,7 +240,7 @@ describe('web console in headless Chromium', () => {
     // A cycle asks first; by keyboard: Enter on the button moves focus to Confirm, Enter again sends it.
     await page.focus('[data-testid="actions"] ::-p-text(Power cycle)');
     await page.keyboard.press('Enter');
-    expect(await page.evaluate('document.activeElement.textContent')).toBe('Confirm: power cycle');
+    await page.waitForFunction(`document.activeElement?.textContent === 'Confirm: power cycle'`);
     await page.keyboard.press('Enter');
     await page.waitForFunction(`document.querySelector('[data-testid="actions"] [role="alert"]')?.textContent.startsWith('Power cycle failed')`, { timeout: 20_000 });
     await shot('03-power-error');

@@ -21,6 +21,13 @@ function pageOf(hash: string): Page {
   return { view: 'fleet' };
 }
 
+function titleOf(page: Page, role: Role | null): string {
+  if (!role) return 'Sign in';
+  if (page.view === 'machine') return `Machine ${page.ref}`;
+  if (page.view === 'rollout') return `Rollout #${page.id}`;
+  return { fleet: 'Fleet', rollouts: 'Rollouts', unknown: 'Unknown MACs' }[page.view];
+}
+
 function Login({ onLogin, notice }: { onLogin: (role: Role) => void; notice: string | undefined }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState<string | undefined>(notice);
@@ -90,11 +97,12 @@ function App() {
       (e) => setUnknownMacs(!(asApiError(e) instanceof ApiError && asApiError(e).status === 404)),
     );
   }, [role]);
-  // A new page moves focus to its content, so keyboard and screen-reader users start there.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on page change only
+  // A new page moves focus to its content, so keyboard and screen-reader users start there, and
+  // names itself in the title (what a screen reader announces, and the tab shows).
   useEffect(() => {
     mainRef.current?.querySelector<HTMLElement>('h1')?.focus();
-  }, [page]);
+    document.title = `${titleOf(page, role)} · rackboot`;
+  }, [page, role]);
 
   if (!role) {
     return (

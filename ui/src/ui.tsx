@@ -1,6 +1,6 @@
 /** Small shared pieces: data loading, error banner, two-step confirm button, time formatting. */
 import type { ComponentChildren } from 'preact';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api.js';
 
 /** Loads data with `load` (again when `deps` change or `reload()` is called; every `everyMs` if set). */
@@ -86,8 +86,9 @@ export function ConfirmButton(props: { label: string; confirmLabel?: string; dis
   const confirmRef = useRef<HTMLButtonElement>(null);
   const firstRef = useRef<HTMLButtonElement>(null);
   const asked = useRef(false);
-  // Focus follows the question: to Confirm when asked, back to the button when answered.
-  useEffect(() => {
+  // Focus follows the question: to Confirm when asked, back to the button when answered (before
+  // paint, so focus never falls to the page body in between).
+  useLayoutEffect(() => {
     if (asking) confirmRef.current?.focus();
     else if (asked.current) firstRef.current?.focus();
     asked.current = asking;
