@@ -1,7 +1,6 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import type { FastifyServerFactory } from 'fastify';
 import { startDhcp } from './dhcp/service.js';
@@ -9,8 +8,10 @@ import { buildApp } from './http/app.js';
 import { ensureAdminToken } from './http/auth.js';
 import { type ListenerName, tagListener } from './http/guard.js';
 import { limitConnections, nodeServerOptions } from './http/limits.js';
+import { derivePublicUrl } from './http/public-url.js';
 import { ensureTls } from './http/tls.js';
 import { openDataDir } from './inventory/data-dir.js';
+import { startRetention } from './inventory/retention-service.js';
 import type { Store } from './inventory/store.js';
 import { type Logger, createLogger } from './log.js';
 import type { Service } from './service.js';
@@ -63,7 +64,7 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
     const address = await app.listen({ host: settings.http.host, port: settings.http.port });
     const port = Number(new URL(address).port);
     services.push({ name: 'http', close: () => app.close() });
-    const publicUrl = settings.http.publicUrl ?? `http://${guessAddress(settings)}:${port}`;
+    const publicUrl = derivePublicUrl(settings, port);
     deps.publicUrl = publicUrl; // fixed once, before the first request is handled
     const tls = settings.api.tls.enabled ? ensureTls(dataDir, settings.api) : undefined;
     const serverOptions = nodeServerOptions(settings.http.limits);
@@ -73,6 +74,7 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
     services.push({ name: 'api', close: () => closeServer(apiServer) });
     const apiUrl = `${tls ? 'https' : 'http'}://127.0.0.1:${apiPort}`;
     const ctx = { settings, store, log, publicUrl };
+    services.push(startRetention(ctx));
     const tftp = settings.tftp.enabled ? await startTftp(ctx) : undefined;
     if (tftp) services.push(tftp);
     const dhcp = settings.dhcp.enabled ? await startDhcp(ctx) : undefined;
@@ -120,16 +122,6 @@ function closeServer(server: Server): Promise<void> {
     server.close(() => ok());
     server.closeAllConnections();
   });
-}
-
-/** The address clients should use: the DHCP server address, the HTTP host, or the first non-loopback IPv4. */
-function guessAddress(settings: Settings): string {
-  if (settings.dhcp.serverAddress) return settings.dhcp.serverAddress;
-  if (settings.http.host !== '0.0.0.0' && settings.http.host !== '::') return settings.http.host;
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return '127.0.0.1';
 }
 
 /** `rackboot serve`: start, then close everything cleanly on SIGTERM/SIGINT. */
