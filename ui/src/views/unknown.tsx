@@ -1,5 +1,5 @@
 /** PXE clients seen but not in the inventory (`GET /api/v1/unknown-macs`), with enrollment. */
-import { useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { type Role, api, roleAtLeast, seg } from '../api.js';
 import type { Items, Profile } from '../types.js';
 import { Message, fmtTime, useAction, useLoad } from '../ui.js';
@@ -17,6 +17,20 @@ interface Sighting {
   lastSeen?: string | null;
   count?: number | null;
 }
+
+/** Client system architectures of DHCP option 93 (RFC 4578 §2.1 and the IANA registry). */
+const ARCH: Record<number, string> = {
+  0: 'BIOS x86',
+  6: 'UEFI x86',
+  7: 'UEFI x64',
+  9: 'UEFI x64',
+  10: 'UEFI ARM32',
+  11: 'UEFI ARM64',
+  15: 'UEFI x86 HTTP',
+  16: 'UEFI x64 HTTP',
+  19: 'UEFI ARM64 HTTP',
+};
+const archName = (a: Sighting['arch']) => (typeof a === 'number' ? `${ARCH[a] ?? 'arch'} (${a})` : (a ?? ''));
 
 /** The unknown-MACs table (refreshed every 5 s) with an enroll form per row for admin tokens. */
 export function UnknownMacsView({ role }: { role: Role }) {
@@ -56,7 +70,7 @@ export function UnknownMacsView({ role }: { role: Role }) {
               <th scope="row">
                 <code>{s.mac}</code>
               </th>
-              <td>{s.arch ?? ''}</td>
+              <td>{archName(s.arch)}</td>
               <td>{s.vendorClass ?? ''}</td>
               <td>{[s.relay ?? s.giaddr, s.circuitId && `circuit ${s.circuitId}`, s.remoteId && `remote ${s.remoteId}`].filter(Boolean).join(', ')}</td>
               <td>{fmtTime(s.firstSeen)}</td>
@@ -97,6 +111,10 @@ function EnrollForm({ mac, onDone }: { mac: string; onDone: () => void }) {
   const [name, setName] = useState('');
   const [profile, setProfile] = useState('');
   const [labels, setLabels] = useState('');
+  const nameRef = useRef<HTMLInputElement>(null);
+  // The form opens under the table: focus goes to its first field (again when another MAC is picked).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: re-run per MAC on purpose
+  useLayoutEffect(() => nameRef.current?.focus(), [mac]);
   const submit = (e: Event) => {
     e.preventDefault();
     void action.run('Enroll', async () => {
@@ -122,7 +140,7 @@ function EnrollForm({ mac, onDone }: { mac: string; onDone: () => void }) {
         Enroll <code>{mac}</code>
       </h2>
       <label for="enroll-name">Machine name</label>
-      <input id="enroll-name" required pattern="[a-z0-9]([a-z0-9.\-]*[a-z0-9])?" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+      <input id="enroll-name" ref={nameRef} required pattern="[a-z0-9]([a-z0-9.\-]*[a-z0-9])?" value={name} onInput={(e) => setName(e.currentTarget.value)} />
       <label for="enroll-profile">Profile</label>
       <select id="enroll-profile" value={profile} onChange={(e) => setProfile(e.currentTarget.value)}>
         <option value="">(none yet)</option>
