@@ -3,10 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.js';
 import { UsageError } from '../../src/cli/machines.js';
 import { unknownCommand, whyCommand } from '../../src/cli/why.js';
-import { registerObservabilityRoutes } from '../../src/http/routes/observability.js';
 import type { Store } from '../../src/inventory/store.js';
-import { silentLogger } from '../../src/log.js';
-import { testApp } from '../helpers/app.js';
+import { observabilityApp } from '../helpers/observability-app.js';
 
 const MAC = '52:54:00:00:00:42';
 const UNKNOWN = '02:00:00:00:00:77';
@@ -16,8 +14,7 @@ let admin: ApiClient;
 let reader: ApiClient;
 
 beforeAll(async () => {
-  const t = await testApp();
-  registerObservabilityRoutes(t.app, { settings: t.settings, store: t.store, log: silentLogger(), adminToken: 'test-token' });
+  const t = await observabilityApp();
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
   store = t.store;

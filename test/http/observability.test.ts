@@ -3,19 +3,13 @@ import { type IncomingMessage, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { registerObservabilityRoutes } from '../../src/http/routes/observability.js';
 import type { BootEvent } from '../../src/inventory/events.js';
-import { silentLogger } from '../../src/log.js';
-import { testApp } from '../helpers/app.js';
+import { observabilityApp } from '../helpers/observability-app.js';
 
 const MAC = '52:54:00:12:34:56';
 const UNKNOWN = '02:00:00:aa:bb:cc';
 
-async function setup(opts: Parameters<typeof registerObservabilityRoutes>[1] extends infer D ? Partial<D & object> : never = {}) {
-  const t = await testApp();
-  const metrics = registerObservabilityRoutes(t.app, { settings: t.settings, store: t.store, log: silentLogger(), adminToken: 'test-token', feedIntervalMs: 20, ...opts });
-  return { ...t, metrics };
-}
+const setup = (opts: Parameters<typeof observabilityApp>[0] = {}) => observabilityApp({ feedIntervalMs: 20, ...opts });
 
 const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -194,8 +188,7 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
 
 describe('GET /api/v1/events/stream (real listener)', () => {
   it('outlives the request and idle timeouts: heartbeats keep a quiet stream open', async () => {
-    const t = await testApp({ http: { publicUrl: 'http://198.18.0.1:8080', limits: { requestTimeoutMs: 1000, headersTimeoutMs: 1000, idleTimeoutMs: 1000 } } });
-    registerObservabilityRoutes(t.app, { settings: t.settings, store: t.store, log: silentLogger(), adminToken: 'test-token', feedIntervalMs: 20, eventStream: { heartbeatMs: 300 } });
+    const t = await setup({ settings: { http: { publicUrl: 'http://198.18.0.1:8080', limits: { requestTimeoutMs: 1000, headersTimeoutMs: 1000, idleTimeoutMs: 1000 } } }, eventStream: { heartbeatMs: 300 } });
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     closers.push(() => t.app.close());
     const s = await openStream((t.app.server.address() as AddressInfo).port, '/api/v1/events/stream', t.roles.read);
