@@ -187,6 +187,28 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
 }
 
 describe('GET /api/v1/events/stream (real listener)', () => {
+  it('cuts a client that stops reading once its buffer passes the bound', async () => {
+    const t = await setup({ eventStream: { maxBufferedBytes: 64 * 1024, behindGraceMs: 100, heartbeatMs: 60_000 } });
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    closers.push(() => t.app.close());
+    const s = await openStream((t.app.server.address() as AddressInfo).port, '/api/v1/events/stream', t.roles.read);
+    s.res.pause();
+    const closed = new Promise((r) => s.res.on('close', r));
+    const padding = 'x'.repeat(1000);
+    const flood = () =>
+      t.store.transaction(() => {
+        for (let i = 0; i < 5_000; i++) t.store.events.add({ source: 'api', kind: 'test.flood', detail: { padding } });
+      });
+    flood(); // one burst is written whole, whatever its size
+    await new Promise((r) => setTimeout(r, 200));
+    flood(); // the next finds the backlog unread past the bound for longer than the grace
+    await new Promise((r) => setTimeout(r, 200));
+    s.res.resume();
+    await closed;
+    expect(s.text()).toMatch(/: too far behind; reconnect with Last-Event-ID/);
+    expect(s.ids()).toHaveLength(5_000);
+  });
+
   it('outlives the request and idle timeouts: heartbeats keep a quiet stream open', async () => {
     const t = await setup({ settings: { http: { publicUrl: 'http://198.18.0.1:8080', limits: { requestTimeoutMs: 1000, headersTimeoutMs: 1000, idleTimeoutMs: 1000 } } }, eventStream: { heartbeatMs: 300 } });
     await t.app.listen({ host: '127.0.0.1', port: 0 });

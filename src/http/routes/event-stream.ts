@@ -14,14 +14,15 @@ export interface EventStreamOptions {
   maxStreams: number;
   /** A comment line this often keeps proxies and idle timeouts from closing a quiet stream. */
   heartbeatMs: number;
-  /** A client that lets this much pile up unread is disconnected (it reconnects with Last-Event-ID). */
+  /** A client that leaves this much unread for behindGraceMs is disconnected (it reconnects with Last-Event-ID). */
   maxBufferedBytes: number;
+  behindGraceMs: number;
   /** Events replayed for `after` / Last-Event-ID at most (older gaps are skipped with a comment). */
   maxReplay: number;
 }
 
 /** Defaults of EventStreamOptions. */
-export const EVENT_STREAM_DEFAULTS: EventStreamOptions = { maxStreams: 32, heartbeatMs: 15_000, maxBufferedBytes: 1 << 20, maxReplay: 10_000 };
+export const EVENT_STREAM_DEFAULTS: EventStreamOptions = { maxStreams: 32, heartbeatMs: 15_000, maxBufferedBytes: 1 << 20, behindGraceMs: 2000, maxReplay: 10_000 };
 
 const streamQuery = z.object({
   machine: z.string().min(1).max(128).optional(),
@@ -70,12 +71,24 @@ export function registerEventStream(app: FastifyInstance, store: Store, feed: Ev
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
     open.add(res);
-    const send = (text: string) => {
+    // A reader that leaves more than the bound unread for longer than behindGraceMs is cut (a
+    // burst delivered within one feed tick goes out whole); the replay is bounded by maxReplay.
+    let behindSince: number | undefined;
+    res.on('drain', () => {
+      behindSince = undefined;
+    });
+    const send = (text: string, live = true) => {
       if (res.writableEnded) return;
+      if (live && res.writableLength > opts.maxBufferedBytes) {
+        behindSince ??= Date.now();
+        if (Date.now() - behindSince > opts.behindGraceMs) {
+          res.end(': too far behind; reconnect with Last-Event-ID\n\n');
+          return;
+        }
+      }
       res.write(text);
-      if (res.writableLength > opts.maxBufferedBytes) res.end(': too far behind; reconnect with Last-Event-ID\n\n');
     };
-    send('retry: 2000\n\n');
+    send('retry: 2000\n\n', false);
     if (resume !== undefined) replay(resume);
     const unsubscribe = feed.subscribe((batch) => {
       let out = '';
@@ -98,11 +111,11 @@ export function registerEventStream(app: FastifyInstance, store: Store, feed: Ev
       while (cursor < until && sent < opts.maxReplay) {
         const page = store.events.list({ ...filter.list, afterId: cursor, limit: 1000 }).filter((e) => e.id <= until);
         if (page.length === 0) break;
-        send(page.map(sseFrame).join(''));
+        send(page.map(sseFrame).join(''), false);
         sent += page.length;
         cursor = page.at(-1)!.id;
       }
-      if (cursor < until && sent >= opts.maxReplay) send(`: replay stopped after ${sent} events; older ones via /api/v1/machines/:ref/events\n\n`);
+      if (cursor < until && sent >= opts.maxReplay) send(`: replay stopped after ${sent} events; older ones via /api/v1/machines/:ref/events\n\n`, false);
     }
   });
 
