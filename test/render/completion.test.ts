@@ -202,7 +202,7 @@ describe('completion report rendered into cloud-init user-data', () => {
 
   it("cloud-init's own errors: failed, with them in the message and the facts", async () => {
     sink.posts = [];
-    const errors = ["('scripts_user', RuntimeError('Runparts: 1 failures (runcmd) in 1 attempted commands'))"];
+    const errors = ["('scripts-user', RuntimeError('Runparts: 1 failures (runcmd) in 1 attempted commands'))"];
     const r = await run({ v1: { datasource: 'DataSourceNoCloudNet', errors } });
     expect(r.code).toBe(0);
     const body = reportSchema.parse(JSON.parse(sink.posts[0]!.body));

@@ -1,0 +1,151 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { qemuArgs } from '../../qemu/vm.js';
+import { profileSpecSchema } from '../../src/inventory/profile-spec.js';
+import { Store } from '../../src/inventory/store.js';
+import { digestOf } from '../../src/model/digest.js';
+import { driftReport } from '../../src/rollout/drift.js';
+import { inventoryVersions } from '../../src/rollout/versions.js';
+import { TestNet, waitFor } from '../helpers/netns.js';
+import { type RackbootProcess, startRackboot } from '../helpers/rackboot.js';
+
+/**
+ * Two SeaBIOS + iPXE VMs (TCG, at the same time) PXE-boot `cloudos` (Debian kernel + systemd +
+ * Debian's real cloud-init, built by boot-assets/parts/40-cloudos.sh; no rackboot agent inside)
+ * live from its initramfs. cloud1's one boot proves: the NoCloud-net seed URL on the kernel command line reaches
+ * rackboot's config route (meta-data, user-data, vendor-data with the boot's token); cloud-init
+ * applies the rendered user-data (hostname, the profile's runcmd); the report unit rendered into
+ * it posts `ready` with the SHA-256 of the user-data cloud-init received, which equals the stored
+ * version, so the machine is ready and drift finds it in sync. cloud2 gets schema-valid user-data whose
+ * runcmd fails: cloud-init's own result carries the error, and the same unit reports `failed`
+ * with it, which is what the trace shows.
+ */
+const ROOT = resolve(import.meta.dirname, '../..');
+const ASSETS = join(ROOT, 'boot-assets/build');
+const PORT = 8080;
+const API_PORT = 8443;
+const VMS = {
+  cloud1: { name: 'cloud1', mac: '52:54:00:c1:00:01', tap: 'tapc1', ip: '198.18.0.101', profile: 'cloud' },
+  cloud2: { name: 'cloud2', mac: '52:54:00:c1:00:02', tap: 'tapc2', ip: '198.18.0.102', profile: 'cloud-broken' },
+} as const;
+const VM = VMS.cloud1;
+
+let net: TestNet;
+let rb: RackbootProcess;
+let work: string;
+
+beforeAll(async () => {
+  execFileSync('bash', [join(ROOT, 'boot-assets/build.sh'), '--if-missing'], { stdio: 'inherit' });
+  for (const f of ['cloudos-vmlinuz', 'cloudos-initrd.img']) {
+    if (!existsSync(join(ASSETS, f))) throw new Error(`boot-assets/build/${f} missing: install mmdebstrap (scripts/deps/test-lifecycle.txt) and run boot-assets/build.sh`);
+  }
+  work = mkdtempSync(join(tmpdir(), 'rb-cloudos-'));
+  const dataDir = join(work, 'data');
+  mkdirSync(dataDir);
+  // The inventory is written before rackboot starts (it reads the same SQLite file).
+  const store = Store.open(dataDir);
+  try {
+    const profile = (runcmd: unknown[]) =>
+      profileSpecSchema.parse({ os: 'cloudinit', kernel: 'cloudos-vmlinuz', initrd: ['cloudos-initrd.img'], cloudInit: { userData: { runcmd } } });
+    store.profiles.create('cloud', profile([['sh', '-c', 'echo rackboot-runcmd-ran on $(hostname) > /dev/ttyS0']]));
+    // Schema-valid user-data whose command fails: cloud-init records the failure in its result.
+    store.profiles.create('cloud-broken', profile(['echo about to fail > /dev/ttyS0', 'exit 3']));
+    for (const v of Object.values(VMS)) store.machines.create({ name: v.name, macs: [v.mac], labels: {}, profile: v.profile, state: 'registered' });
+  } finally {
+    store.close();
+  }
+  net = await TestNet.create('cloud');
+  rb = await startRackboot(
+    net,
+    {
+      assetsDir: ASSETS,
+      http: { host: '198.18.0.1', port: PORT, consoleArgs: 'console=ttyS0,115200' },
+      api: { host: '198.18.0.1', port: API_PORT },
+      dhcp: { enabled: false },
+      tftp: { enabled: false },
+    },
+    dataDir,
+  );
+  net.spawn(net.srv, 'dnsmasq', [
+    '--no-daemon', '--conf-file=/dev/null', '--port=0', '--interface=br0', '--bind-interfaces', '--user=root',
+    '--dhcp-range=198.18.0.100,198.18.0.150,255.255.255.0,1h', `--dhcp-leasefile=${join(work, 'leases')}`,
+    `--pid-file=${join(work, 'dnsmasq.pid')}`,
+    ...Object.values(VMS).flatMap((v) => [`--dhcp-host=${v.mac},${v.ip},set:${v.name}`, `--dhcp-boot=tag:${v.name},http://198.18.0.1:${PORT}/boot.ipxe?mac=${v.mac}`]),
+  ]);
+}, 600_000);
+
+afterAll(async () => {
+  await rb?.stop().catch(() => {});
+  await net?.destroy();
+});
+
+describe('cloudos: Debian + systemd + real cloud-init, no rackboot agent', () => {
+  it('the image is systemd as /init with Debian cloud-init (NoCloud only) and nothing of rackboot', () => {
+    const list = execFileSync('sh', ['-c', `zstd -dc ${join(ASSETS, 'cloudos-initrd.img')} | cpio -t --quiet`], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).split('\n');
+    expect(list).toEqual(expect.arrayContaining(['init', 'usr/bin/cloud-init', 'etc/cloud/cloud.cfg.d/90-rackboot.cfg']));
+    expect(list.filter((f) => /rackboot-agent|rackboot\/report/.test(f))).toEqual([]);
+  });
+
+  it('two live VMs at once: PXE → NoCloud-net user-data from rackboot → cloud-init → rendered report: ready and in sync; a failing runcmd → failed with cloud-init\'s own error', async () => {
+    const serial = (name: string) => join(work, `${name}.serial.log`);
+    const log = (name: string) => (existsSync(serial(name)) ? readFileSync(serial(name), 'utf8') : '');
+    const vms = [];
+    for (const v of Object.values(VMS)) {
+      await net.addTap(v.tap);
+      vms.push(net.spawn(net.srv, 'qemu-system-x86_64', qemuArgs({ ...v, firmware: 'bios', serialLog: serial(v.name), memoryMb: 1024 })));
+    }
+    try {
+      const states = () => {
+        const s = rb.openStore();
+        try {
+          return Object.values(VMS).map((v) => s.machines.get(v.name).state);
+        } finally {
+          s.close();
+        }
+      };
+      await waitFor('both VMs ready or failed', () => states().every((st) => st === 'ready' || st === 'failed') || undefined, 540_000, 3000).catch((e) => {
+        throw new Error(`${(e as Error).message}: ${states().join(', ')}\n--- cloud1 ---\n${log('cloud1').slice(-4000)}\n--- cloud2 ---\n${log('cloud2').slice(-3000)}`);
+      });
+      const store = rb.openStore();
+      try {
+        const m = store.machines.get(VM.name);
+        expect(m.state, log(VM.name).slice(-4000)).toBe('ready');
+        const events = store.events.list({ machineId: m.id, limit: 10_000 });
+        const kinds = events.map((e) => e.kind);
+        // NoCloud-net fetched its seed from rackboot with the boot's token.
+        const served = events.filter((e) => e.kind === 'config.served').map((e) => e.detail.file);
+        expect(served).toEqual(expect.arrayContaining(['meta-data', 'user-data']));
+        const ready = events.filter((e) => e.kind === 'report.ready');
+        expect(ready).toHaveLength(1);
+        expect(kinds.indexOf('boot.script')).toBeLessThan(kinds.indexOf('report.ready'));
+        // The digest the node measured is the stored version's: the bytes cloud-init received.
+        const version = store.configs.desired(m.id)!;
+        const body = store.configs.getVersion(version.id).body;
+        expect(ready[0]!.detail.configDigest).toBe(digestOf('sha256', body).hex);
+        expect(ready[0]!.detail.message).toBe('cloud-init finished');
+        expect(m.facts).toMatchObject({ bootedImage: { os: expect.stringContaining('Debian'), kernel: expect.stringMatching(/amd64$/) }, cloudInit: { errors: [] } });
+        // Drift: nothing to report for it.
+        const drift = driftReport(store, inventoryVersions(store, () => undefined), { staleAfterMs: 3600_000 });
+        expect(drift.filter((d) => d.machine === VM.name)).toEqual([]);
+
+        // The broken profile: cloud-init's own error (runcmd exit 3) is the failure in the trace.
+        const b = store.machines.get('cloud2');
+        expect(b.state, log('cloud2').slice(-4000)).toBe('failed');
+        const failed = store.events.list({ machineId: b.id, kind: 'report.failed' });
+        expect(failed).toHaveLength(1);
+        expect(failed[0]!.detail.message).toMatch(/^cloud-init: .*scripts-user.*Runparts: 1 failures \(runcmd\)/);
+        expect(b.facts).toMatchObject({ cloudInit: { errors: [expect.stringContaining('scripts-user')] } });
+      } finally {
+        store.close();
+      }
+      // cloud-init itself ran the profile's runcmd and set the hostname from rackboot's user-data.
+      expect(log(VM.name)).toContain(`rackboot-runcmd-ran on ${VM.name}`);
+      expect(log('cloud2')).toContain('about to fail');
+    } finally {
+      for (const vm of vms) vm.kill('SIGKILL');
+    }
+  }, 600_000);
+});
