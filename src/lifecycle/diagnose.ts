@@ -84,7 +84,7 @@ export interface DiagnosisContext {
 }
 
 /** What the unknown-MAC table knows about a MAC no machine has. */
-export interface UnknownSighting {
+export interface UnknownMacSeen {
   mac: string;
   arch: number | null;
   vendorClass: string | null;
@@ -99,7 +99,7 @@ export interface DiagnosisInput {
   /** The MAC's or machine's trace, oldest first. */
   trace: readonly BootEvent[];
   machine: { name: string; state: MachineState; profile: string | null } | null;
-  unknown: UnknownSighting | null;
+  unknown: UnknownMacSeen | null;
   context: DiagnosisContext;
   limits?: Partial<DiagnosisLimits>;
 }
