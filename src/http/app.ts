@@ -6,6 +6,7 @@ import type { Settings } from '../settings.js';
 import type { TokenVerifier } from './access.js';
 import { type AuditSink, eventAudit, installGuard } from './guard.js';
 import { applyRouteBodyLimits, httpServerLimits } from './limits.js';
+import { registerConsoleRoutes } from './routes/console.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { createTokenVerifier } from './tokens.js';
 import { registerApiRoutes } from './routes/api.js';
@@ -35,6 +36,8 @@ export interface AppDeps {
    * that tags each request with its listener, and each route answers only on its own.
    */
   serverFactory?: FastifyServerFactory;
+  /** Where the console's built bundle is (default ui/dist; tests point elsewhere). */
+  uiDir?: string;
 }
 
 /** Builds the fastify app without listening: routes, auth and the one error mapping. */
@@ -78,6 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerRolloutRoutes(app, deps);
   registerGrubRoutes(app, deps);
   registerTokenRoutes(app, deps);
+  registerConsoleRoutes(app, deps);
   registerOpenApi(app);
   return app;
 }

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_DIST, type ConsoleDeps, registerConsoleRoutes } from '../../src/http/routes/console.js';
 import { testApp } from '../helpers/app.js';
@@ -26,9 +26,8 @@ beforeAll(async () => {
   writeFileSync(join(ui, '.hidden'), 'secret-ish');
   writeFileSync(join(dir, 'outside.txt'), 'outside the bundle');
   symlinkSync(join(dir, 'outside.txt'), join(ui, 'link-out.txt'));
-  ({ app, roles, auth } = await testApp());
+  ({ app, roles, auth } = await testApp({}, { uiDir: ui }));
   warnings = [];
-  registerConsoleRoutes(app, { uiDir: ui });
   await app.listen({ host: '127.0.0.1', port: 0 });
   port = (app.server.address() as AddressInfo).port;
 });
@@ -116,7 +115,7 @@ describe('console bundle', () => {
   });
 
   it('a missing build answers a plain 404 that says how to build it, and logs it once at start', async () => {
-    const { app: bare } = await testApp();
+    const bare = Fastify();
     const log = { warn: (o: unknown, msg: string) => warnings.push([o, msg]) } as unknown as NonNullable<ConsoleDeps['log']>;
     registerConsoleRoutes(bare, { uiDir: join(dir, 'not-built'), log });
     const r = await bare.inject({ method: 'GET', url: '/ui/' });
