@@ -188,7 +188,7 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
 
 describe('GET /api/v1/events/stream (real listener)', () => {
   it('cuts a client that stops reading once its buffer passes the bound', async () => {
-    const t = await setup({ eventStream: { maxBufferedBytes: 64 * 1024, behindGraceMs: 100, heartbeatMs: 60_000 } });
+    const t = await setup({ eventStream: { maxBufferedBytes: 64 * 1024, behindGraceMs: 500, heartbeatMs: 60_000 } });
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     closers.push(() => t.app.close());
     const s = await openStream((t.app.server.address() as AddressInfo).port, '/api/v1/events/stream', t.roles.read);
@@ -200,7 +200,7 @@ describe('GET /api/v1/events/stream (real listener)', () => {
         for (let i = 0; i < 5_000; i++) t.store.events.add({ source: 'api', kind: 'test.flood', detail: { padding } });
       });
     flood(); // one burst is written whole, whatever its size
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 800));
     flood(); // the next finds the backlog unread past the bound for longer than the grace
     await new Promise((r) => setTimeout(r, 200));
     s.res.resume();
