@@ -111,7 +111,9 @@ const diskBoot: Rule = (v) => {
 };
 
 const chainloadLoop: Rule = (v) => {
-  const loaders = v.attempt.filter((e) => e.kind === 'tftp.sent' && isLoaderFile(e.detail.file));
+  // The same loader again (shim then GRUB are two files of one healthy Secure Boot chain).
+  const sent = v.attempt.filter((e) => e.kind === 'tftp.sent' && isLoaderFile(e.detail.file));
+  const loaders = sent.filter((e) => e.detail.file === sent.at(-1)?.detail.file);
   if (loaders.length < 2 || v.spans.some((s) => phaseRank(s.phase) >= phaseRank('ipxe'))) return null;
   return verdict({ code: 'chainload-loop', status: 'failed', summary: `the loader ${str(loaders[0]!.detail.file)} was fetched ${loaders.length} times and iPXE never asked for its script`, cause: 'chainload loop: the loaded iPXE\'s DHCP request is not recognised as iPXE (no user class "iPXE" / option 175, e.g. a vendor or custom build), so it is handed the loader again; or another PXE server hands out its own boot file', next: 'use the loaders rackboot builds; look for a second DHCP/ProxyDHCP server (tcpdump -ni IFACE port 67 or port 4011); in proxy mode the main DHCP server must send no boot file' }, loaders);
 };

@@ -58,6 +58,7 @@ const rows: Row[] = [
   { shape: 'UEFI ignores ProxyDHCP offers', steps: [proxyOffer(0), proxyOffer(4), proxyOffer(12), proxyOffer(28)], now: 120, code: 'proxy-offer-ignored', input: { context: { ...full, dhcpMode: 'proxy', proxyBootFileInOffer: false } }, says: /proxyBootFileInOffer: true/ },
   // Chainload loop (iPXE #922, #908): the loader is fetched again and again, no iPXE DHCP.
   { shape: 'chainload loop', steps: [offer(0, 0, 'undionly.kpxe'), ack(1, 0, 'undionly.kpxe'), loader(2, 'undionly.kpxe'), ack(5, 0, 'undionly.kpxe'), loader(6, 'undionly.kpxe'), ack(9, 0, 'undionly.kpxe'), loader(10, 'undionly.kpxe')], now: 20, code: 'chainload-loop', says: /3 times/ },
+  { shape: 'Secure Boot chain: shim then GRUB is no loop', steps: [offer(0, 7, 'shimx64.efi'), ack(1, 7, 'shimx64.efi'), loader(2, 'shimx64.efi'), loader(3, 'grubx64.efi')], now: 10, code: 'in-progress', phase: 'loader' },
   // TFTP blksize/MTU stall (tftpd-hpa --blocksize advice, crowbar blksize 1024).
   { shape: 'TFTP transfer stalls at large blksize', steps: [offer(0), ack(1), [2, 'tftp.failed', { file: 'ipxe.efi', bytes: 1468, blksize: 1468, retransmits: 5, error: 'timeout waiting for ACK', result: 'timeout' }]], now: 30, code: 'tftp-stall', says: /maxBlksize/ },
   { shape: 'TFTP file not found', steps: [offer(0), ack(1), [2, 'tftp.failed', { file: 'ipxe.efi', error: 'file not found', result: 'error' }]], now: 30, code: 'tftp-failed' },
