@@ -13,6 +13,7 @@ import { ensureTls } from './http/tls.js';
 import { openDataDir } from './inventory/data-dir.js';
 import { startRetention } from './inventory/retention-service.js';
 import type { Store } from './inventory/store.js';
+import { WriteFailureLog } from './inventory/write-failures.js';
 import { type Logger, createLogger } from './log.js';
 import type { Service } from './service.js';
 import { AppError } from './errors.js';
@@ -39,7 +40,12 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
   const dataDir = resolve(settings.dataDir);
   // The lock is taken before the database is opened or migrated (a second serve touches nothing).
   const { store, release } = openDataDir(dataDir, { durability: settings.dhcp.durability });
-  store.events.onFlushError = (err, rows) => log.error({ err, rows }, 'boot trace rows lost: queued events could not be written');
+  // Queued rows that cannot be written (a full disk) are dropped: one error line per interval, counted.
+  const dbFile = store.db.name;
+  const traceFailures = new WriteFailureLog({ log, what: 'boot trace rows', consequence: 'they are dropped', dbFile });
+  store.events.onFlushError = (err, rows) => traceFailures.failed(err, rows);
+  const sightingFailures = new WriteFailureLog({ log, what: 'unknown-MAC sightings', consequence: 'they are dropped', dbFile });
+  store.unknownMacs.onFlushError = (err, rows) => sightingFailures.failed(err, rows);
   const services: Service[] = [];
   try {
     const { token, created } = ensureAdminToken(dataDir);

@@ -1,3 +1,4 @@
+import type { WriteFailureSink } from '../inventory/write-failures.js';
 import type { Logger } from '../log.js';
 
 interface Item {
@@ -35,6 +36,11 @@ export class TurnBatcher {
   readonly stats = { commits: 0, writes: 0, failedWrites: 0, failedCommits: 0, commitMs: 0, maxCommitMs: 0 };
 
   private lastCommit = Number.NEGATIVE_INFINITY;
+  /**
+   * Takes failed writes and commits instead of one error line each (the server's is throttled
+   * and names a full disk: under a flood every turn's commit fails alike).
+   */
+  failures: WriteFailureSink | undefined;
 
   constructor(
     private readonly transaction: (fn: () => void) => void,
@@ -72,15 +78,18 @@ export class TurnBatcher {
           } catch (err) {
             // One bad write (a constraint) must not sink the others in the batch.
             this.stats.failedWrites++;
-            this.log.error({ err }, 'dhcp write failed');
+            if (this.failures) this.failures.failed(err, 1);
+            else this.log.error({ err }, 'dhcp write failed');
           }
         });
       });
     } catch (err) {
       this.stats.failedCommits++;
-      this.log.error({ err, writes: items.length }, 'dhcp batch commit failed; replies withheld');
+      if (this.failures) this.failures.failed(err, items.length);
+      else this.log.error({ err, writes: items.length }, 'dhcp batch commit failed; replies withheld');
       return;
     }
+    if (ok.every(Boolean)) this.failures?.succeeded();
     this.lastCommit = this.timers.now();
     const took = this.lastCommit - started;
     this.stats.commitMs += took;

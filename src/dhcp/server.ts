@@ -1,6 +1,7 @@
 import { isAppError } from '../errors.js';
 import type { Store } from '../inventory/store.js';
 import type { UnknownSighting } from '../inventory/unknown-macs.js';
+import { WriteFailureLog } from '../inventory/write-failures.js';
 import type { Logger } from '../log.js';
 import type { InterfaceInfo } from '../net/interfaces.js';
 import { intToIp } from '../net/ipv4.js';
@@ -56,6 +57,9 @@ export class DhcpServer {
     this.discoverLimit = new DiscoverLimiter(d.settings.discoverPerSecond, d.settings.discoverBurst);
     this.hosts = d.hosts ?? new HostDirectory(d.store);
     this.batch = new TurnBatcher((fn) => d.store.transaction(fn), d.log, d.settings.commitIntervalMs);
+    // A full disk fails every commit of a flood alike: one error line per interval, not per turn.
+    const consequence = 'their ACKs and OFFERs are withheld';
+    this.batch.failures = new WriteFailureLog({ log: d.log, what: 'dhcp leases and discovered machines', consequence, dbFile: d.store.db.name });
     this.now = d.clock ?? Date.now;
   }
 

@@ -49,7 +49,10 @@ export async function startDhcp(ctx: ServiceContext): Promise<DhcpService | unde
   });
   await server.listen();
   // Lease and event commits then only append to the WAL; its fsyncs happen off the event loop.
-  const checkpointer = startWalCheckpointer(ctx.store.db, { onError: (err) => log.warn({ err }, 'wal checkpointer stopped') });
+  const checkpointer = startWalCheckpointer(ctx.store.db, {
+    onError: (err) => log.warn({ err }, 'wal checkpointer stopped'),
+    onCheckpointError: (err) => log.warn({ code: err.code, why: err.message }, 'wal checkpoints failing (retried): the WAL grows until they succeed'),
+  });
   const timer = setInterval(() => server.reclaim(), s.reclaimSeconds * 1000);
   timer.unref();
   log.info({ mode: s.mode, serverAddress, interfaces: interfaces.map((i) => i.name), ports: server.ports() }, 'dhcp listening');

@@ -16,6 +16,8 @@ export interface WalCheckpointerOptions {
   backstopPages?: number;
   /** Called when the background thread fails (the main connection checkpoints again). */
   onError?: (err: Error) => void;
+  /** Called when checkpoints start failing (e.g. SQLITE_FULL); the thread goes on trying. */
+  onCheckpointError?: (err: { code?: string; message: string }) => void;
 }
 
 /** A running background checkpointer. */
@@ -36,8 +38,17 @@ const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('synchronous = NORMAL');
 db.pragma('wal_autocheckpoint = 0');
 let timer;
+let failing = false;
 const tick = () => {
-  db.pragma('wal_checkpoint(PASSIVE)');
+  // A full disk fails checkpoints (the database file cannot grow) until space is freed: keep
+  // trying, and tell the main thread when that starts, not at every tick.
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+    failing = false;
+  } catch (err) {
+    if (!failing) parentPort.postMessage({ code: err.code, message: err.message });
+    failing = true;
+  }
   timer = setTimeout(tick, workerData.intervalMs);
 };
 parentPort.on('message', () => {
@@ -68,6 +79,7 @@ export function startWalCheckpointer(db: Db, opts: WalCheckpointerOptions = {}):
     if (db.open) db.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT}`);
   };
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.on('message', (err: { code?: string; message: string }) => opts.onCheckpointError?.(err));
   worker.on('error', (err) => {
     restore();
     opts.onError?.(err);

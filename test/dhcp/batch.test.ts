@@ -82,4 +82,26 @@ describe('TurnBatcher', () => {
     runUntil(2);
     expect(commits).toEqual([1, 3]);
   });
+
+  it('hands failed commits and writes to its failure sink (no line per turn), and successes after them', () => {
+    const { timers, runUntil } = fakeTimers();
+    const seen: string[] = [];
+    let full = true;
+    const b = new TurnBatcher((fn) => {
+      fn();
+      if (full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    }, silentLogger(), 0, timers);
+    b.failures = { failed: (err, lost) => seen.push(`failed ${(err as { code: string }).code} ${lost}`), succeeded: () => seen.push('ok') };
+    b.add(() => {});
+    b.add(() => {});
+    runUntil(0);
+    full = false;
+    b.add(() => {
+      throw new Error('constraint');
+    });
+    runUntil(1);
+    b.add(() => {});
+    runUntil(2);
+    expect(seen).toEqual(['failed SQLITE_FULL 2', 'failed undefined 1', 'ok']);
+  });
 });
