@@ -15,6 +15,7 @@ import type { Machine } from '../inventory/machines.js';
 import { type ProfileSpec, profileSpecSchema } from '../inventory/profile-spec.js';
 import type { Store } from '../inventory/store.js';
 import type { Logger } from '../log.js';
+import { macForClientIp } from '../net/client-mac.js';
 import {
   type GrubFirmwarePath,
   type GrubRequest,
@@ -63,8 +64,8 @@ export function grubFile(deps: GrubDeps, req: GrubRequest, client: GrubClient): 
     case 'ip': {
       // Another address's name is that machine's config: the binding check below refuses it.
       const own = normalizeSourceAddress(client.address) === req.ip;
-      const leased = deps.store.leases.get(req.ip)?.mac;
-      const mac = own ? (client.mac ?? leased) : leased;
+      const owner = macForClientIp(deps.store, req.ip); // our lease, else the neighbour table (proxy mode)
+      const mac = own ? (client.mac ?? owner) : owner;
       return mac ? machineConfig(deps, mac, 'pxe', client) : null;
     }
     case 'failed':
