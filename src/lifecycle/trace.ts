@@ -32,7 +32,11 @@ export function isLoaderFile(file: unknown): boolean {
  */
 export function phaseOf(e: Pick<BootEvent, 'kind' | 'detail'>): BootPhase | null {
   const d = e.detail;
-  if (DHCP_REPLIES.has(e.kind)) return isScriptBootFile(d.bootFile) ? 'ipxe' : 'dhcp';
+  if (DHCP_REPLIES.has(e.kind)) {
+    // No option 93 and no boot file: the booted OS's own DHCP client, not a network boot.
+    if ((d.arch === null || d.arch === undefined) && !d.bootFile) return null;
+    return isScriptBootFile(d.bootFile) ? 'ipxe' : 'dhcp';
+  }
   switch (e.kind) {
     case 'tftp.sent':
     case 'tftp.failed':

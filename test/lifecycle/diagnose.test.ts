@@ -127,6 +127,14 @@ describe('boot phases', () => {
     expect(a.map((x) => x.length)).toEqual([8, 2]);
   });
 
+  it("the booted OS's own DHCP (no option 93, no boot file) is no new attempt", () => {
+    const os: Step = [40, 'dhcp.ack', { arch: null, bootFile: null }];
+    const d = diagnose({ now: T0 + 60_000, trace: trace([...firmwareToConfig(0), os]), machine, unknown: null, context: full });
+    expect(d.attempts).toBe(1);
+    expect(d.phase).toBe('config');
+    expect(phaseOf({ kind: 'dhcp.ack', detail: { arch: null, bootFile: null } })).toBeNull();
+  });
+
   it('events of an earlier phase do not reopen it', () => {
     const spans = phaseSpans(trace([offer(0), ack(1), loader(2), ipxeAck(5), script(6), [7, 'dhcp.ack', { bootFile: URL }]]), T0 + 10_000);
     expect(spans.map((s) => s.phase)).toEqual(['dhcp', 'loader', 'ipxe', 'script']);

@@ -111,9 +111,9 @@ describe('PhaseClock', () => {
 
   it('is bounded: the least recently active boots are forgotten', () => {
     const c = new PhaseClock(2);
-    c.observe(ev(1, 0, 'dhcp.offer', {}, 1));
-    c.observe(ev(2, 0, 'dhcp.offer', {}, 2));
-    c.observe(ev(3, 0, 'dhcp.offer', {}, 3));
+    c.observe(ev(1, 0, 'dhcp.offer', { bootFile: 'ipxe.efi' }, 1));
+    c.observe(ev(2, 0, 'dhcp.offer', { bootFile: 'ipxe.efi' }, 2));
+    c.observe(ev(3, 0, 'dhcp.offer', { bootFile: 'ipxe.efi' }, 3));
     expect(c.observe(ev(4, 5, 'tftp.sent', { file: 'ipxe.efi' }, 1))).toBeNull();
     expect(c.observe(ev(5, 5, 'tftp.sent', { file: 'ipxe.efi' }, 3))).toEqual({ phase: 'dhcp', ms: 5000 });
   });
