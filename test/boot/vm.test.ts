@@ -34,7 +34,6 @@ const image = randomBytes(3 * 1024 * 1024 + 123);
 let fcImage: Buffer;
 
 const curl = (...args: string[]) => net.exec(net.srv, 'curl', ['-sS', ...args]).then((r) => r.stdout);
-const status = (url: string) => curl('-o', '/dev/null', '-w', '%{http_code}', url);
 
 /** An ext4 filesystem image standing in for a Flatcar root: /etc with passwd/group/shadow. */
 function makeRootImage(dir: string): Buffer {
@@ -82,7 +81,8 @@ beforeAll(async () => {
       http: { host: '198.18.0.1', port: PORT, consoleArgs: 'console=tty0 console=ttyS0,115200' },
       api: { host: '198.18.0.1', port: API_PORT },
       dhcp: { enabled: false },
-      tftp: { enabled: false },
+      // TFTP only for the second host's GRUB-config requests below (the VMs boot over HTTP).
+      tftp: { host: '198.18.0.1' },
       // The disk images below are registered from the work dir (its data/ stays refused).
       assets: { importDirs: [work] },
     },
@@ -154,7 +154,8 @@ describe('PXE boot of the test OS (SeaBIOS + iPXE, TCG)', () => {
       const installed = store.events.list({ machineId: m.id, kind: 'report.installed' })[0];
       expect(installed?.detail.imageDigest).toBe(sha256(image));
       const served = store.events.list({ machineId: m.id, kind: 'asset.served' }).map((e) => e.detail.name);
-      expect(served).toEqual(expect.arrayContaining(['testos-vmlinuz', 'testos-initrd.img']));
+      // The kernel by digest: cloudos-vmlinuz is the same Debian kernel (same bytes), so either name.
+      expect(served).toEqual(expect.arrayContaining([expect.stringMatching(/^(testos|cloudos)-vmlinuz$/), 'testos-initrd.img']));
       // The image is on the VM's disk, byte for byte.
       const disk = readFileSync(tos.disk);
       expect(sha256(disk.subarray(0, image.length))).toBe(sha256(image));
@@ -177,11 +178,62 @@ describe('PXE boot of the test OS (SeaBIOS + iPXE, TCG)', () => {
 
     // The config URL on the kernel command line was good for one fetch: a replay is refused.
     const cmdline = /Command line: (.*)/.exec(tosLog)?.[1] ?? '';
-    const configUrl = /rackboot\.config=(\S+)/.exec(cmdline)?.[1];
+    const configUrl = /rackboot\.config=(\S+)/.exec(cmdline)?.[1] as string;
+    const reportToken = /rackboot\.token=(\S+)/.exec(cmdline)?.[1] as string;
     expect(configUrl).toMatch(/^http:\/\/198\.18\.0\.1:8080\/config\//);
-    expect(await status(configUrl as string)).toBe('403');
-    // Installed now: the next PXE boot is told to boot the local disk.
-    const next = await curl(`http://198.18.0.1:${PORT}/boot.ipxe?mac=${VMS.tos.mac}`);
+    await secondHostIsRefused(configUrl, reportToken);
+
+    // The machine itself (its MAC and address, taken over by the client namespace now the VM is
+    // off): a replay of its config URL is refused as used; installed, it is told to boot its disk.
+    const vmIp = /^\d+ (\S+) (\S+)/m.exec(readFileSync(join(work, 'leases'), 'utf8').split('\n').find((l) => l.includes(VMS.tos.mac)) ?? '')?.[2] as string;
+    expect(vmIp).toMatch(/^198\.18\.0\.\d+$/);
+    for (const args of [['link', 'set', 'eth0', 'down'], ['link', 'set', 'eth0', 'address', VMS.tos.mac], ['addr', 'add', `${vmIp}/24`, 'dev', 'eth0'], ['link', 'set', 'eth0', 'up']]) {
+      await net.exec(net.cli, 'ip', args);
+    }
+    const asVm = (...args: string[]) => net.exec(net.cli, 'curl', ['-sS', '--interface', vmIp, ...args]).then((r) => r.stdout);
+    expect(JSON.parse(await asVm(configUrl)).error.details.reason).toBe('used');
+    const next = await asVm(`http://198.18.0.1:${PORT}/boot.ipxe?mac=${VMS.tos.mac}`);
     expect(next).toContain('sanboot --no-describe --drive 0x80');
   }, 600_000);
 });
+
+/**
+ * Issue #15: a second host on the boot network (the client namespace, its own MAC and address)
+ * asks for the VM's boot script, GRUB config (HTTP and TFTP, by MAC and by IP) and config, and
+ * forges reports and a failure beacon with the harvested token: all refused, each traced as
+ * `security.refused` on the VM's trace with the requester's address; the VM's state is unchanged.
+ */
+async function secondHostIsRefused(configUrl: string, reportToken: string): Promise<void> {
+  const ATTACKER = '198.18.0.66';
+  await net.exec(net.cli, 'ip', ['addr', 'add', `${ATTACKER}/24`, 'dev', 'eth0']);
+  const fromCli = (...args: string[]) => net.exec(net.cli, 'curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', ...args]).then((r) => r.stdout);
+  const base = `http://198.18.0.1:${PORT}`;
+  const dashed = VMS.tos.mac.replaceAll(':', '-');
+  const vmIp = /^\d+ (\S+) (\S+)/m.exec(readFileSync(join(work, 'leases'), 'utf8').split('\n').find((l) => l.includes(VMS.tos.mac)) ?? '')?.[2] as string;
+  const hexIp = vmIp.split('.').map((n) => Number(n).toString(16).padStart(2, '0')).join('').toUpperCase();
+  expect(await fromCli(`${base}/boot.ipxe?mac=${VMS.tos.mac}`)).toBe('403');
+  expect(await fromCli(configUrl)).toBe('403');
+  expect(await fromCli(`${base}/grub/grub.cfg-01-${dashed}`)).toBe('403');
+  expect(await fromCli(`${base}/grub/rackboot-failed/linux-pxe-01-${dashed}`)).toBe('403');
+  const forged = (phase: string) =>
+    fromCli('-X', 'POST', '-H', `Authorization: Bearer ${reportToken}`, '-H', 'Content-Type: application/json', '-d', JSON.stringify({ phase }), `${base}/api/v1/report`);
+  expect(await forged('ready')).toBe('403');
+  expect(await forged('failed')).toBe('403');
+  // tftp-hpa: "File not found" for another machine's GRUB config, by MAC and by IP.
+  for (const name of [`grub/grub.cfg-01-${dashed}`, `grub/grub.cfg-${hexIp}`]) {
+    const out = join(work, `stolen-${name.replaceAll('/', '_')}`);
+    const r = await net.exec(net.cli, 'tftp', ['-m', 'binary', '198.18.0.1', '-c', 'get', name, out]).catch((e: { stdout?: string; stderr?: string }) => e);
+    expect(`${r.stdout ?? ''}${r.stderr ?? ''}`, name).toMatch(/not found/i);
+  }
+  const store: Store = rb.openStore();
+  try {
+    const m = store.machines.get('tos');
+    expect(m.state).toBe('installed');
+    const refused = store.events.list({ machineId: m.id, kind: 'security.refused' }).map((e) => e.detail);
+    expect(refused.map((d) => d.what).sort()).toEqual(['boot-script', 'config', 'grub-beacon', 'grub-config', 'grub-config', 'grub-config', 'report', 'report']);
+    for (const d of refused) expect(d.client, JSON.stringify(d)).toBe(ATTACKER);
+    expect(refused.filter((d) => d.what !== 'grub-beacon').map((d) => d.reason)).toEqual(Array(7).fill('neighbour-mismatch'));
+  } finally {
+    store.close();
+  }
+}
