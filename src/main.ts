@@ -9,6 +9,7 @@ import { ensureAdminToken } from './http/auth.js';
 import { type ListenerName, tagListener } from './http/guard.js';
 import { limitConnections, nodeServerOptions } from './http/limits.js';
 import { derivePublicUrl } from './http/public-url.js';
+import { Metrics } from './metrics/metrics.js';
 import { ensureTls } from './http/tls.js';
 import { openDataDir } from './inventory/data-dir.js';
 import { startRetention } from './inventory/retention-service.js';
@@ -64,7 +65,8 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
       route = handler;
       return createHttpServer(nodeServerOptions(settings.http.limits), tagged('boot'));
     };
-    const deps = { settings, store, log, adminToken: token, serverFactory, publicUrl: settings.http.publicUrl };
+    const metrics = new Metrics({ store });
+    const deps = { settings, store, log, adminToken: token, serverFactory, publicUrl: settings.http.publicUrl, metrics };
     const app = await buildApp(deps);
     limitConnections(app.server, settings.http.limits, log.child({ subsys: 'http' }));
     const address = await app.listen({ host: settings.http.host, port: settings.http.port });
@@ -84,7 +86,10 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
     const tftp = settings.tftp.enabled ? await startTftp(ctx) : undefined;
     if (tftp) services.push(tftp);
     const dhcp = settings.dhcp.enabled ? await startDhcp(ctx) : undefined;
-    if (dhcp) services.push(dhcp);
+    if (dhcp) {
+      services.push(dhcp);
+      metrics.watchDhcp(dhcp.server);
+    }
     const api = `${tls ? 'https' : 'http'}://${settings.api.host}:${apiPort}`;
     log.info({ http: address, api, apiCa: tls?.caFile ?? null, publicUrl, dataDir, dhcp: settings.dhcp.enabled ? settings.dhcp.mode : 'off' }, 'rackboot serving');
     process.stderr.write(`rackboot: boot network on ${address}, management API on ${api}${tls?.caFile ? ` (CA ${tls.caFile})` : ''}\n`);

@@ -6,7 +6,9 @@ import type { Settings } from '../settings.js';
 import type { TokenVerifier } from './access.js';
 import { type AuditSink, eventAudit, installGuard } from './guard.js';
 import { applyRouteBodyLimits, httpServerLimits } from './limits.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { registerConsoleRoutes } from './routes/console.js';
+import { registerObservabilityRoutes } from './routes/observability.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { createTokenVerifier } from './tokens.js';
 import { registerApiRoutes } from './routes/api.js';
@@ -36,6 +38,8 @@ export interface AppDeps {
    * that tags each request with its listener, and each route answers only on its own.
    */
   serverFactory?: FastifyServerFactory;
+  /** Prometheus metrics (main.ts builds one per appliance; the observability routes build one when absent). */
+  metrics?: Metrics;
   /** Where the console's built bundle is (default ui/dist; tests point elsewhere). */
   uiDir?: string;
 }
@@ -82,6 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerGrubRoutes(app, deps);
   registerTokenRoutes(app, deps);
   registerConsoleRoutes(app, deps);
+  registerObservabilityRoutes(app, deps);
   registerOpenApi(app);
   return app;
 }
