@@ -54,6 +54,9 @@ build_ignitionos() {
   install -m 0755 "$ig" "$r/usr/bin/ignition"
   install -m 0755 "$here/ignitionos/init" "$r/init"
   rm -f "$r/etc/machine-id"
+  # Debian's Ignition relabels unless the target says SELinux is off (Flatcar ships this file).
+  mkdir -p "$r/etc/selinux"
+  printf 'SELINUX=disabled\nSELINUXTYPE=targeted\n' > "$r/etc/selinux/config"
   printf 'ignitionos\n' > "$r/etc/hostname"
   # No cloud-init here; the network after the first-boot stage is systemd-networkd (DHCP on en*).
   touch "$r/etc/cloud/cloud-init.disabled"
