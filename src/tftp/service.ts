@@ -51,6 +51,8 @@ export async function startTftp(ctx: ServiceContext): Promise<Service | undefine
       if (rescan) clearInterval(rescan);
       await server.close();
       events.flush();
+      // What was dropped or refused (clientLimited: the per-client cap) over the whole run.
+      log.info({ ...server.stats }, 'tftp stopped');
     },
   };
 }
