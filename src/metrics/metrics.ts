@@ -121,6 +121,16 @@ export class Metrics {
     this.bmcFailures = new Counter({ name: 'rackboot_bmc_failures_total', help: 'BMC operations that failed, by operation and error code', labelNames: ['op', 'code'] as const, registers });
     this.bootPhaseSeconds = new Histogram({ name: 'rackboot_boot_phase_duration_seconds', help: 'Time from the start of a boot phase to the start of the next (dhcp, loader, ipxe, script, kernel, initrd, config, installed)', labelNames: ['phase'] as const, buckets: PHASE_BUCKETS, registers });
     this.streamClients = new Gauge({ name: 'rackboot_event_streams', help: 'Open server-sent event streams', registers });
+    const refusalTally = new Map<string, number>();
+    new Counter({
+      name: 'rackboot_boot_binding_refused_total',
+      help: "Boot-network requests refused because they came from an address not bound to the machine (script, GRUB config, config, report), by reason",
+      labelNames: ['reason'] as const,
+      registers,
+      collect() {
+        for (const [reason, n] of Object.entries(deps.store.sightings.refusals().byReason)) this.inc({ reason }, tallyDelta(refusalTally, reason, n));
+      },
+    });
     new Gauge({
       name: 'rackboot_machines',
       help: 'Machines by lifecycle state',
