@@ -21,7 +21,8 @@ export interface NewEvent {
   detail?: Record<string, unknown>;
 }
 
-interface Row {
+/** An events table row as SQLite returns it. */
+export interface EventRow {
   id: number;
   at: string;
   mac: string | null;
@@ -29,6 +30,19 @@ interface Row {
   source: string;
   kind: string;
   detail: string;
+}
+
+/** A row as the BootEvent callers see. */
+export function eventFromRow(r: EventRow): BootEvent {
+  return { id: r.id, at: r.at, mac: r.mac, machineId: r.machine_id, source: r.source, kind: r.kind, detail: JSON.parse(r.detail) as Record<string, unknown> };
+}
+
+/**
+ * The WHERE clause of one machine's trace: its own rows and its MACs' rows. DHCP rows are
+ * reached by their MAC only (migration 006: events_machine skips them).
+ */
+export function machineTraceClause(machineId: number): { sql: string; args: unknown[] } {
+  return { sql: "((machine_id = ? AND source <> 'dhcp') OR mac IN (SELECT mac FROM interfaces WHERE machine_id = ?))", args: [machineId, machineId] };
 }
 
 type QueuedRow = [at: string, mac: string | null, machineId: number | null | undefined, source: string, kind: string, detail: string];
@@ -121,9 +135,9 @@ export class EventRepo {
     const where: string[] = [];
     const args: unknown[] = [];
     if (q.machineId !== undefined) {
-      // DHCP rows are reached by their MAC only (migration 006: events_machine skips them).
-      where.push("((machine_id = ? AND source <> 'dhcp') OR mac IN (SELECT mac FROM interfaces WHERE machine_id = ?))");
-      args.push(q.machineId, q.machineId);
+      const m = machineTraceClause(q.machineId);
+      where.push(m.sql);
+      args.push(...m.args);
     }
     if (q.mac !== undefined) {
       where.push('mac = ?');
@@ -138,15 +152,7 @@ export class EventRepo {
       args.push(q.kind);
     }
     const sql = `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, Math.min(q.limit ?? 1000, 10_000)) as Row[];
-    return rows.map((r) => ({
-      id: r.id,
-      at: r.at,
-      mac: r.mac,
-      machineId: r.machine_id,
-      source: r.source,
-      kind: r.kind,
-      detail: JSON.parse(r.detail) as Record<string, unknown>,
-    }));
+    const rows = this.db.prepare(sql).all(...args, Math.min(q.limit ?? 1000, 10_000)) as EventRow[];
+    return rows.map(eventFromRow);
   }
 }
