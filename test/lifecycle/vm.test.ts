@@ -8,12 +8,14 @@ import { profileSpecSchema } from '../../src/inventory/profile-spec.js';
 import { Store } from '../../src/inventory/store.js';
 import { digestOf } from '../../src/model/digest.js';
 import { driftReport } from '../../src/rollout/drift.js';
+import { judgeReports } from '../../src/rollout/plan.js';
 import { inventoryVersions } from '../../src/rollout/versions.js';
 import { TestNet, waitFor } from '../helpers/netns.js';
 import { type RackbootProcess, startRackboot } from '../helpers/rackboot.js';
 
 /**
- * Two SeaBIOS + iPXE VMs (TCG, at the same time) PXE-boot `cloudos` (Debian kernel + systemd +
+ * Three SeaBIOS + iPXE VMs (TCG, at the same time) PXE-boot real OS images with no rackboot agent.
+ * Two boot `cloudos` (Debian kernel + systemd +
  * Debian's real cloud-init, built by boot-assets/parts/40-cloudos.sh; no rackboot agent inside)
  * live from its initramfs. cloud1's one boot proves: the NoCloud-net seed URL on the kernel command line reaches
  * rackboot's config route (meta-data, user-data, vendor-data with the boot's token); cloud-init
@@ -21,7 +23,11 @@ import { type RackbootProcess, startRackboot } from '../helpers/rackboot.js';
  * it posts `ready` with the SHA-256 of the user-data cloud-init received, which equals the stored
  * version, so the machine is ready and drift finds it in sync. cloud2 gets schema-valid user-data whose
  * runcmd fails: cloud-init's own result carries the error, and the same unit reports `failed`
- * with it, which is what the trace shows.
+ * with it, which is what the trace shows. ign1 boots `ignitionos` (the same Debian root with
+ * Debian's Ignition in a first-boot stage before systemd, boot-assets/parts/41-ignitionos.sh):
+ * Ignition fetches rackboot's Butane-rendered config, writes the file, creates the user and
+ * enables the units; systemd runs the profile's unit and the rendered report unit, which reports
+ * ready with the SHA-512 Ignition logged; the rollout health gate's judgement and drift accept it.
  */
 const ROOT = resolve(import.meta.dirname, '../..');
 const ASSETS = join(ROOT, 'boot-assets/build');
@@ -30,7 +36,35 @@ const API_PORT = 8443;
 const VMS = {
   cloud1: { name: 'cloud1', mac: '52:54:00:c1:00:01', tap: 'tapc1', ip: '198.18.0.101', profile: 'cloud' },
   cloud2: { name: 'cloud2', mac: '52:54:00:c1:00:02', tap: 'tapc2', ip: '198.18.0.102', profile: 'cloud-broken' },
+  ign1: { name: 'ign1', mac: '52:54:00:c1:00:03', tap: 'tapc3', ip: '198.18.0.103', profile: 'ign' },
 } as const;
+
+/** Butane for ignitionos: a file, a user and a unit that shows both on the serial console. */
+const BUTANE = `variant: fcos
+version: 1.4.0
+passwd:
+  users:
+    - name: rackops
+      uid: 1500
+storage:
+  files:
+    - path: /etc/rackboot/hello.txt
+      mode: 0644
+      contents:
+        inline: hello from rackboot via ignition
+systemd:
+  units:
+    - name: rackboot-hello.service
+      enabled: true
+      contents: |
+        [Unit]
+        Description=show what Ignition applied
+        [Service]
+        Type=oneshot
+        ExecStart=/bin/sh -c 'echo "rackboot-hello: $(cat /etc/rackboot/hello.txt); $(id rackops)" > /dev/ttyS0'
+        [Install]
+        WantedBy=multi-user.target
+`;
 const VM = VMS.cloud1;
 
 let net: TestNet;
@@ -39,7 +73,7 @@ let work: string;
 
 beforeAll(async () => {
   execFileSync('bash', [join(ROOT, 'boot-assets/build.sh'), '--if-missing'], { stdio: 'inherit' });
-  for (const f of ['cloudos-vmlinuz', 'cloudos-initrd.img']) {
+  for (const f of ['cloudos-vmlinuz', 'cloudos-initrd.img', 'ignitionos-vmlinuz', 'ignitionos-initrd.img']) {
     if (!existsSync(join(ASSETS, f))) throw new Error(`boot-assets/build/${f} missing: install mmdebstrap (scripts/deps/test-lifecycle.txt) and run boot-assets/build.sh`);
   }
   work = mkdtempSync(join(tmpdir(), 'rb-cloudos-'));
@@ -53,6 +87,7 @@ beforeAll(async () => {
     store.profiles.create('cloud', profile([['sh', '-c', 'echo rackboot-runcmd-ran on $(hostname) > /dev/ttyS0']]));
     // Schema-valid user-data whose command fails: cloud-init records the failure in its result.
     store.profiles.create('cloud-broken', profile(['echo about to fail > /dev/ttyS0', 'exit 3']));
+    store.profiles.create('ign', profileSpecSchema.parse({ os: 'fcos', kernel: 'ignitionos-vmlinuz', initrd: ['ignitionos-initrd.img'], butane: BUTANE }));
     for (const v of Object.values(VMS)) store.machines.create({ name: v.name, macs: [v.mac], labels: {}, profile: v.profile, state: 'registered' });
   } finally {
     store.close();
@@ -86,6 +121,9 @@ describe('cloudos: Debian + systemd + real cloud-init, no rackboot agent', () =>
   it('the image is systemd as /init with Debian cloud-init (NoCloud only) and nothing of rackboot', () => {
     const list = execFileSync('sh', ['-c', `zstd -dc ${join(ASSETS, 'cloudos-initrd.img')} | cpio -t --quiet`], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).split('\n');
     expect(list).toEqual(expect.arrayContaining(['init', 'usr/bin/cloud-init', 'etc/cloud/cloud.cfg.d/90-rackboot.cfg']));
+    const ign = execFileSync('sh', ['-c', `zstd -dc ${join(ASSETS, 'ignitionos-initrd.img')} | cpio -t --quiet`], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).split('\n');
+    expect(ign).toEqual(expect.arrayContaining(['init', 'usr/bin/ignition', 'etc/cloud/cloud-init.disabled']));
+    expect(ign.filter((f) => /rackboot-agent|rackboot\/report/.test(f))).toEqual([]);
     expect(list.filter((f) => /rackboot-agent|rackboot\/report/.test(f))).toEqual([]);
   });
 
@@ -106,7 +144,7 @@ describe('cloudos: Debian + systemd + real cloud-init, no rackboot agent', () =>
           s.close();
         }
       };
-      await waitFor('both VMs ready or failed', () => states().every((st) => st === 'ready' || st === 'failed') || undefined, 540_000, 3000).catch((e) => {
+      await waitFor('every VM ready or failed', () => states().every((st) => st === 'ready' || st === 'failed') || undefined, 540_000, 3000).catch((e) => {
         throw new Error(`${(e as Error).message}: ${states().join(', ')}\n--- cloud1 ---\n${log('cloud1').slice(-4000)}\n--- cloud2 ---\n${log('cloud2').slice(-3000)}`);
       });
       const store = rb.openStore();
@@ -138,12 +176,26 @@ describe('cloudos: Debian + systemd + real cloud-init, no rackboot agent', () =>
         expect(failed).toHaveLength(1);
         expect(failed[0]!.detail.message).toMatch(/^cloud-init: .*scripts-user.*Runparts: 1 failures \(runcmd\)/);
         expect(b.facts).toMatchObject({ cloudInit: { errors: [expect.stringContaining('scripts-user')] } });
+
+        // ignitionos: Debian's Ignition applied rackboot's Butane before systemd; the rendered unit
+        // reported ready with the SHA-512 Ignition logged, which is the stored version's.
+        const g = store.machines.get('ign1');
+        expect(g.state, log('ign1').slice(-4000)).toBe('ready');
+        const gReady = store.events.list({ machineId: g.id, kind: 'report.ready' });
+        const gBody = store.configs.getVersion(store.configs.desired(g.id)!.id).body;
+        expect(gReady[0]?.detail.configDigest).toBe(`sha512:${digestOf('sha512', gBody).hex}`);
+        // The rollout health gate and drift take that SHA-512 as the served config.
+        const versions = inventoryVersions(store, () => undefined);
+        expect(judgeReports(gReady, versions.expected(g, versions.current(g)), 0, 1)).toEqual({ kind: 'healthy' });
+        expect(driftReport(store, versions, { staleAfterMs: 3600_000 }).filter((d) => d.machine === 'ign1')).toEqual([]);
       } finally {
         store.close();
       }
       // cloud-init itself ran the profile's runcmd and set the hostname from rackboot's user-data.
       expect(log(VM.name)).toContain(`rackboot-runcmd-ran on ${VM.name}`);
       expect(log('cloud2')).toContain('about to fail');
+      expect(log('ign1')).toContain('ignitionos: ignition applied; enabled: rackboot-hello.service rackboot-report.service');
+      expect(log('ign1')).toMatch(/rackboot-hello: hello from rackboot via ignition; uid=1500\(rackops\)/);
     } finally {
       for (const vm of vms) vm.kill('SIGKILL');
     }
