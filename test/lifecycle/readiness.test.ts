@@ -11,6 +11,8 @@ import { driftReport } from '../../src/rollout/drift.js';
 import { KubeClient } from '../../src/rollout/k8s.js';
 import { judgeReports } from '../../src/rollout/plan.js';
 import { inventoryVersions } from '../../src/rollout/versions.js';
+import { testApp } from '../helpers/app.js';
+import { waitFor } from '../helpers/netns.js';
 import { FakeKube } from '../rollout/fake-kube.js';
 
 describe('readinessKindOf', () => {
@@ -140,6 +142,20 @@ describe('kubernetes readiness against the fake API', () => {
     expect(store.machines.get(m.id).facts).toMatchObject({ kubeNode: 'worker-abc' });
     expect(store.machines.get('flatcar-1').state).toBe('booting');
     kube.nodes.clear();
+  });
+
+  it('the served app runs the monitor when rollout.kubeconfig is set: a Talos machine goes ready from its Node', async () => {
+    const t = await testApp({ rollout: { kubeconfig: kube.writeKubeconfig(join(dir, 'kc-app')), tickMs: 20 } });
+    try {
+      talosMachine(t.store, 'talos-app', '198.18.0.31');
+      kube.addNode('talos-app', true, { bootId: 'b-app', readySince: new Date(Date.now() + 1000).toISOString() });
+      await t.app.ready();
+      await waitFor('talos-app ready', () => t.store.machines.get('talos-app').state === 'ready' || undefined, 10_000, 20);
+      expect(t.store.events.list({ kind: 'report.ready' }).at(-1)).toMatchObject({ source: 'kubernetes', detail: { node: 'talos-app' } });
+    } finally {
+      await t.app.close();
+      kube.nodes.clear();
+    }
   });
 
   it('an API failure is logged and leaves the machine waiting', async () => {
