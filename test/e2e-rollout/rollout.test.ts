@@ -134,7 +134,12 @@ describe('rollouts on a QEMU fleet: A → B across a SIGKILL, broken C stops at 
     const token = reportTokenOf(l.serial(vm3));
     const tampered = sha256("changed behind rackboot's back");
     const body = JSON.stringify({ phase: 'ready', message: 'hand-edited', configDigest: `sha256:${tampered}` });
-    const curl = await l.net.exec(l.net.lab, 'curl', ['-sS', '-f', '-X', 'POST', '-H', `authorization: Bearer ${token}`, '-H', 'content-type: application/json', '--data-binary', body, `http://${LAB_ADDR.server}:${LAB_HTTP_PORT}/api/v1/report`]);
+    const url = `http://${LAB_ADDR.server}:${LAB_HTTP_PORT}/api/v1/report`;
+    const args = ['-sS', '-f', '-X', 'POST', '-H', `authorization: Bearer ${token}`, '-H', 'content-type: application/json', '--data-binary', body, url];
+    // Reports are bound to the machine's address (identity binding): from rackboot's own namespace it is refused...
+    await expect(l.net.exec(l.net.lab, 'curl', args)).rejects.toThrow(/403/);
+    // ...and accepted from vm3's MAC and address: a throw-away namespace on the lab bridge stands in for vm3.
+    const curl = await asMachine(l.net.lab, vm3, () => run('ip', ['netns', 'exec', DRIFT_NS, 'curl', ...args], { timeout: MIN }));
     expect(JSON.parse(curl.stdout)).toMatchObject({ machine: vm3.name, state: 'drifted' });
     const env = { ...process.env, RACKBOOT_URL: l.api.baseUrl, RACKBOOT_DATADIR: join(work, 'data') };
     const cli = (...args: string[]) => run('ip', ['netns', 'exec', l.net.lab, process.execPath, '--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], { env, cwd: ROOT, timeout: 2 * MIN });
@@ -148,3 +153,22 @@ describe('rollouts on a QEMU fleet: A → B across a SIGKILL, broken C stops at 
     passedWork = work;
   }, 40 * MIN);
 });
+
+const DRIFT_NS = `rb-drift-${process.pid}`;
+
+/** Runs `fn` while a namespace DRIFT_NS on the lab bridge carries `vm`'s MAC and address; removes it after. */
+async function asMachine<T>(labNs: string, vm: LabMachine, fn: () => Promise<T>): Promise<T> {
+  const ip = (...a: string[]) => run('ip', a, { timeout: MIN });
+  await ip('netns', 'add', DRIFT_NS);
+  try {
+    await ip('-n', labNs, 'link', 'add', 'vdrift', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', DRIFT_NS);
+    await ip('-n', labNs, 'link', 'set', 'vdrift', 'master', 'br0', 'up');
+    await ip('-n', DRIFT_NS, 'link', 'set', 'eth0', 'address', vm.mac);
+    await ip('-n', DRIFT_NS, 'addr', 'add', `${vm.ipv4}/${LAB_ADDR.prefix}`, 'dev', 'eth0');
+    await ip('-n', DRIFT_NS, 'link', 'set', 'eth0', 'up');
+    await ip('-n', DRIFT_NS, 'link', 'set', 'lo', 'up');
+    return await fn();
+  } finally {
+    await ip('netns', 'del', DRIFT_NS).catch(() => {});
+  }
+}

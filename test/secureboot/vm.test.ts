@@ -78,6 +78,9 @@ beforeAll(async () => {
   execFileSync('bash', [join(ROOT, 'boot-assets/build.sh'), '--if-missing'], { stdio: 'inherit' });
   work = mkdtempSync(join(tmpdir(), 'rb-sb-'));
   net = await TestNet.create('sboot');
+  // The client namespace stands in for the machine without a VM ('nc'): its NIC has nc's MAC, so
+  // identity binding (neighbour table) lets it fetch nc's GRUB config and report for it.
+  await net.exec(net.cli, 'ip', ['link', 'set', 'eth0', 'address', NC_MAC]);
   await net.exec(net.cli, 'ip', ['addr', 'add', '198.18.0.2/24', 'dev', 'eth0']);
   const dataDir = join(work, 'data');
   mkdirSync(dataDir);
