@@ -146,8 +146,10 @@ describe('Secure Boot network provisioning (OVMF secboot + MS keys, TCG)', () =>
     const nc = await tftpGet(`grub/grub.cfg-01-${NC_MAC.replaceAll(':', '-')}`);
     const ncToken = /rackboot\.token=(\S+)/.exec(nc)?.[1];
     expect(ncToken).toMatch(/^[A-Za-z0-9_-]{20,}$/);
-    const r = await curl('-X', 'POST', '-H', `Authorization: Bearer ${ncToken}`, '-H', 'Content-Type: application/json', '-d',
-      JSON.stringify({ phase: 'booting', facts: { firmware: 'uefi', secureBoot: false } }), `${BASE}/api/v1/report`);
+    // The report comes from nc's own address (the client namespace), as binding requires.
+    const reportArgs = ['-sS', '-X', 'POST', '-H', `Authorization: Bearer ${ncToken}`, '-H', 'Content-Type: application/json', '-d',
+      JSON.stringify({ phase: 'booting', facts: { firmware: 'uefi', secureBoot: false } }), `${BASE}/api/v1/report`];
+    const r = (await net.exec(net.cli, 'curl', reportArgs)).stdout;
     expect(JSON.parse(r).state).toBe('booting');
     const m = await api('GET', '/api/v1/machines/nc');
     expect(m.facts.compliance.secureBoot).toEqual({ required: true, reported: false, compliant: false });
