@@ -3,6 +3,7 @@ import { profileSpecSchema } from '../inventory/profile-spec.js';
 import type { Store } from '../inventory/store.js';
 import type { Logger } from '../log.js';
 import { type AwaitedBoot, type ReadinessKind, type ReadinessSource, type ReadinessVerdict, readinessKindOf } from './readiness.js';
+import { PollLoop } from '../poll-loop.js';
 
 /** States in which a machine's latest network boot has not finished yet. */
 const AWAITING: ReadonlySet<MachineState> = new Set(['booting', 'configured', 'installing', 'installed']);
@@ -100,41 +101,26 @@ export async function pollReadiness(deps: ReadinessMonitorDeps): Promise<string[
 
 /** Runs pollReadiness every `intervalMs` until stop(); concurrent ticks share the pass in flight. */
 export class ReadinessMonitor {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<string[]> | undefined;
-  private stopped = true;
   private readonly deps: ReadinessMonitorDeps;
+  private readonly loop: PollLoop<string[]>;
 
   constructor(deps: ReadinessMonitorDeps) {
     this.deps = { ...deps, log: deps.log.child({ subsys: 'readiness' }) };
+    this.loop = new PollLoop(() => pollReadiness(this.deps), (err) => this.deps.log.error({ err }, 'readiness pass failed'));
   }
 
   /** One pass now (or the one in flight). */
   tick(): Promise<string[]> {
-    this.running ??= pollReadiness(this.deps).finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    return this.loop.run();
   }
 
   /** Polls every `intervalMs` until stop(). */
   start(intervalMs: number): void {
-    this.stopped = false;
-    const loop = () => {
-      if (this.stopped) return;
-      this.tick()
-        .catch((err) => this.deps.log.error({ err }, 'readiness pass failed'))
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(loop, intervalMs).unref();
-        });
-    };
-    this.timer = setTimeout(loop, 0).unref();
+    this.loop.start(intervalMs);
   }
 
   /** Stops polling and waits for the pass in flight. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running?.catch(() => {});
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }

@@ -5,6 +5,7 @@ import type { RolloutEffects, VersionControl } from './effects.js';
 import { ACTIVE_PHASES, decide } from './plan.js';
 import { type RolloutSpec, rolloutSpecSchema } from './spec.js';
 import { type StepOutcome, errorReason, runStep } from './steps.js';
+import { PollLoop } from '../poll-loop.js';
 
 /** What the runner works with. */
 export interface RunnerDeps {
@@ -31,42 +32,27 @@ export function storedSpec(r: RolloutRecord): RolloutSpec {
 export class RolloutRunner {
   private readonly repo: RolloutRepo;
   private readonly log: Logger;
-  private ticking: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private readonly loop: PollLoop<void>;
 
   constructor(private readonly deps: RunnerDeps) {
     this.repo = rolloutRepo(deps.store.db);
     this.log = deps.log.child({ subsys: 'rollout' });
+    this.loop = new PollLoop(() => this.round(), (err) => this.log.error({ err }, 'rollout tick failed'));
   }
 
   /** One round of progress on every active rollout; concurrent calls share the round in flight. */
   tick(): Promise<void> {
-    this.ticking ??= this.round().finally(() => {
-      this.ticking = undefined;
-    });
-    return this.ticking;
+    return this.loop.run();
   }
 
   /** Ticks every `intervalMs` until stop(). */
   start(intervalMs: number): void {
-    this.stopped = false;
-    const loop = () => {
-      if (this.stopped) return;
-      this.tick()
-        .catch((err) => this.log.error({ err }, 'rollout tick failed'))
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(loop, intervalMs).unref();
-        });
-    };
-    this.timer = setTimeout(loop, 0).unref();
+    this.loop.start(intervalMs);
   }
 
   /** Stops ticking and waits for the round in flight. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.ticking?.catch(() => {});
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   private async round(): Promise<void> {
