@@ -25,7 +25,7 @@ describe('malformed requests on the new API routes', () => {
     const r = await app.inject({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload: payload as string }) });
     expect(r.statusCode).toBe(status);
     expect(r.json().error.message).toMatch(message);
-    expect(store.machines.list({}).length).toBe(0);
+    expect(store.machines.list().length).toBe(0);
     expect(store.apiTokens.list().length).toBe(tokensBefore);
     await app.close();
   });
