@@ -2,6 +2,7 @@ import { AppError } from '../errors.js';
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
 import { normalizeMac } from './mac.js';
+import { type MachineIdentity, usableSerial, usableUuid } from './identity.js';
 import { type Requirement, matchesSelector, validateLabels } from './match.js';
 
 /** Lifecycle states a machine moves through. */
@@ -158,6 +159,55 @@ export class MachineRepo {
   findByMac(mac: string): Machine | undefined {
     const row = this.byMac.get(mac) as Row | undefined;
     return row ? this.toMachine(row) : undefined;
+  }
+
+  /**
+   * The machine a booting client is, by any of its MACs, then its SMBIOS UUID, then its serial
+   * (issue #19). UUIDs firmware vendors leave unset (all zeros, all ones) and serials shared by
+   * several machines identify nobody.
+   */
+  findByIdentity(id: MachineIdentity): { machine: Machine; by: 'mac' | 'uuid' | 'serial' } | undefined {
+    const byMac = id.mac ? this.findByMac(id.mac) : undefined;
+    if (byMac) return { machine: byMac, by: 'mac' };
+    const uuid = usableUuid(id.uuid);
+    if (uuid) {
+      const rows = this.db.prepare('SELECT * FROM machines WHERE lower(uuid) = ? LIMIT 2').all(uuid) as Row[];
+      if (rows.length === 1) return { machine: this.toMachine(rows[0]!), by: 'uuid' };
+    }
+    const serial = usableSerial(id.serial);
+    if (serial) {
+      const rows = this.db.prepare('SELECT * FROM machines WHERE serial = ? LIMIT 2').all(serial) as Row[];
+      if (rows.length === 1) return { machine: this.toMachine(rows[0]!), by: 'serial' };
+    }
+    return undefined;
+  }
+
+  /** Machine ids by usable UUID (lower-case) and serial, for in-memory lookups (DHCP). */
+  identities(id?: number): Array<{ id: number; uuid: string | null; serial: string | null }> {
+    const sql = 'SELECT id, lower(uuid) AS uuid, serial FROM machines WHERE (uuid IS NOT NULL OR serial IS NOT NULL)';
+    const rows = (id === undefined ? this.db.prepare(sql).all() : this.db.prepare(`${sql} AND id = ?`).all(id)) as Array<{ id: number; uuid: string | null; serial: string | null }>;
+    return rows.map((r) => ({ id: r.id, uuid: usableUuid(r.uuid ?? undefined) ?? null, serial: usableSerial(r.serial ?? undefined) ?? null }));
+  }
+
+  /**
+   * Adds a MAC to a machine found by UUID or serial (a NIC swap, a second port). A MAC another
+   * machine has is a CONFLICT; one the machine has already changes nothing (returns false).
+   */
+  attachMac(ref: string | number, rawMac: string): boolean {
+    const mac = normalizeMac(rawMac);
+    let added = false;
+    this.track(() =>
+      this.db.transaction(() => {
+        const m = this.get(ref);
+        if (m.macs.includes(mac)) return m;
+        this.assertMacsFree([mac], m.id);
+        this.db.prepare('INSERT INTO interfaces (mac, machine_id, position) VALUES (?, ?, ?)').run(mac, m.id, m.macs.length);
+        this.db.prepare('UPDATE machines SET updated_at = ? WHERE id = ?').run(nowIso(), m.id);
+        added = true;
+        return m;
+      })(),
+    );
+    return added;
   }
 
   /** The machine holding a reserved address, if any. */

@@ -5,6 +5,7 @@ import { ConfigRepo } from './configs.js';
 import { type Db, type OpenDbOptions, openDb } from './db.js';
 import { EventRepo } from './events.js';
 import { prepareDataDir } from './file-modes.js';
+import { GroupRepo } from './groups.js';
 import { InspectionRepo } from './inspections.js';
 import { LeaseRepo } from './leases.js';
 import { MachineRepo } from './machines.js';
@@ -28,6 +29,8 @@ export class Store {
   readonly apiTokens: ApiTokenRepo;
   /** DHCP requests from MACs no machine has (bounded, written off the hot path). */
   readonly unknownMacs: UnknownMacRepo;
+  /** Groups (matchbox-like selectors → profile, labels, hostname, BMC credentials). */
+  readonly groups: GroupRepo;
   /** Inspection reports (bounded history per machine) and inspection-boot tokens. */
   readonly inspections: InspectionRepo;
   /** In memory: where MACs were last seen (ProxyDHCP) and boot-binding refusal counts. */
@@ -45,6 +48,7 @@ export class Store {
     this.configs = new ConfigRepo(db, box);
     this.apiTokens = new ApiTokenRepo(db);
     this.unknownMacs = new UnknownMacRepo(db);
+    this.groups = new GroupRepo(db, box);
     this.inspections = new InspectionRepo(db);
     // Databases from before migration 009 held cluster secrets, Kg and config bodies in clear.
     sealClearSecrets(db, box);

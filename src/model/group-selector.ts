@@ -158,7 +158,7 @@ export function factAt(facts: Record<string, unknown> | undefined, path: string)
 }
 
 /** The candidate's value for a key, as text or number; undefined when it does not know it. */
-function valueOf(c: MatchCandidate, key: string): string | number | undefined {
+function candidateValue(c: MatchCandidate, key: string): string | number | undefined {
   switch (key) {
     case 'mac':
       return c.mac;
@@ -189,7 +189,7 @@ function valueOf(c: MatchCandidate, key: string): string | number | undefined {
  * proved, never assumed.
  */
 export function selectorHolds(s: Selector, c: MatchCandidate): boolean {
-  const v = valueOf(c, s.key);
+  const v = candidateValue(c, s.key);
   if (v === undefined) return false;
   if (s.key === 'subnet') {
     const ip = ipv4ToNumber(String(v));

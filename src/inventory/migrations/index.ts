@@ -8,6 +8,7 @@ import * as m007 from './007_api_tokens.js';
 import * as m008 from './008_machine_identity.js';
 import * as m009 from './009_sealed_secrets.js';
 import * as m010 from './010_unknown_macs.js';
+import * as m011 from './011_groups.js';
 import * as m012 from './012_inspection.js';
 
 /**
@@ -32,5 +33,6 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
   { version: 8, sql: m008.sql, foreignKeysOff: m008.foreignKeysOff },
   { version: 9, sql: m009.sql },
   { version: 10, sql: m010.sql },
+  { version: 11, sql: m011.sql },
   { version: 12, sql: m012.sql },
 ];

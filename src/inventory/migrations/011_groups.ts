@@ -1,0 +1,22 @@
+/**
+ * Migration 011 (issue #19): groups and identity beyond MAC.
+ * - `machine_groups`: matchbox-like groups; `doc` is the group as JSON without the BMC password, which
+ *   is sealed apart in `bmc_secret` (AES-256-GCM, like every secret).
+ * - Machines are found by SMBIOS UUID (case-insensitive) or serial as well as by any of their
+ *   MACs (the `interfaces` table already holds several MACs per machine).
+ * - `unknown_macs` remembers the UUID of option 97 and the group an unknown MAC matched while
+ *   it waits for an operator (`enroll: manual`).
+ */
+export const sql = `
+CREATE TABLE machine_groups (
+  name TEXT PRIMARY KEY,
+  doc TEXT NOT NULL,
+  bmc_secret BLOB,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX machines_uuid ON machines(lower(uuid)) WHERE uuid IS NOT NULL;
+CREATE INDEX machines_serial ON machines(serial) WHERE serial IS NOT NULL;
+ALTER TABLE unknown_macs ADD COLUMN uuid TEXT;
+ALTER TABLE unknown_macs ADD COLUMN matched_group TEXT;
+`;
