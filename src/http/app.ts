@@ -14,6 +14,7 @@ import { createTokenVerifier } from './tokens.js';
 import { registerApiRoutes } from './routes/api.js';
 import { registerBootRoutes } from './routes/boot.js';
 import { registerGrubRoutes } from './routes/grub.js';
+import { registerInspectRoutes } from './routes/inspect.js';
 import { registerConfigRoutes } from './routes/config.js';
 import { registerInventoryRoutes } from './routes/inventory.js';
 import { registerOpenApi } from './routes/openapi.js';
@@ -80,6 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerInventoryRoutes(app, deps);
   registerPowerRoutes(app, deps);
   await registerBootRoutes(app, deps);
+  registerInspectRoutes(app, deps);
   registerConfigRoutes(app, deps);
   registerProvisionRoutes(app, deps);
   registerRolloutRoutes(app, deps);

@@ -16,30 +16,6 @@ const net = { boot: 'network', chain: 'ipxe' } as const;
 const secure = { boot: 'network', chain: 'secureboot' } as const;
 const disk = { boot: 'disk', chain: 'ipxe' } as const;
 
-// Every firmware × mode × profile row: [client, mode, profile, uefiLoader, expected boot file | null, option 60]
-const rows: Array<[Kind, 'full' | 'proxy', BootInput['profile'], 'ipxe.efi' | 'snponly.efi', string | null, string | null]> = [];
-for (const mode of ['full', 'proxy'] as const) {
-  rows.push(
-    ['biosPxe', mode, net, 'ipxe.efi', 'undionly.kpxe', 'PXEClient'],
-    ['biosPxe', mode, null, 'ipxe.efi', 'undionly.kpxe', 'PXEClient'],
-    ['uefiX64', mode, net, 'ipxe.efi', 'ipxe.efi', 'PXEClient'],
-    ['uefiX64', mode, net, 'snponly.efi', 'snponly.efi', 'PXEClient'],
-    ['uefiX64Alt', mode, net, 'ipxe.efi', 'ipxe.efi', 'PXEClient'],
-    ['uefiX64Alt', mode, net, 'snponly.efi', 'snponly.efi', 'PXEClient'],
-    ['uefiX64', mode, secure, 'ipxe.efi', 'shimx64.efi', 'PXEClient'],
-    ['arm64', mode, net, 'ipxe.efi', 'ipxe-arm64.efi', 'PXEClient'],
-    ['httpBoot', mode, net, 'ipxe.efi', `${URL}/assets/ipxe.efi`, 'HTTPClient'],
-    ['ipxe', mode, net, 'ipxe.efi', SCRIPT, 'PXEClient'],
-    ['ipxe', mode, secure, 'ipxe.efi', SCRIPT, 'PXEClient'],
-    ['ipxe', mode, null, 'snponly.efi', SCRIPT, 'PXEClient'],
-    ['biosPxe', mode, disk, 'ipxe.efi', null, null],
-    ['uefiX64', mode, disk, 'ipxe.efi', null, null],
-    ['ipxe', mode, disk, 'ipxe.efi', null, null],
-    ['httpBoot', mode, disk, 'ipxe.efi', null, null],
-    ['plain', mode, net, 'ipxe.efi', null, null],
-  );
-}
-
 function request(kind: Kind, type: number = MSG.DISCOVER, extra: Array<[number, Buffer | string | number[]]> = []) {
   return readRequest(clientPacket({ type, mac: MAC, options: [...firmware(kind), ...extra] }));
 }
@@ -63,34 +39,8 @@ function context(mode: 'full' | 'proxy', uefiLoader: 'ipxe.efi' | 'snponly.efi',
 
 const host = (profile: HostInfo['profile']): HostInfo => ({ machineId: 1, reservedIp: null, profile, discovered: false });
 
-describe('boot policy: every firmware × mode', () => {
-  it.each(rows)('%s in %s mode, profile %j, loader %s → %s', (kind, mode, profile, loader, file, vendorClass) => {
-    const req = request(kind);
-    const r = chooseBoot({ mode, mac: MAC, isPxe: req.isPxe, isHttpBoot: req.isHttpBoot, isIpxe: req.isIpxe, profile, uefiLoader: loader, publicUrl: URL, ...(req.arch !== undefined ? { arch: req.arch } : {}) });
-    expect(r.ok ? r.boot.bootFile : null).toBe(file);
-
-    // The same row through the handler: what actually goes on the wire.
-    const out = handleRequest(req, host(profile), context(mode, loader));
-    if (mode === 'proxy' && file === null) {
-      expect(out.reply).toBeNull();
-      return;
-    }
-    const reply = out.reply!;
-    expect(out.kind).toBe(mode === 'full' ? 'dhcp.offer' : 'dhcp.proxy-offer');
-    expect(reply.options.get(OPT.MESSAGE_TYPE)?.[0]).toBe(MSG.OFFER);
-    expect(reply.options.get(OPT.SERVER_ID)).toEqual(Buffer.from([198, 18, 0, 1]));
-    expect(reply.file).toBe(file ?? '');
-    expect(reply.siaddr).toBe(file ? '198.18.0.1' : '0.0.0.0');
-    expect(reply.options.get(OPT.VENDOR_CLASS)?.toString() ?? null).toBe(vendorClass);
-    // Proxy offers carry no address and no lease (PXE spec 2.1 §2.2.3); full offers carry both.
-    expect(reply.yiaddr).toBe(mode === 'proxy' ? '0.0.0.0' : '198.18.0.100');
-    expect(reply.options.has(OPT.LEASE_TIME)).toBe(mode === 'full');
-    // Plain PXE ROMs get PXE_DISCOVERY_CONTROL=8 ("use the file in the offer"); iPXE and HTTP boot do not.
-    const pxe43 = reply.options.get(OPT.VENDOR_SPECIFIC);
-    if (file && vendorClass === 'PXEClient' && kind !== 'ipxe') expect(readSubOptions(pxe43!).get(6)).toEqual(Buffer.from([8]));
-    else expect(pxe43).toBeUndefined();
-  });
-
+// The firmware × profile table lives with the one boot decision: test/boot/decide.test.ts.
+describe('DHCP boot answers on the wire', () => {
   it('never hands an iPXE client a loader, whatever its arch (no chainload loop)', () => {
     for (const arch of [0, 7, 9, 11, 16]) {
       const req = readRequest(clientPacket({ type: MSG.DISCOVER, mac: MAC, options: [[OPT.CLIENT_ARCH, [0, arch]], [OPT.IPXE, [1, 1, 1]]] }));
