@@ -1,5 +1,6 @@
 import type { Server as HttpServer, ServerOptions as HttpServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance, FastifyServerOptions, RouteOptions } from 'fastify';
 import type { Logger } from '../log.js';
 import type { HttpLimits, HttpSettings } from './settings.js';
@@ -69,47 +70,92 @@ export function httpServerLimits(http: HttpSettings): Partial<FastifyServerOptio
 
 /** Connections closed at accept by limitConnections. */
 export interface ConnectionLimitStats {
-  /** Over maxConnections (Node's own 'drop'). */
+  /** Over maxConnections. */
   overTotal: number;
   /** Over maxConnectionsPerClient. */
   overClient: number;
 }
 
+/** Seconds an overloaded plain-HTTP listener asks a client to wait (iPXE honours Retry-After on a 503). */
+export const OVERLOAD_RETRY_AFTER_SECONDS = 2;
+
 /**
- * Caps a listening server's connections: maxConnections in total (Node closes the excess at
- * accept) and maxConnectionsPerClient per remote address, so one host's idle sockets cannot take
- * every slot. Also sets the timeouts on the server (a serverFactory's server gets none from
- * Fastify; only Node's check interval needs nodeServerOptions at creation). One warning per
- * 1,000 closed connections.
+ * What a plain-HTTP listener writes on a connection it will not serve: a complete 503 with
+ * Retry-After and no body, so iPXE (and curl --retry) waits and asks again instead of seeing a
+ * reset, and no client can mistake it for content.
+ */
+export function overloadResponse(retryAfterSeconds = OVERLOAD_RETRY_AFTER_SECONDS): string {
+  const body = 'server busy, retry later\n';
+  return [
+    'HTTP/1.1 503 Service Unavailable',
+    `Retry-After: ${retryAfterSeconds}`,
+    'Content-Type: text/plain',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n');
+}
+
+/**
+ * Caps a listening server's connections: maxConnections in total and maxConnectionsPerClient
+ * per remote address, so one host's idle sockets cannot take every slot. A plain-HTTP server
+ * answers a connection over a cap with a 503 and Retry-After (overloadResponse) and closes it;
+ * a TLS server closes it at accept (Node's own maxConnections: no plain text on a TLS port).
+ * Also sets the timeouts on the server (a serverFactory's server gets none from Fastify; only
+ * Node's check interval needs nodeServerOptions at creation). One warning per 1,000 closed
+ * connections.
  */
 export function limitConnections(server: HttpServer, limits: HttpLimits, log?: Logger): ConnectionLimitStats {
   const stats: ConnectionLimitStats = { overTotal: 0, overClient: 0 };
   const note = (client: string | undefined) => {
     if ((stats.overTotal + stats.overClient) % 1000 === 1) log?.warn({ client, ...stats, limits }, 'http connection limit: connections closed');
   };
-  server.maxConnections = limits.maxConnections;
+  const tls = (server as unknown) instanceof TlsServer;
   server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
   server.requestTimeout = limits.requestTimeoutMs;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.setTimeout(limits.idleTimeoutMs);
-  server.on('drop', (data?: { remoteAddress?: string }) => {
-    stats.overTotal++;
-    note(data?.remoteAddress);
-  });
+  if (tls) {
+    server.maxConnections = limits.maxConnections;
+    server.on('drop', (data?: { remoteAddress?: string }) => {
+      stats.overTotal++;
+      note(data?.remoteAddress);
+    });
+  }
   const perClient = limits.maxConnectionsPerClient;
-  if (perClient === 0) return stats;
-  const open = new Map<string, number>();
-  server.on('connection', (socket: Socket) => {
-    const client = socket.remoteAddress ?? '';
-    const n = (open.get(client) ?? 0) + 1;
-    if (n > perClient) {
-      stats.overClient++;
-      note(client);
+  if (tls && perClient === 0) return stats;
+  const refuse = (socket: Socket) => {
+    if (tls) {
       socket.destroy();
       return;
     }
+    socket.on('error', () => {});
+    socket.end(overloadResponse());
+    // A client that never reads must not hold the socket: gone after a second either way.
+    setTimeout(() => socket.destroy(), 1000).unref();
+  };
+  let total = 0;
+  const open = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const client = socket.remoteAddress ?? '';
+    if (!tls && total >= limits.maxConnections) {
+      stats.overTotal++;
+      note(client);
+      refuse(socket);
+      return;
+    }
+    const n = (open.get(client) ?? 0) + 1;
+    if (perClient > 0 && n > perClient) {
+      stats.overClient++;
+      note(client);
+      refuse(socket);
+      return;
+    }
+    total++;
     open.set(client, n);
     socket.once('close', () => {
+      total--;
       const left = (open.get(client) ?? 1) - 1;
       if (left > 0) open.set(client, left);
       else open.delete(client);

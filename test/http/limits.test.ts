@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BODY_LIMITS, applyRouteBodyLimits, httpServerLimits, limitConnections, nodeServerOptions } from '../../src/http/limits.js';
+import { BODY_LIMITS, applyRouteBodyLimits, httpServerLimits, limitConnections, nodeServerOptions, overloadResponse } from '../../src/http/limits.js';
 import { httpSettingsSchema } from '../../src/http/settings.js';
 
 const http = (limits: Record<string, unknown> = {}) => httpSettingsSchema.parse({ limits });
@@ -164,5 +164,30 @@ describe('timeouts and connection caps on a real listening server (127.0.0.1)', 
     await Promise.all(conns.map((c) => new Promise((r) => c.socket.once('connect', r))));
     await Promise.race([Promise.all(conns.slice(2).map((c) => c.closed)), new Promise((r) => setTimeout(r, 3000))]);
     expect(stats.overTotal).toBe(2);
+  });
+
+  it('answers a connection over a cap with a complete 503 and Retry-After, then closes it', async () => {
+    const { port, stats } = await listen({ maxConnections: 1, maxConnectionsPerClient: 0 });
+    const first = open(port);
+    await new Promise((r) => first.socket.once('connect', r));
+    const got: Buffer[] = [];
+    const over = open(port, 'GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n');
+    over.socket.on('data', (d: Buffer) => got.push(d));
+    expect(await over.closed).not.toBe(false);
+    const text = Buffer.concat(got).toString();
+    expect(text).toMatch(/^HTTP\/1.1 503 /);
+    expect(text).toMatch(/\r\nRetry-After: \d+\r\n/);
+    const [head, body] = text.split('\r\n\r\n') as [string, string];
+    expect(Number(/Content-Length: (\d+)/.exec(head)?.[1])).toBe(Buffer.byteLength(body));
+    expect(stats.overTotal).toBe(1);
+  });
+});
+
+describe('overloadResponse', () => {
+  it.each([1, 2, 30])('Retry-After %i', (s) => {
+    const r = overloadResponse(s);
+    expect(r.startsWith('HTTP/1.1 503 Service Unavailable\r\n')).toBe(true);
+    expect(r).toContain(`\r\nRetry-After: ${s}\r\n`);
+    expect(r).toContain('\r\nConnection: close\r\n');
   });
 });
