@@ -1,0 +1,122 @@
+/**
+ * BMC discovery after an inspection (issue #19): the address comes from the machine's
+ * inspection report (read in-band), the credentials from the group the machine matched. The
+ * pair is verified against the BMC with an authenticated call before anything is saved: IPMI
+ * opens a lanplus session (RAKP proves the password) and reads Get Chassis Status; Redfish reads
+ * the service root and logs in (SessionService, or Basic when the service has none).
+ */
+import { AppError, isAppError } from '../errors.js';
+import type { NewBmc } from '../inventory/bmcs.js';
+import type { Store } from '../inventory/store.js';
+import type { Logger } from '../log.js';
+import type { CipherSuiteId, PrivilegeName } from './ipmi/constants.js';
+import { IpmiDriver } from './ipmi/driver.js';
+import { type DatagramFactory, realTimers, type Timers } from './ipmi/transport.js';
+import { Semaphore } from './lock.js';
+import { RedfishClient } from './redfish/client.js';
+import { type HttpSend, nodeHttp } from './redfish/http.js';
+import type { BmcSettings } from './settings.js';
+
+/** Credentials a group hands out (unsealed), without an address. */
+export interface GroupBmcCredentials {
+  type: 'ipmi' | 'redfish';
+  port?: number | null | undefined;
+  username: string;
+  password: string;
+  options?: Record<string, unknown> | undefined;
+}
+
+/** A BMC to verify: the group's credentials at the inspected address. */
+export type BmcCandidate = GroupBmcCredentials & { address: string };
+
+/** Verifies a candidate against the BMC; throws AppError (BMC_*) when it does not answer or refuses. */
+export type BmcProbe = (c: BmcCandidate) => Promise<void>;
+
+/** How a discovery ended (also the `bmc.discovery` event's detail). */
+export type DiscoveryOutcome =
+  | { result: 'saved'; address: string; type: BmcCandidate['type'] }
+  | { result: 'kept'; address: string }
+  | { result: 'refused'; address: string; code: string; message: string };
+
+/** Test seams for the default probe. */
+export interface ProbeSeams {
+  timers?: Timers;
+  datagrams?: DatagramFactory;
+  http?: HttpSend;
+}
+
+/** The real probe: one IPMI session or one Redfish login, closed again. */
+export function bmcProbe(settings: BmcSettings, log: Logger, seams: ProbeSeams = {}): BmcProbe {
+  const timers = seams.timers ?? realTimers;
+  return async (c) => {
+    const o = c.options ?? {};
+    if (c.type === 'ipmi') {
+      const driver = new IpmiDriver(
+        {
+          host: c.address,
+          port: c.port ?? null,
+          username: c.username,
+          password: c.password,
+          ...(o.cipherSuite === 3 || o.cipherSuite === 17 ? { cipherSuite: o.cipherSuite as CipherSuiteId } : {}),
+          ...(o.privilege === 'user' || o.privilege === 'operator' || o.privilege === 'admin' ? { privilege: o.privilege as PrivilegeName } : {}),
+          ...(typeof o.kgHex === 'string' ? { kgHex: o.kgHex } : {}),
+        },
+        { settings, log: log.child({ bmc: c.address }), limiter: new Semaphore(1), timers, ...(seams.datagrams ? { datagrams: seams.datagrams } : {}) },
+      );
+      try {
+        await driver.status();
+      } finally {
+        await driver.close().catch(() => undefined);
+      }
+      return;
+    }
+    const scheme = o.scheme === 'http' ? 'http' : 'https';
+    const baseUrl = `${scheme}://${c.address}${c.port ? `:${c.port}` : ''}`;
+    const transport = seams.http ? { send: seams.http, close: () => {} } : nodeHttp({ timeoutMs: settings.timeoutMs, insecureTls: o.insecureTls === true });
+    const client = new RedfishClient({ baseUrl, username: c.username, password: c.password }, transport.send, {
+      retries: settings.retries,
+      taskTimeoutMs: settings.taskTimeoutMs,
+      timers,
+      log: log.child({ bmc: baseUrl }),
+    });
+    try {
+      await client.connect();
+      // Basic-auth services accept any login above: one authenticated read proves the password.
+      await client.get('/redfish/v1/Systems');
+    } finally {
+      await client.close().catch(() => undefined);
+      transport.close();
+    }
+  };
+}
+
+/**
+ * Saves the machine's BMC once the probe accepted it. A machine that already has a BMC keeps
+ * it (an operator's entry wins over discovery); a refusal saves nothing. Traced as `bmc.discovery`.
+ */
+export async function discoverBmc(
+  deps: { store: Store; probe: BmcProbe; log?: Logger },
+  machineId: number,
+  candidate: BmcCandidate,
+): Promise<DiscoveryOutcome> {
+  const { store } = deps;
+  const existing = store.bmcs.find(machineId);
+  let out: DiscoveryOutcome;
+  if (existing) {
+    out = { result: 'kept', address: existing.address };
+  } else {
+    try {
+      await deps.probe(candidate);
+      const bmc: NewBmc = { type: candidate.type, address: candidate.address, port: candidate.port ?? null, username: candidate.username, password: candidate.password, options: candidate.options ?? {} };
+      store.bmcs.set(machineId, bmc);
+      out = { result: 'saved', address: candidate.address, type: candidate.type };
+    } catch (e) {
+      const err = isAppError(e) ? e : new AppError('BMC_ERROR', (e as Error).message, { cause: e });
+      out = { result: 'refused', address: candidate.address, code: err.code, message: err.message };
+    }
+  }
+  // Never the password: the event says where and what, not with what.
+  store.events.add({ machineId, source: 'bmc', kind: 'bmc.discovery', detail: { ...out, username: candidate.username } });
+  deps.log?.info({ subsys: 'bmc', machineId, ...out }, 'bmc discovery');
+  return out;
+}
