@@ -15,6 +15,7 @@ import { registerAssetApi } from './asset-api.js';
 import { registerAssetRoutes } from './assets.js';
 import { documentRoutes } from './openapi.js';
 import { registerReportRoutes } from './report.js';
+import { inspectionScript, wantsInspection } from './inspect.js';
 
 
 const macQuery = z.object({ mac: z.string().max(64).optional() }).passthrough();
@@ -78,6 +79,8 @@ export async function registerBootRoutes(app: FastifyInstance, deps: AppDeps): P
 /** Decides and renders one machine's script; records it in the boot trace. */
 function bootScriptFor(deps: AppDeps, assets: AssetRegistry, machine: Machine, mac: string, base: string): string {
   const { store } = deps;
+  // Discovered (or inspect=true) machines boot the inspection image first (inspect.ts).
+  if (wantsInspection(machine)) return inspectionScript(deps, assets, machine, mac, base);
   if (!machine.profile) {
     store.events.add({ mac, machineId: machine.id, source: 'http', kind: 'boot.refused', detail: { reason: 'no profile' } });
     return renderRefusal({ mac, reason: `machine ${machine.name} has no profile`, hint: 'assign a profile and reboot' });
