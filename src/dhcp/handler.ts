@@ -14,6 +14,8 @@ export interface HostInfo {
   profile: { boot: 'network' | 'disk'; chain: 'ipxe' | 'secureboot' } | null;
   /** An unknown MAC admitted by `unknownMacs: discover` (recorded as a discovered machine). */
   discovered: boolean;
+  /** An unknown MAC under `unknownMacs: lease` (a BMC, a switch port): an address, never a boot file. */
+  leaseOnly?: boolean;
 }
 
 /** A configured subnet at run time: its parameters and its lease table. */
@@ -63,6 +65,7 @@ export interface Outcome {
 const dropped = (why: string): Outcome => ({ kind: null, reply: null, drop: why });
 
 function bootFor(req: DhcpRequest, host: HostInfo, ctx: HandlerContext): BootDecision | undefined {
+  if (host.leaseOnly) return undefined;
   const r = chooseBoot({
     mode: ctx.mode,
     mac: req.mac,
@@ -88,6 +91,7 @@ function leaseClient(req: DhcpRequest, host: HostInfo, sub: SubnetRuntime): Leas
 
 /** ProxyDHCP (PXE spec 2.1 §2.2.3): boot information only, yiaddr 0, never an address. */
 function proxy(req: DhcpRequest, host: HostInfo, ctx: HandlerContext): Outcome {
+  if (host.leaseOnly) return dropped('lease-only-in-proxy-mode');
   const wantsBoot = ctx.pxePort ? req.type === MSG.REQUEST || req.type === MSG.INFORM : req.type === MSG.DISCOVER;
   if (!wantsBoot) return dropped(ctx.pxePort ? 'not-a-boot-request' : 'proxy-answers-discover-only');
   const boot = bootFor(req, host, ctx);

@@ -23,6 +23,9 @@ export class HostDirectory {
   private readonly byIp = new Map<string, number>();
   private readonly rowsOf = new Map<number, LeaseHost[]>();
   private readonly profiles = new Map<string, { value: ProfileSpec | undefined; at: number }>();
+  /** SMBIOS UUID → machines with it (a UUID two machines share names nobody). */
+  private readonly byUuid = new Map<string, Set<number>>();
+  private readonly uuidOf = new Map<number, string>();
   private generation = -1;
 
   constructor(
@@ -42,6 +45,20 @@ export class HostDirectory {
     return e.info;
   }
 
+  /**
+   * The registered host whose SMBIOS UUID a client sent in option 97 when its MAC is unknown
+   * (a NIC swap, another port of the machine): the caller attaches the MAC off the hot path.
+   * `uuid` is the canonical text readClientUuid gives.
+   */
+  lookupByUuid(uuid: string, now: number): HostInfo | null {
+    this.sync();
+    const ids = this.byUuid.get(uuid);
+    if (ids?.size !== 1) return null;
+    const [id] = ids;
+    const row = this.rowsOf.get(id!)?.[0];
+    return row ? this.describe(row, now) : null;
+  }
+
   /** The machine an address is reserved for (machines.ipv4), if any. */
   reservedFor(ip: string): number | undefined {
     this.sync();
@@ -59,7 +76,10 @@ export class HostDirectory {
       this.byMac.clear();
       this.byIp.clear();
       this.rowsOf.clear();
+      this.byUuid.clear();
+      this.uuidOf.clear();
       this.add(this.store.leases.hosts());
+      this.addIdentities(this.store.machines.identities());
       return;
     }
     for (const id of new Set(changed)) {
@@ -68,7 +88,11 @@ export class HostDirectory {
         if (r.ipv4 && this.byIp.get(r.ipv4) === id) this.byIp.delete(r.ipv4);
       }
       this.rowsOf.delete(id);
+      const uuid = this.uuidOf.get(id);
+      if (uuid) this.byUuid.get(uuid)?.delete(id);
+      this.uuidOf.delete(id);
       this.add(this.store.leases.hosts(id));
+      this.addIdentities(this.store.machines.identities(id));
     }
   }
 
@@ -79,6 +103,16 @@ export class HostDirectory {
       else this.rowsOf.set(r.machineId, [r]);
       if (r.mac) this.byMac.set(r.mac, { row: r, info: undefined, at: 0 });
       if (r.ipv4) this.byIp.set(r.ipv4, r.machineId);
+    }
+  }
+
+  private addIdentities(rows: Array<{ id: number; uuid: string | null }>): void {
+    for (const r of rows) {
+      if (!r.uuid) continue;
+      this.uuidOf.set(r.id, r.uuid);
+      const set = this.byUuid.get(r.uuid);
+      if (set) set.add(r.id);
+      else this.byUuid.set(r.uuid, new Set([r.id]));
     }
   }
 

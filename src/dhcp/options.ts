@@ -143,11 +143,19 @@ export function readArch(v: Buffer | undefined): number | undefined {
   return v && v.length >= 2 ? v.readUInt16BE(0) : undefined;
 }
 
-/** The client UUID/GUID of option 97 (type 0 + 16 bytes, RFC 4578 §2.3), as text. */
+/**
+ * The client UUID/GUID of option 97 (type 0 + 16 bytes, RFC 4578 §2.3) as the text dmidecode,
+ * iPXE's ${uuid} and QEMU's `-smbios type=1,uuid=` show. The bytes are in the EFI GUID layout
+ * SMBIOS 2.6+ uses: the first three fields little-endian (iPXE's dhcp.c sends it so, edk2 sends
+ * the SMBIOS bytes as they are), so those fields are byte-swapped back.
+ */
 export function readClientUuid(v: Buffer | undefined): string | undefined {
   if (!v || v.length !== 17 || v[0] !== 0) return undefined;
-  const h = v.toString('hex', 1);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  const h = (from: number, to: number, swap: boolean) => {
+    const part = v.subarray(from, to);
+    return Buffer.from(swap ? [...part].reverse() : part).toString('hex');
+  };
+  return `${h(1, 5, true)}-${h(5, 7, true)}-${h(7, 9, true)}-${h(9, 11, false)}-${h(11, 17, false)}`;
 }
 
 /** Network interface identifier of option 94 (type 1 = UNDI, then major.minor, RFC 4578 §2.2). */

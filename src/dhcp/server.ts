@@ -1,5 +1,6 @@
 import { isAppError } from '../errors.js';
 import type { Store } from '../inventory/store.js';
+import type { DiscoveredClient } from '../inventory/enroll.js';
 import type { UnknownSighting } from '../inventory/unknown-macs.js';
 import { WriteFailureLog } from '../inventory/write-failures.js';
 import type { Logger } from '../log.js';
@@ -42,6 +43,11 @@ export interface DhcpServerDeps {
   /** The in-memory inventory view shared with the lease tables' reservation checks. */
   hosts?: HostDirectory;
   clock?: () => number;
+  /**
+   * `unknownMacs: discover`: creates the machine of a new MAC and returns its id (issue #19:
+   * inventory/enroll.ts matches it to a group). Default: a plain `discovered` machine.
+   */
+  enroll?: (client: DiscoveredClient) => number;
 }
 
 /** Receive → decode → look up → decide → commit → send. Never throws out of the receive path. */
@@ -123,9 +129,15 @@ export class DhcpServer {
     const s = this.d.settings;
     const now = this.now();
     let host: HostInfo | null = this.hosts.lookup(req.mac, now);
+    // Issue #19: an unknown MAC whose option 97 UUID names a machine is that machine (a NIC swap);
+    // its MAC is attached in the batch, before the reply leaves.
+    const attach = !host && req.uuid !== undefined && (host = this.hosts.lookupByUuid(req.uuid, now)) !== null;
     // Child logger per packet (mac, xid, iface), built only when debug lines will be written.
     const log = this.d.log.isLevelEnabled('debug') ? this.d.log.child({ mac: req.mac, xid: req.packet.xid, iface: ep.iface?.name }) : this.d.log;
     const discovering = !host && s.unknownMacs === 'discover';
+    // `lease` (full mode): other devices of the segment get an address, no boot file, no machine row.
+    const leasing = !host && s.unknownMacs === 'lease' && s.mode === 'full';
+    if (!host && leasing) host = LEASE_ONLY;
     if (!host) {
       if (!discovering) {
         this.stats.ignored++;
@@ -164,11 +176,14 @@ export class DhcpServer {
       log.debug({ type: messageTypeName(req.type), why: out.drop }, 'dhcp request not answered');
       return;
     }
-    this.commitAndSend(req, out, ep, dg, log, discovering ? null : host.machineId);
+    this.commitAndSend(req, out, ep, dg, log, discovering ? null : host.machineId, leasing ? 'lease' : attach ? 'attach' : undefined);
   }
 
-  /** `machineId` null means an unknown MAC being discovered (the machine is created in the batch). */
-  private commitAndSend(req: DhcpRequest, out: Outcome, ep: UdpEndpoint, dg: Datagram, log: Logger, machineId: number | null): void {
+  /**
+   * `machineId` null means an unknown MAC being discovered (the machine is created in the batch),
+   * unless `special` is `lease` (no machine at all); `attach`: the MAC joins machineId first.
+   */
+  private commitAndSend(req: DhcpRequest, out: Outcome, ep: UdpEndpoint, dg: Datagram, log: Logger, machineId: number | null, special?: 'lease' | 'attach'): void {
     const store = this.d.store;
     const persist = out.persist;
     const detail = {
@@ -197,14 +212,17 @@ export class DhcpServer {
     // Only a lease change (or a machine created by discovery) must be on disk before the reply
     // leaves: an ACK promises the address (RFC 2131 §4.3.2). An OFFER promises nothing (§4.3.1:
     // the address need not be reserved), so it leaves at once.
-    if (!persist && machineId !== null) {
+    if (!persist && (machineId !== null || special === 'lease') && special !== 'attach') {
       send?.();
       record(machineId);
       return;
     }
     let id = machineId;
     const write = () => {
-      id = machineId ?? this.recordDiscovered(req);
+      if (special === 'attach' && machineId !== null && store.machines.attachMac(machineId, req.mac)) {
+        store.events.addSoon({ mac: req.mac, machineId, source: 'dhcp', kind: 'machine.mac-attached', detail: { by: 'uuid', uuid: req.uuid ?? null } });
+      }
+      id = machineId ?? (special === 'lease' ? null : this.recordDiscovered(req, ep));
       if (persist) store.leases.put(toRecord(persist, this.now()));
     };
     this.batch.add(write, () => {
@@ -214,8 +232,9 @@ export class DhcpServer {
   }
 
   /** `unknownMacs: discover`: the MAC becomes a `discovered` machine with what the packet told us. */
-  private recordDiscovered(req: DhcpRequest): number {
+  private recordDiscovered(req: DhcpRequest, ep: UdpEndpoint): number {
     const store = this.d.store;
+    if (this.d.enroll) return this.d.enroll(discoveredClient(req, ep));
     const known = store.machines.findByMac(req.mac);
     if (known) return known.id;
     return store.machines.create({
@@ -246,6 +265,23 @@ export class DhcpServer {
     await Promise.all(this.endpoints.map((e) => e.close()));
     this.d.log.info({ ...this.stats, ...this.batch.stats }, 'dhcp stopped');
   }
+}
+
+/** The host of an unknown MAC under `unknownMacs: lease`: an address, never a boot file. */
+const LEASE_ONLY: HostInfo = { machineId: null, reservedIp: null, profile: null, discovered: false, leaseOnly: true };
+
+/** What a discovery request tells the enrollment (groups match on MAC, UUID, option 82, segment). */
+function discoveredClient(req: DhcpRequest, ep: UdpEndpoint): DiscoveredClient {
+  const giaddr = req.packet.giaddr;
+  return {
+    mac: req.mac,
+    uuid: req.uuid,
+    arch: req.arch ?? null,
+    vendorClass: req.vendorClass ?? null,
+    circuitId: req.relay?.circuitId,
+    remoteId: req.relay?.remoteId,
+    address: giaddr !== '0.0.0.0' ? giaddr : req.packet.ciaddr !== '0.0.0.0' ? req.packet.ciaddr : ep.iface?.ipv4[0]?.address,
+  };
 }
 
 /** What an ignored request from an unknown MAC tells the "seen but unknown" table. */

@@ -1,4 +1,5 @@
 import { AppError } from '../errors.js';
+import { enrollDiscovered } from '../inventory/enroll.js';
 import { startWalCheckpointer } from '../inventory/wal-checkpointer.js';
 import { type InterfaceInfo, describeInterface, ipv4Interfaces } from '../net/interfaces.js';
 import type { Service, ServiceContext } from '../service.js';
@@ -46,6 +47,7 @@ export async function startDhcp(ctx: ServiceContext): Promise<DhcpService | unde
     subnets,
     interfaces,
     hosts,
+    enroll: (client) => enrollDiscovered(ctx.store, client),
   });
   await server.listen();
   // Lease and event commits then only append to the WAL; its fsyncs happen off the event loop.

@@ -28,8 +28,12 @@ export const dhcpSettingsSchema = z
     proxyPort: z.number().int().min(0).max(65535).default(4011),
     /** Our address as seen by clients: option 54 / siaddr / next-server. */
     serverAddress: ipv4.optional(),
-    /** ignore: answer registered MACs only (default); discover: lease + discovery boot. */
-    unknownMacs: z.enum(['ignore', 'discover']).default('ignore'),
+    /**
+     * ignore: answer registered MACs only (default); discover: lease + discovery boot (and group
+     * enrollment); lease (full mode): an address without boot file and without machine row, for
+     * the segment's other devices (BMCs, switch management ports), as Kea or dnsmasq serve them.
+     */
+    unknownMacs: z.enum(['ignore', 'discover', 'lease']).default('ignore'),
     /**
      * `discover` mode: new machines admitted per second per relay (giaddr) or interface, and how
      * many at once (the bucket). Unknown MACs past it are not answered (stats.discoverLimited);

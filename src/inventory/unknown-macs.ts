@@ -16,6 +16,10 @@ export interface UnknownSighting {
   remoteId: string | null;
   /** Epoch ms of the request. */
   at: number;
+  /** Option 97 (canonical text), when sent. */
+  uuid?: string | null;
+  /** The group the MAC matched (issue #19) while it waits for an operator. */
+  matchedGroup?: string | null;
 }
 
 /** A row of the "seen but unknown" table. */
@@ -27,6 +31,10 @@ export interface UnknownMac {
   giaddr: string | null;
   circuitId: string | null;
   remoteId: string | null;
+  /** Option 97 UUID, when the client sent one. */
+  uuid: string | null;
+  /** Matched-but-pending: the group (`enroll: manual`) this MAC matched. */
+  matchedGroup: string | null;
   firstSeen: string;
   lastSeen: string;
   count: number;
@@ -40,6 +48,8 @@ interface Row {
   giaddr: string | null;
   circuit_id: string | null;
   remote_id: string | null;
+  uuid: string | null;
+  matched_group: string | null;
   first_seen: string;
   last_seen: string;
   count: number;
@@ -61,6 +71,10 @@ export interface UnknownMacLimits {
   maxDelayMs: number;
 }
 
+/** Rows shown: MACs no machine has, and discovered machines matched to a group but pending. */
+const VISIBLE = `mac NOT IN (SELECT i.mac FROM interfaces i JOIN machines m ON m.id = i.machine_id
+  WHERE m.state != 'discovered' OR unknown_macs.matched_group IS NULL)`;
+
 const DEFAULTS: UnknownMacLimits = { maxRows: 4096, maxPending: 4096, maxDelayMs: 1000 };
 
 const toRecord = (r: Row): UnknownMac => ({
@@ -71,6 +85,8 @@ const toRecord = (r: Row): UnknownMac => ({
   giaddr: r.giaddr,
   circuitId: r.circuit_id,
   remoteId: r.remote_id,
+  uuid: r.uuid,
+  matchedGroup: r.matched_group,
   firstSeen: r.first_seen,
   lastSeen: r.last_seen,
   count: r.count,
@@ -100,11 +116,11 @@ export class UnknownMacRepo {
   ) {
     this.limits = { ...DEFAULTS, ...limits };
     this.upsert = db.prepare(
-      `INSERT INTO unknown_macs (mac, arch, vendor_class, message_type, giaddr, circuit_id, remote_id, first_seen, last_seen, count)
-       VALUES (@mac, @arch, @vendorClass, @messageType, @giaddr, @circuitId, @remoteId, @first, @last, @count)
+      `INSERT INTO unknown_macs (mac, arch, vendor_class, message_type, giaddr, circuit_id, remote_id, uuid, matched_group, first_seen, last_seen, count)
+       VALUES (@mac, @arch, @vendorClass, @messageType, @giaddr, @circuitId, @remoteId, @uuid, @matchedGroup, @first, @last, @count)
        ON CONFLICT(mac) DO UPDATE SET arch = COALESCE(excluded.arch, arch), vendor_class = COALESCE(excluded.vendor_class, vendor_class),
          message_type = excluded.message_type, giaddr = excluded.giaddr, circuit_id = excluded.circuit_id, remote_id = excluded.remote_id,
-         last_seen = MAX(last_seen, excluded.last_seen), count = count + excluded.count`,
+         uuid = COALESCE(excluded.uuid, uuid), matched_group = excluded.matched_group, last_seen = MAX(last_seen, excluded.last_seen), count = count + excluded.count`,
     );
   }
 
@@ -147,7 +163,7 @@ export class UnknownMacRepo {
   private write(batch: Pending[], iso: (ms: number) => string): void {
     this.db.transaction(() => {
       for (const { s, first, count } of batch) {
-        this.upsert.run({ mac: s.mac, arch: s.arch, vendorClass: s.vendorClass, messageType: s.messageType, giaddr: s.giaddr, circuitId: s.circuitId, remoteId: s.remoteId, first: iso(first), last: iso(s.at), count });
+        this.upsert.run({ mac: s.mac, arch: s.arch, vendorClass: s.vendorClass, messageType: s.messageType, giaddr: s.giaddr, circuitId: s.circuitId, remoteId: s.remoteId, uuid: s.uuid ?? null, matchedGroup: s.matchedGroup ?? null, first: iso(first), last: iso(s.at), count });
       }
       const rows = this.db.prepare('SELECT COUNT(*) FROM unknown_macs').pluck().get() as number;
       if (rows > this.limits.maxRows) {
@@ -158,11 +174,14 @@ export class UnknownMacRepo {
     })();
   }
 
-  /** Unknown MACs, most recently seen first (MACs that became machines are left out). */
+  /**
+   * Unknown MACs, most recently seen first. MACs that became machines are left out, except a
+   * `discovered` machine whose group match waits for an operator (matched-but-pending).
+   */
   list(q: { limit?: number } = {}): UnknownMac[] {
     this.flush();
     const rows = this.db
-      .prepare('SELECT * FROM unknown_macs WHERE mac NOT IN (SELECT mac FROM interfaces) ORDER BY last_seen DESC, mac LIMIT ?')
+      .prepare(`SELECT * FROM unknown_macs WHERE ${VISIBLE} ORDER BY last_seen DESC, mac LIMIT ?`)
       .all(Math.min(q.limit ?? this.limits.maxRows, this.limits.maxRows)) as Row[];
     return rows.map(toRecord);
   }
@@ -170,8 +189,22 @@ export class UnknownMacRepo {
   /** One unknown MAC, or undefined (also when a machine has it now). */
   find(mac: string): UnknownMac | undefined {
     this.flush();
-    const r = this.db.prepare('SELECT * FROM unknown_macs WHERE mac = ? AND mac NOT IN (SELECT mac FROM interfaces)').get(mac) as Row | undefined;
+    const r = this.db.prepare(`SELECT * FROM unknown_macs WHERE mac = ? AND ${VISIBLE}`).get(mac) as Row | undefined;
     return r ? toRecord(r) : undefined;
+  }
+
+  /**
+   * Records a discovered MAC as matched to a group but pending (`enroll: manual`), at once (it
+   * happens once per new machine, inside the discovery's transaction).
+   */
+  markPending(mac: string, group: string, uuid: string | null): void {
+    const now = new Date().toISOString();
+    this.db
+      .prepare(
+        `INSERT INTO unknown_macs (mac, uuid, matched_group, first_seen, last_seen, count) VALUES (?, ?, ?, ?, ?, 1)
+         ON CONFLICT(mac) DO UPDATE SET uuid = COALESCE(excluded.uuid, uuid), matched_group = excluded.matched_group, last_seen = excluded.last_seen, count = count + 1`,
+      )
+      .run(mac, uuid, group, now, now);
   }
 
   /** Forgets a MAC (after enrolment). */
@@ -183,6 +216,6 @@ export class UnknownMacRepo {
   /** Rows in the table (the metrics gauge). */
   count(): number {
     this.flush();
-    return this.db.prepare('SELECT COUNT(*) FROM unknown_macs WHERE mac NOT IN (SELECT mac FROM interfaces)').pluck().get() as number;
+    return this.db.prepare(`SELECT COUNT(*) FROM unknown_macs WHERE ${VISIBLE}`).pluck().get() as number;
   }
 }

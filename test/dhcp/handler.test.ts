@@ -182,3 +182,33 @@ describe('reply addressing (RFC 2131 §4.1)', () => {
     expect(replyDestination(req(spec), type, ports)).toEqual(dest);
   });
 });
+
+describe('unknownMacs: lease — an address, never a boot file', () => {
+  const leaseOnly: HostInfo = { machineId: null, reservedIp: null, profile: null, discovered: false, leaseOnly: true };
+  it.each<[string, Array<[number, Buffer | string | number[]]>]>([
+    ['a BMC (no PXE options)', []],
+    ['a PXE ROM', [[OPT.VENDOR_CLASS, 'PXEClient:Arch:00000:UNDI:002001'], [OPT.CLIENT_ARCH, [0, 0]]]],
+    ['UEFI x64 PXE', [[OPT.VENDOR_CLASS, 'PXEClient:Arch:00007:UNDI:003000'], [OPT.CLIENT_ARCH, [0, 7]]]],
+    ['UEFI HTTP boot', [[OPT.VENDOR_CLASS, 'HTTPClient:Arch:00016:UNDI:003001'], [OPT.CLIENT_ARCH, [0, 16]]]],
+    ['iPXE', [[OPT.USER_CLASS, 'iPXE']]],
+  ])('%s: OFFER and ACK carry an address and no boot file', (_, options) => {
+    const { send } = setup();
+    const offer = send(leaseOnly, { type: MSG.DISCOVER, mac: B, options });
+    expect(offer.kind).toBe('dhcp.offer');
+    expect(offer.yiaddr).toBe('198.18.0.100');
+    expect(offer.boot).toBeUndefined();
+    expect(offer.reply!.file).toBe('');
+    expect(offer.reply!.options.has(OPT.BOOTFILE)).toBe(false);
+    const ack = send(leaseOnly, { type: MSG.REQUEST, mac: B, options: [...options, [OPT.SERVER_ID, ip('198.18.0.1')], [OPT.REQUESTED_IP, ip('198.18.0.100')]] });
+    expect(ack.kind).toBe('dhcp.ack');
+    expect(ack.boot).toBeUndefined();
+    expect(ack.persist).toMatchObject({ mac: B, state: 'active' });
+  });
+
+  it('is never answered in proxy mode (ProxyDHCP gives no addresses)', () => {
+    const { subnet } = setup();
+    const ctx: HandlerContext = { mode: 'proxy', serverId: '198.18.0.1', pxePort: false, subnet, uefiLoader: 'ipxe.efi', publicUrl: 'http://198.18.0.1:8080', bootInOffer: true, now: 1, offerHoldMs: 1, declineMs: 1 };
+    const out = handleRequest(readRequest(clientPacket({ type: MSG.DISCOVER, mac: B, options: [[OPT.VENDOR_CLASS, 'PXEClient:Arch:00007:UNDI:003000']] })), leaseOnly, ctx);
+    expect(out).toMatchObject({ kind: null, reply: null, drop: 'lease-only-in-proxy-mode' });
+  });
+});

@@ -54,7 +54,8 @@ describe('DHCP codec (built in code)', () => {
       isIpxe: false,
       isHttpBoot: false,
       nicId: '1:3.0',
-      uuid: '00010203-0405-0607-0809-0a0b0c0d0e0f',
+      // Option 97 carries the EFI GUID layout: the first three fields little-endian.
+      uuid: '03020100-0504-0706-0809-0a0b0c0d0e0f',
     });
   });
 

@@ -46,6 +46,8 @@ describe('UnknownMacRepo', () => {
         giaddr: '198.18.5.1',
         circuitId: '657468302f31',
         remoteId: '0011',
+        uuid: null,
+        matchedGroup: null,
         firstSeen: new Date(T0).toISOString(),
         lastSeen: new Date(T0 + 60_000).toISOString(),
         count: 3,

@@ -1,0 +1,69 @@
+/**
+ * Enrollment of a MAC DHCP discovered (issue #19): the group it matches with what DHCP knows
+ * (MAC, option 97 UUID, option 82 circuit/remote id, the segment's address) decides what the
+ * new machine gets. `enroll: auto` → `registered` with the group's profile, labels and
+ * hostname; `manual` (or no group) → `discovered`, and a manual match is listed as pending
+ * among the unknown MACs until an operator enrolls it. Facts-based selectors are evaluated
+ * when the inspection report arrives (src/http/routes/inspect-enroll.ts).
+ */
+import { matchGroup } from '../model/group-match.js';
+import type { MatchCandidate } from '../model/group-selector.js';
+import { type ParsedGroup, renderHostname } from '../model/group.js';
+import { findMachineByIdentity } from './identity.js';
+import type { Store } from './store.js';
+
+/** What one DHCP request of an unknown MAC told us. */
+export interface DiscoveredClient {
+  mac: string;
+  uuid?: string | undefined;
+  arch: number | null;
+  vendorClass: string | null;
+  /** Option 82 sub-options as hex. */
+  circuitId?: string | undefined;
+  remoteId?: string | undefined;
+  /** giaddr when relayed, else the address of the interface it arrived on (for `subnet`). */
+  address?: string | undefined;
+}
+
+/** The group a discovered client matches (facts unknown yet), or undefined (none, or a tie). */
+export function groupForClient(groups: readonly ParsedGroup[], c: MatchCandidate): ParsedGroup | undefined {
+  if (groups.length === 0) return undefined;
+  const r = matchGroup(groups, c);
+  return 'group' in r ? r.group : undefined;
+}
+
+/** The matcher's view of a discovered client. */
+export function candidateOfClient(d: DiscoveredClient): MatchCandidate {
+  return { mac: d.mac, uuid: d.uuid, circuitId: d.circuitId, remoteId: d.remoteId, address: d.address };
+}
+
+/**
+ * Creates the machine for a discovered MAC (inside the caller's transaction) and returns its
+ * id: an existing machine by MAC or UUID (the MAC attached: a NIC swap), else a new one shaped
+ * by the matching group.
+ */
+export function enrollDiscovered(store: Store, d: DiscoveredClient): number {
+  const known = findMachineByIdentity(store, { mac: d.mac, uuid: d.uuid }, { attach: true, source: 'dhcp' });
+  if (known) return known.id;
+  const c = candidateOfClient(d);
+  const g = groupForClient(store.groups.parsed(), c);
+  const hex = d.mac.replaceAll(':', '');
+  const facts = {
+    arch: d.arch,
+    vendorClass: d.vendorClass,
+    relayAgent: d.circuitId || d.remoteId ? { circuitId: d.circuitId ?? null, remoteId: d.remoteId ?? null } : null,
+    ...(d.uuid ? { uuid: d.uuid } : {}),
+    ...(g ? { group: g.name } : {}),
+  };
+  if (!g || g.enroll !== 'auto') {
+    const m = store.machines.create({ name: `discovered-${hex}`, macs: [d.mac], state: 'discovered', facts, ...(d.uuid ? { uuid: d.uuid } : {}) });
+    if (g) store.unknownMacs.markPending(d.mac, g.name, d.uuid ?? null);
+    return m.id;
+  }
+  const wanted = g.hostnameTemplate ? renderHostname(g.hostnameTemplate, c, g.name) : undefined;
+  const fallback = `${g.name}-${hex}`.slice(0, 63);
+  const name = wanted && !store.machines.find(wanted) ? wanted : fallback;
+  const m = store.machines.create({ name, macs: [d.mac], state: 'registered', profile: g.profile, labels: g.labels, facts, ...(d.uuid ? { uuid: d.uuid } : {}) });
+  store.events.add({ mac: d.mac, machineId: m.id, source: 'dhcp', kind: 'machine.enrolled', detail: { group: g.name, profile: g.profile, name } });
+  return m.id;
+}
