@@ -1,0 +1,219 @@
+import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { qemuArgs } from '../../qemu/vm.js';
+import type { Machine } from '../../src/inventory/machines.js';
+import { profileSpecSchema } from '../../src/inventory/profile-spec.js';
+import { Store } from '../../src/inventory/store.js';
+import { groupSchema } from '../../src/model/group.js';
+import { TestNet, waitFor } from '../helpers/netns.js';
+import { type RackbootProcess, startRackboot } from '../helpers/rackboot.js';
+
+/**
+ * Zero-touch enrollment with real firmware (issue #19): three SeaBIOS + iPXE VMs (TCG) that
+ * rackboot has never heard of PXE-boot from it in full-DHCP mode with `unknownMacs: discover`.
+ * - small (512 MiB) and big (1 GiB, one disk) have distinct SMBIOS UUIDs and serials: each
+ *   boots the inspection image, which posts its hardware; the facts (memory) match a different
+ *   group (enroll: auto), which names the machine from its serial and gives it its profile;
+ *   the image reboots, and the next network boot runs the busybox test OS with that profile's
+ *   config until it reports `ready`. No step in between is manual.
+ * - relayed sits on another segment behind a real ISC dhcrelay (`-a`: option 82, circuit-id
+ *   = its downstream interface) and is matched by circuit-id (a relay selector beats facts).
+ * - Then small's QEMU is restarted with another NIC MAC and the same SMBIOS UUID: rackboot
+ *   recognises the machine (the MAC is attached to it, no new machine appears) and boots it
+ *   with its profile again.
+ */
+const ROOT = resolve(import.meta.dirname, '../..');
+const ASSETS = join(ROOT, 'boot-assets/build');
+const PORT = 8080;
+const MIN = 60_000;
+const run = promisify(execFile);
+
+const VMS = {
+  small: { mac: '52:54:00:19:0b:01', tap: 'tsm', memoryMb: 512, uuid: '19b00001-0000-4000-8000-0000000000a1', serial: 'RB19-SMALL' },
+  big: { mac: '52:54:00:19:0b:02', tap: 'tbg', memoryMb: 1024, uuid: '19b00002-0000-4000-8000-0000000000a2', serial: 'RB19-BIG' },
+  relayed: { mac: '52:54:00:19:0b:03', tap: 'trl', memoryMb: 512, uuid: '19b00003-0000-4000-8000-0000000000a3', serial: 'RB19-RELAY' },
+} as const;
+type VmName = keyof typeof VMS;
+/** small's replacement NIC. */
+const SWAPPED_MAC = '52:54:00:19:0b:11';
+
+let net: TestNet;
+let rb: RackbootProcess;
+let work: string;
+let relayNs: string;
+let passed = false;
+const qemus = new Map<string, ChildProcess>();
+
+beforeAll(async () => {
+  execFileSync('bash', [join(ROOT, 'boot-assets/build.sh'), '--if-missing'], { stdio: 'inherit' });
+  for (const f of ['testos-vmlinuz', 'testos-initrd.img']) if (!existsSync(join(ASSETS, f))) throw new Error(`boot-assets/build/${f} missing: run boot-assets/build.sh`);
+  work = mkdtempSync(join(tmpdir(), 'rb-enroll-'));
+  const dataDir = join(work, 'data');
+  mkdirSync(dataDir);
+  // Profiles and groups only: no machine is known before the VMs boot.
+  const store = Store.open(dataDir);
+  try {
+    for (const name of ['small', 'big', 'rack7']) store.profiles.create(name, profileSpecSchema.parse({ os: 'testos', description: `enrolled ${name}` }));
+    store.groups.putAll([
+      groupSchema.parse({ name: 'small', selectors: ['facts.memory.gib<0.75'], profile: 'small', labels: { size: 'small' }, hostnameTemplate: 'small-{{serial}}', enroll: 'auto' }),
+      groupSchema.parse({ name: 'big', selectors: ['facts.memory.gib>=0.75'], profile: 'big', labels: { size: 'big' }, hostnameTemplate: 'big-{{serial}}', enroll: 'auto' }),
+      groupSchema.parse({ name: 'rack7', selectors: ['circuitId=br1'], profile: 'rack7', labels: { rack: 'r7' }, hostnameTemplate: 'r7-{{serial}}', enroll: 'auto' }),
+    ]);
+  } finally {
+    store.close();
+  }
+
+  net = await TestNet.create('enroll');
+  for (const v of [VMS.small, VMS.big]) await net.addTap(v.tap);
+  relayNs = await relaySegment(net);
+  rb = await startRackboot(
+    net,
+    {
+      assetsDir: ASSETS,
+      http: { host: '0.0.0.0', port: PORT, publicUrl: `http://198.18.0.1:${PORT}`, consoleArgs: 'console=ttyS0,115200' },
+      api: { host: '198.18.0.1', port: 8443 },
+      tftp: { enabled: false },
+      dhcp: {
+        mode: 'full',
+        interfaces: ['br0'],
+        serverAddress: '198.18.0.1',
+        unknownMacs: 'discover',
+        subnets: [
+          { cidr: '198.18.0.0/24', poolStart: '198.18.0.100', poolEnd: '198.18.0.150', router: '198.18.0.1', leaseSeconds: 3600 },
+          { cidr: '198.18.1.0/24', poolStart: '198.18.1.100', poolEnd: '198.18.1.150', router: '198.18.1.1', leaseSeconds: 3600 },
+        ],
+      },
+    },
+    dataDir,
+  );
+  // ISC dhcrelay: DHCP from br1 (the VM's segment) to rackboot, option 82 added (-a).
+  net.spawn(relayNs, 'dhcrelay', ['-d', '-4', '-a', '-id', 'br1', '-iu', 'up0', '198.18.0.1']);
+}, 5 * MIN);
+
+afterAll(async () => {
+  for (const q of qemus.values()) q.kill('SIGKILL');
+  await rb?.stop().catch(() => {});
+  await net?.destroy();
+  if (relayNs) await run('ip', ['netns', 'del', relayNs]).catch(() => undefined);
+  // Serial consoles and rackboot's data stay for a failed run only.
+  if (passed && work) rmSync(work, { recursive: true, force: true });
+}, MIN);
+
+/**
+ * Another segment behind a relay: namespace <srv>-r with up0 (198.18.0.2, on br0) and bridge
+ * br1 (198.18.1.1) where the relayed VM's tap lives; it forwards between them, and rackboot's
+ * namespace routes 198.18.1.0/24 through it.
+ */
+async function relaySegment(n: TestNet): Promise<string> {
+  const ns = `${n.srv.slice(0, -2)}-r`;
+  const ip = (...a: string[]) => run('ip', a);
+  await ip('netns', 'add', ns);
+  await ip('-n', n.srv, 'link', 'add', 'vrly', 'type', 'veth', 'peer', 'name', 'up0');
+  await ip('-n', n.srv, 'link', 'set', 'up0', 'netns', ns);
+  await ip('-n', n.srv, 'link', 'set', 'vrly', 'master', 'br0');
+  await ip('-n', n.srv, 'link', 'set', 'vrly', 'up');
+  await ip('-n', ns, 'link', 'set', 'lo', 'up');
+  await ip('-n', ns, 'addr', 'add', '198.18.0.2/24', 'dev', 'up0');
+  await ip('-n', ns, 'link', 'set', 'up0', 'up');
+  await ip('-n', ns, 'link', 'add', 'br1', 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0');
+  await ip('-n', ns, 'addr', 'add', '198.18.1.1/24', 'dev', 'br1');
+  await ip('-n', ns, 'link', 'set', 'br1', 'up');
+  await ip('-n', ns, 'tuntap', 'add', 'dev', VMS.relayed.tap, 'mode', 'tap');
+  await ip('-n', ns, 'link', 'set', VMS.relayed.tap, 'master', 'br1');
+  await ip('-n', ns, 'link', 'set', VMS.relayed.tap, 'up');
+  await run('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+  await ip('-n', n.srv, 'route', 'add', '198.18.1.0/24', 'via', '198.18.0.2');
+  return ns;
+}
+
+function startVm(name: VmName, mac: string = VMS[name].mac, tag: string = name): void {
+  const v = VMS[name];
+  const disk = name === 'big' ? join(work, 'big.raw') : undefined;
+  if (disk && !existsSync(disk)) execFileSync('truncate', ['-s', '64M', disk]);
+  const args = [
+    ...qemuArgs({ name: tag, mac, tap: v.tap, firmware: 'bios', memoryMb: v.memoryMb, serialLog: join(work, `${tag}.log`), ...(disk ? { disk } : {}) }),
+    '-smbios', `type=1,manufacturer=rackboot-lab,product=enroll-vm,uuid=${v.uuid},serial=${v.serial}`,
+  ];
+  qemus.set(tag, net.spawn(name === 'relayed' ? relayNs : net.srv, 'qemu-system-x86_64', args));
+}
+
+async function stopVm(tag: string): Promise<void> {
+  const q = qemus.get(tag);
+  qemus.delete(tag);
+  if (!q || q.exitCode !== null || q.signalCode !== null) return;
+  const gone = new Promise((r) => q.once('exit', r));
+  q.kill('SIGKILL');
+  await gone;
+}
+
+/** Reads the inventory the running rackboot writes (WAL: readers do not block it). */
+function read<T>(fn: (s: Store) => T): T {
+  const s = rb.openStore();
+  try {
+    return fn(s);
+  } finally {
+    s.close();
+  }
+}
+
+const byUuid = (name: VmName): Machine | undefined => read((s) => s.machines.findByIdentity({ uuid: VMS[name].uuid })?.machine);
+const kindsOf = (id: number, afterId = 0) => read((s) => s.events.list({ machineId: id, afterId, limit: 10_000 }).map((e) => e.kind));
+const serialOf = (tag: string) => (existsSync(join(work, `${tag}.log`)) ? readFileSync(join(work, `${tag}.log`), 'utf8') : '');
+
+/** Waits until the VM's machine (by SMBIOS UUID) reports ready after event `afterId`. */
+async function waitReady(name: VmName, tag: string, afterId = 0, timeoutMs = 12 * MIN): Promise<Machine> {
+  return waitFor(
+    `${tag} ready (serial tail: ${serialOf(tag).slice(-600)})`,
+    () => {
+      const m = byUuid(name);
+      return m && m.state === 'ready' && kindsOf(m.id, afterId).includes('report.ready') ? m : undefined;
+    },
+    timeoutMs,
+    3000,
+  );
+}
+
+describe('zero-touch enrollment: inspection boot, groups by facts and by relay circuit-id, identity by SMBIOS UUID', () => {
+  it('enrolls three unknown VMs without a manual step, then recognises one after a NIC swap', async () => {
+    for (const name of Object.keys(VMS) as VmName[]) startVm(name);
+    const [small, big, relayed] = await Promise.all([waitReady('small', 'small'), waitReady('big', 'big'), waitReady('relayed', 'relayed')]);
+
+    // small and big: inspected, matched by memory, named from their serials, booted with their profile.
+    for (const [m, group, vm] of [[small, 'small', VMS.small], [big, 'big', VMS.big]] as const) {
+      expect(m).toMatchObject({ name: `${group}-${vm.serial.toLowerCase()}`, profile: group, labels: { size: group }, uuid: vm.uuid, serial: vm.serial, macs: [vm.mac] });
+      const kinds = kindsOf(m.id);
+      expect(kinds.indexOf('inspect.report')).toBeGreaterThan(-1);
+      expect(kinds.indexOf('machine.enrolled')).toBeGreaterThan(kinds.indexOf('inspect.report'));
+      expect(kinds.lastIndexOf('report.ready')).toBeGreaterThan(kinds.indexOf('machine.enrolled'));
+      const inspections = read((s) => s.inspections.list(m.id));
+      expect(inspections).toHaveLength(1);
+      const facts = inspections[0]!.facts as { memory: { gib: number }; disks: { count: number }; uuid: string; serial: string; firmware: { mode: string }; nics: { items: Array<{ mac: string; driver: string }> } };
+      expect(facts).toMatchObject({ uuid: vm.uuid, serial: vm.serial, firmware: { mode: 'bios' } });
+      expect(facts.nics.items).toContainEqual(expect.objectContaining({ mac: vm.mac, driver: 'virtio_net' }));
+      expect(facts.memory.gib).toBeCloseTo(vm.memoryMb / 1024, 1);
+      expect(facts.disks.count).toBe(group === 'big' ? 1 : 0);
+      expect(serialOf(group)).toContain('rackboot-agent: inspection reported');
+    }
+    // The relayed VM: the relay's circuit-id (its downstream interface, br1) picked the group.
+    expect(relayed).toMatchObject({ profile: 'rack7', labels: { rack: 'r7' }, macs: [VMS.relayed.mac] });
+    expect(read((s) => s.events.list({ mac: VMS.relayed.mac, kind: 'dhcp.ack', limit: 100 })).map((e) => e.detail.yiaddr)).toContainEqual(expect.stringMatching(/^198\.18\.1\./));
+    // Only the three VMs became machines.
+    expect(read((s) => s.machines.list().map((m) => m.name)).sort()).toEqual([big.name, relayed.name, small.name].sort());
+
+    // NIC swap: the same SMBIOS UUID with another MAC is the same machine, booted with its profile.
+    await stopVm('small');
+    const mark = read((s) => Math.max(0, ...s.events.list({ limit: 100_000 }).map((e) => e.id)));
+    startVm('small', SWAPPED_MAC, 'small-swapped');
+    const again = await waitReady('small', 'small-swapped', mark, 8 * MIN);
+    expect(again.id).toBe(small.id);
+    expect(again.macs).toEqual(expect.arrayContaining([VMS.small.mac, SWAPPED_MAC]));
+    expect(again).toMatchObject({ name: small.name, profile: 'small' });
+    expect(kindsOf(again.id, mark)).not.toContain('inspect.report');
+    expect(read((s) => s.machines.list()).length).toBe(3);
+    passed = true;
+  }, 25 * MIN);
+});
