@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { registerConsoleRoutes } from './routes/console.js';
 import { registerObservabilityRoutes } from './routes/observability.js';
 import { registerTokenRoutes } from './routes/tokens.js';
+import { registerGroupRoutes } from './routes/groups.js';
 import { createTokenVerifier } from './tokens.js';
 import { registerApiRoutes } from './routes/api.js';
 import { registerBootRoutes } from './routes/boot.js';
@@ -87,6 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerRolloutRoutes(app, deps);
   registerGrubRoutes(app, deps);
   registerTokenRoutes(app, deps);
+  registerGroupRoutes(app, deps);
   registerConsoleRoutes(app, deps);
   registerObservabilityRoutes(app, deps);
   registerOpenApi(app);
