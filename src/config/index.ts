@@ -4,6 +4,10 @@ export { kernelArgsFor } from './kernel-args.js';
 export {
   type AssetResolver,
   type BootConfig,
+  type BootTokens,
+  bootConfigOf,
+  configVersionEvent,
+  issueBootTokens,
   type ConfigDeps,
   configVersion,
   configVersionFor,

@@ -1,3 +1,4 @@
+import { reportUrl } from '../boot/urls.js';
 import type { ProfileSpec } from '../inventory/profile-spec.js';
 
 /** What the kernel command line must carry for an OS to fetch its config and phone home. */
@@ -15,7 +16,7 @@ export interface KernelArgInput {
  * (or a first-boot unit) uses them to verify the config and report.
  */
 export function kernelArgsFor(k: KernelArgInput): string[] {
-  const report = [`rackboot.config_sha256=${k.sha256}`, `rackboot.report=${k.publicUrl}/api/v1/report`, `rackboot.token=${k.reportToken}`];
+  const report = [`rackboot.config_sha256=${k.sha256}`, `rackboot.report=${reportUrl(k.publicUrl)}`, `rackboot.token=${k.reportToken}`];
   switch (k.os) {
     case 'talos':
       return ['talos.platform=metal', `talos.config=${k.configUrl}`, ...report];

@@ -6,6 +6,8 @@ import type { Logger } from '../log.js';
 import { renderConfig } from '../render/index.js';
 import type { RenderInput, ResolvedImage } from '../render/types.js';
 import type { Settings } from '../settings.js';
+import { assetUrl, configUrl, trimBase } from '../boot/urls.js';
+import type { ProfileSpec } from '../model/profile-spec.js';
 import { kernelArgsFor } from './kernel-args.js';
 import { redactSecrets } from './redact.js';
 import { hashToken, newTokenSecret, sha256Hex } from './tokens.js';
@@ -43,7 +45,7 @@ const nowOf = (deps: ConfigDeps) => (deps.now ?? Date.now)();
 export function publicUrlOf(deps: ConfigDeps, override?: string): string {
   const url = override ?? deps.publicUrl ?? deps.settings.http.publicUrl;
   if (!url) throw new AppError('SETTINGS', 'http.publicUrl is not set and no public URL was given');
-  return url.replace(/\/+$/, '');
+  return trimBase(url);
 }
 
 /** Resolves spec.install.image: an explicit resolver first, else a literal sha256:<hex> digest. */
@@ -52,7 +54,7 @@ export function resolveInstallImage(deps: ConfigDeps, ref: string | undefined, p
   const found = deps.resolveAsset?.(ref);
   if (found) return found;
   const m = /^sha256:([0-9a-f]{64})$/.exec(ref);
-  if (m) return { sha256: m[1]!, url: `${publicUrl}/assets/sha256/${m[1]}` };
+  if (m) return { sha256: m[1]!, url: assetUrl(publicUrl, m[1]!) };
   throw new AppError('INVALID_CONFIG', `install image ${ref} is not a known asset`, {
     details: [{ path: 'spec.install.image', message: 'unknown asset (register it, or give sha256:<hex>)' }],
   });
@@ -87,38 +89,67 @@ export function renderMachineVersion(deps: ConfigDeps, machine: Machine, publicU
   });
 }
 
+/** The two secrets one network boot gets (only their hashes are stored). */
+export interface BootTokens {
+  configToken: string;
+  reportToken: string;
+}
+
 /**
- * Called by the boot-script route: renders and stores the machine's config version, records
- * it as the machine's desired version, and issues a per-boot config token and a report token.
+ * Issues a boot's tokens for `version` (the caller holds the transaction): a config token good
+ * for the boot's fetches and a report token that replaces every earlier one of the machine.
  */
-export function prepareBootConfig(deps: ConfigDeps, machine: Machine, opts: { publicUrl?: string } = {}): BootConfig {
+export function issueBootTokens(deps: ConfigDeps, machineId: number, version: Pick<ConfigVersion, 'id' | 'format'>, now = nowOf(deps)): BootTokens {
+  const { store } = deps;
+  const http = deps.settings.http;
+  const configToken = newTokenSecret();
+  const reportToken = newTokenSecret();
+  const uses = http.configTokenUses * (FETCHES_PER_BOOT[version.format] ?? 1);
+  // One report token per network boot: the new boot's token replaces every earlier one (a
+  // harvested token dies at the machine's next boot). The installed OS reports with the token
+  // its installer wrote to disk, which stays valid until the machine boots from the network again.
+  store.configs.revokeTokens(machineId, 'report');
+  store.configs.addToken({ hash: hashToken(configToken), kind: 'config', machineId, versionId: version.id, usesLeft: uses, expiresAt: now + http.configTokenTtlSeconds * 1000, createdAt: now });
+  store.configs.addToken({ hash: hashToken(reportToken), kind: 'report', machineId, versionId: version.id, usesLeft: null, expiresAt: now + http.reportTokenTtlSeconds * 1000, createdAt: now });
+  return { configToken, reportToken };
+}
+
+/** The `config.version` trace row of a newly stored version. */
+export function configVersionEvent(machineId: number, version: ConfigVersion) {
+  const detail = { versionId: version.id, sha256: version.sha256, format: version.format, profile: version.profile, profileRevision: version.profileRevision };
+  return { machineId, source: 'config', kind: 'config.version', detail } as const;
+}
+
+/**
+ * Renders and stores the machine's config version, records it as the machine's desired version,
+ * and issues a per-boot config token and a report token (BootService.issue does the same inside
+ * the boot's transaction, reusing an unchanged version).
+ */
+export function prepareBootConfig(
+  deps: ConfigDeps,
+  machine: Machine,
+  opts: { publicUrl?: string } = {},
+): BootConfig {
   const publicUrl = publicUrlOf(deps, opts.publicUrl);
   const now = nowOf(deps);
   const { store } = deps;
-  const http = deps.settings.http;
   const { version, created, configToken, reportToken } = store.transaction(() => {
     const saved = renderMachineVersion(deps, machine, publicUrl);
-    const v = saved.version;
     store.configs.pruneTokens(now);
-    store.configs.setDesired(machine.id, v.id);
-    const configToken = newTokenSecret();
-    const reportToken = newTokenSecret();
-    const uses = http.configTokenUses * (FETCHES_PER_BOOT[v.format] ?? 1);
-    // One report token per network boot: the new boot's token replaces every earlier one (a
-    // harvested token dies at the machine's next boot). The installed OS reports with the token
-    // its installer wrote to disk, which stays valid until the machine boots from the network again.
-    store.configs.revokeTokens(machine.id, 'report');
-    store.configs.addToken({ hash: hashToken(configToken), kind: 'config', machineId: machine.id, versionId: v.id, usesLeft: uses, expiresAt: now + http.configTokenTtlSeconds * 1000, createdAt: now });
-    store.configs.addToken({ hash: hashToken(reportToken), kind: 'report', machineId: machine.id, versionId: v.id, usesLeft: null, expiresAt: now + http.reportTokenTtlSeconds * 1000, createdAt: now });
-    return { ...saved, configToken, reportToken };
+    store.configs.setDesired(machine.id, saved.version.id);
+    return { ...saved, ...issueBootTokens(deps, machine.id, saved.version, now) };
   });
-  if (created) {
-    store.events.add({ machineId: machine.id, source: 'config', kind: 'config.version', detail: { versionId: version.id, sha256: version.sha256, format: version.format, profile: version.profile, profileRevision: version.profileRevision } });
-  }
+  if (created) store.events.add(configVersionEvent(machine.id, version));
   deps.log?.child({ subsys: 'config' }).info({ machine: machine.name, versionId: version.id, sha256: version.sha256, created }, 'config prepared');
-  const configUrl = `${publicUrl}/config/${configToken}`;
   const os = store.profiles.get(machine.profile!).spec.os;
-  return { versionId: version.id, sha256: version.sha256, configUrl, reportToken, kernelArgs: kernelArgsFor({ os, configUrl, sha256: version.sha256, publicUrl, reportToken }) };
+  return bootConfigOf(version, os, publicUrl, { configToken, reportToken });
+}
+
+/** The BootConfig a script needs: config URL, report token and the OS's kernel arguments. */
+export function bootConfigOf(version: Pick<ConfigVersion, 'id' | 'sha256'>, os: ProfileSpec['os'], publicUrl: string, tokens: BootTokens): BootConfig {
+  const url = configUrl(publicUrl, tokens.configToken);
+  const kernelArgs = kernelArgsFor({ os, configUrl: url, sha256: version.sha256, publicUrl, reportToken: tokens.reportToken });
+  return { versionId: version.id, sha256: version.sha256, configUrl: url, reportToken: tokens.reportToken, kernelArgs };
 }
 
 /** The machine and version a phone-home report token stands for; FORBIDDEN when unknown or expired. */

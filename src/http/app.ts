@@ -1,4 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory, LogController } from 'fastify';
+import type { BootService } from '../boot/service.js';
 import { AppError, httpStatusOf, isAppError } from '../errors.js';
 import type { Store } from '../inventory/store.js';
 import type { Logger } from '../log.js';
@@ -44,6 +45,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Where the console's built bundle is (default ui/dist; tests point elsewhere). */
   uiDir?: string;
+  /** Issues network boots (main.ts builds one and shares it with the GRUB TFTP handler; default: one per boot route set). */
+  boot?: BootService;
 }
 
 /** Builds the fastify app without listening: routes, auth and the one error mapping. */

@@ -3,16 +3,14 @@
  * requested name (per-machine config, stub, failure beacon) and records the boot trace —
  * which chain (`secureboot`) and which firmware path (`pxe` or `uefi-http`) each machine took.
  */
-import type { Asset, AssetRegistry } from '../assets/index.js';
+import type { AssetRegistry } from '../assets/index.js';
+import { grubAnswers } from '../boot/answers.js';
 import { normalizeSourceAddress } from '../boot/binding.js';
 import { type IdentityDeps, checkSource } from '../boot/identity.js';
+import { BootService } from '../boot/service.js';
 import { reportAllowed } from '../boot/transitions.js';
 import { verifyReportToken } from '../config/index.js';
-import { planNetworkBoot } from '../provision/network-boot.js';
-import { bootsFromDisk } from '../provision/policy.js';
 import { AppError, isAppError } from '../errors.js';
-import type { Machine } from '../inventory/machines.js';
-import { type ProfileSpec, profileSpecSchema } from '../inventory/profile-spec.js';
 import type { Store } from '../inventory/store.js';
 import type { Logger } from '../log.js';
 import { macForClientIp } from '../net/client-mac.js';
@@ -20,8 +18,6 @@ import {
   type GrubFirmwarePath,
   type GrubRequest,
   renderGrubBeaconAck,
-  renderGrubLocalBoot,
-  renderGrubNetworkBoot,
   renderGrubRefusal,
   renderGrubStub,
 } from '../render/grub.js';
@@ -39,6 +35,8 @@ export interface GrubDeps {
   assets: AssetRegistry;
   /** Neighbour-table lookup for boot identity binding (tests inject one). */
   neighbourMac?: IdentityDeps['neighbourMac'];
+  /** Issues the network boots (main.ts shares one with the iPXE route; default: one per request). */
+  boot?: BootService;
 }
 
 /** Who asked: the client address, its MAC when the transport knows it, and the transport. */
@@ -90,67 +88,9 @@ function machineConfig(deps: GrubDeps, mac: string, path: GrubFirmwarePath, clie
   if (!checkSource(deps, { machine, source: client.address, what: 'grub-config', via: client.via, mac }).ok) {
     throw new AppError('FORBIDDEN', `GRUB config for ${mac} refused: ${client.address} is not bound to this machine`);
   }
-  try {
-    return networkOrDisk(deps, machine, mac, path, client, trace);
-  } catch (e) {
-    if (!isAppError(e)) throw e;
-    store.events.add({ mac, machineId: machine.id, source: SOURCE, kind: 'boot.error', detail: { ...trace, code: e.code, message: e.message } });
-    log.warn({ machine: machine.name, code: e.code, msg: e.message }, 'cannot boot machine through GRUB');
-    return renderGrubRefusal({ mac, reason: `cannot boot ${machine.name}: ${e.message}`, hint: 'fix the profile or assets and reboot' });
-  }
-}
-
-function networkOrDisk(
-  deps: GrubDeps,
-  machine: Machine,
-  mac: string,
-  path: GrubFirmwarePath,
-  client: GrubClient,
-  trace: Record<string, unknown>,
-): string {
-  const { store, assets } = deps;
-  if (!machine.profile) {
-    store.events.add({ mac, machineId: machine.id, source: SOURCE, kind: 'boot.refused', detail: { ...trace, reason: 'no profile' } });
-    return renderGrubRefusal({ mac, reason: `machine ${machine.name} has no profile`, hint: 'assign a profile and reboot' });
-  }
-  const spec = profileSpecSchema.parse(store.profiles.get(machine.profile).spec);
-  if (bootsFromDisk(machine.state, spec)) {
-    store.events.add({ mac, machineId: machine.id, source: SOURCE, kind: 'boot.script', detail: { ...trace, mode: 'disk', profile: machine.profile } });
-    return renderGrubLocalBoot({ mac, machine: machine.name });
-  }
-  const { kernel, initrds, boot, args } = planNetworkBoot(deps, assets, machine, spec, client.baseUrl);
-  if (machine.state !== 'booting') store.machines.update(machine.id, { state: 'booting' });
-  store.events.add({
-    mac,
-    machineId: machine.id,
-    source: SOURCE,
-    kind: 'boot.script',
-    detail: {
-      ...trace,
-      mode: 'network',
-      versionId: boot.versionId,
-      sha256: boot.sha256,
-      profile: machine.profile,
-      kernel: kernel.sha256,
-      initrds: initrds.map((a) => a.sha256),
-    },
-  });
-  return renderGrubNetworkBoot({
-    mac,
-    machine: machine.name,
-    profile: machine.profile,
-    path,
-    beaconToken: boot.reportToken,
-    kernel: assetPath(kernel),
-    initrds: initrds.map(assetPath),
-    args,
-    comment: `config version ${boot.versionId}`,
-  });
-}
-
-/** Digest-addressed path, the same over TFTP (handler) and HTTP (assets route). */
-function assetPath(a: Asset): string {
-  return `/assets/sha256/${a.sha256}`;
+  // One transaction: config version, tokens, state and trace (BootService, as for iPXE scripts).
+  const boot = deps.boot ?? new BootService(deps);
+  return boot.answer({ machine, mac, client: 'grub-config', base: client.baseUrl, source: SOURCE, trace }, grubAnswers(machine, mac, path));
 }
 
 /**

@@ -1,0 +1,219 @@
+/**
+ * Issues network boots: for the plan `decide` made, resolves the kernel and initrds, gets the
+ * machine's config version, issues the boot's one-use tokens, moves the machine to `booting`,
+ * records the boot trace and renders the answer (iPXE script or GRUB config), all in one SQLite
+ * transaction: a failure anywhere leaves nothing behind.
+ *
+ * Issue #21: a config version is rendered once per (profile revision, machine inputs) and reused
+ * while they stay the same, so a boot costs a few cheap inserts (two tokens, an event) instead
+ * of a render, a hash and a store; every boot still gets fresh tokens.
+ */
+import type { AssetRegistry } from '../assets/index.js';
+import { type ConfigDeps, bootConfigOf, configVersionEvent, issueBootTokens, renderMachineVersion } from '../config/index.js';
+import { type AppError, isAppError } from '../errors.js';
+import type { ConfigVersion } from '../inventory/configs.js';
+import type { Machine } from '../inventory/machines.js';
+import type { Profile } from '../inventory/profiles.js';
+import type { Logger } from '../log.js';
+import { type ProfileSpec, profileSpecSchema } from '../model/profile-spec.js';
+import { type BootImages, installArgs, resolveBootImages } from '../provision/network-boot.js';
+import type { Settings } from '../settings.js';
+import type { Store } from '../inventory/store.js';
+import { type BootPlan, type NoBootReason, decide } from './decide.js';
+import { assetUrl } from './urls.js';
+
+/** What the service needs; AppDeps (with an asset registry) satisfies it. */
+export interface BootServiceDeps {
+  store: Store;
+  settings: Settings;
+  assets: AssetRegistry;
+  log?: Logger;
+  /** Milliseconds since the epoch (tests inject a clock). */
+  now?: () => number;
+}
+
+/** One boot to answer: the machine, who asks (iPXE or GRUB), the base URL and the trace fields. */
+export interface BootRequest {
+  machine: Machine;
+  /** The MAC the request named (the machine's, already checked against the requester). */
+  mac: string;
+  client: 'ipxe-script' | 'grub-config';
+  base: string;
+  /** Event source of the trace rows: `http` (iPXE) or `grub`. */
+  source: string;
+  /** Extra fields every trace row of this boot carries (chain, firmware path, client). */
+  trace?: Record<string, unknown>;
+}
+
+/** What a network boot was given: images, config version, tokens and the kernel command line. */
+export interface IssuedBoot extends BootImages {
+  versionId: number;
+  sha256: string;
+  configUrl: string;
+  reportToken: string;
+  args: string[];
+  /** False when the machine's unchanged version was reused. */
+  created: boolean;
+}
+
+/** How the caller words each answer (iPXE script or GRUB config). */
+export interface BootAnswers<T> {
+  refuse(reason: NoBootReason): T;
+  disk(): T;
+  network(boot: IssuedBoot): T;
+  /** A broken profile or missing asset (already traced as `boot.error`). */
+  error(e: AppError): T;
+}
+
+/** Everything a config version's rendering depends on; equal keys render equal bytes. */
+interface CachedVersion {
+  key: string;
+  version: Pick<ConfigVersion, 'id' | 'sha256' | 'format'>;
+}
+
+const MAX_CACHED = 50_000;
+const PRUNE_EVERY_MS = 60_000;
+
+/** One per appliance (main.ts), shared by the iPXE route and the GRUB routes and TFTP handler. */
+export class BootService {
+  private readonly versions = new Map<number, CachedVersion>();
+  private prunedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly deps: BootServiceDeps) {}
+
+  /** Decides (src/boot/decide.ts) and issues one boot; see BootAnswers. */
+  answer<T>(r: BootRequest, answers: BootAnswers<T>): T {
+    const { store } = this.deps;
+    const stored = r.machine.profile ? store.profiles.get(r.machine.profile) : null;
+    const spec = stored ? profileSpecSchema.parse(stored.spec) : null;
+    const plan = decide({ mac: r.mac, state: r.machine.state }, spec, { kind: r.client });
+    return this.issue(r, plan, stored && spec ? { stored, spec } : null, answers);
+  }
+
+  /** Carries out `plan` in one transaction; an AppError rolls everything back and is traced as `boot.error`. */
+  issue<T>(r: BootRequest, plan: BootPlan, profile: { stored: Profile; spec: ProfileSpec } | null, answers: BootAnswers<T>): T {
+    const { store } = this.deps;
+    const { machine, mac } = r;
+    const trace = r.trace ?? {};
+    let cache: CachedVersion | undefined;
+    const out = this.run(r, () => {
+      if (plan.target === 'none' || !profile) {
+        store.events.add({ mac, machineId: machine.id, source: r.source, kind: 'boot.refused', detail: { ...trace, reason: 'no profile' } });
+        return answers.refuse(plan.target === 'none' ? plan.reason : 'no-profile');
+      }
+      if (plan.target === 'disk') {
+        store.events.add({ mac, machineId: machine.id, source: r.source, kind: 'boot.script', detail: { ...trace, mode: 'disk', profile: machine.profile } });
+        return answers.disk();
+      }
+      const { boot, entry } = this.network(r, profile);
+      cache = entry;
+      return answers.network(boot);
+    }, answers.error);
+    if (cache) this.remember(machine.id, cache);
+    return out;
+  }
+
+  /**
+   * Runs one boot's work in a transaction; an AppError (broken profile, missing asset) rolls it
+   * all back, is traced as `boot.error` and answered by `onError`. Other errors propagate.
+   */
+  run<T>(r: Pick<BootRequest, 'machine' | 'mac' | 'source' | 'trace'>, work: () => T, onError: (e: AppError) => T): T {
+    const { store } = this.deps;
+    try {
+      return store.transaction(work);
+    } catch (e) {
+      if (!isAppError(e)) throw e;
+      const detail = { ...(r.trace ?? {}), code: e.code, message: e.message };
+      store.events.add({ mac: r.mac, machineId: r.machine.id, source: r.source, kind: 'boot.error', detail });
+      this.deps.log?.warn({ mac: r.mac, machine: r.machine.name, code: e.code, msg: e.message }, 'cannot boot machine');
+      return onError(e);
+    }
+  }
+
+  /** The network boot's writes (inside the caller's transaction). */
+  private network(r: BootRequest, profile: { stored: Profile; spec: ProfileSpec }): { boot: IssuedBoot; entry: CachedVersion } {
+    const { store, assets, settings } = this.deps;
+    const { machine, mac, base } = r;
+    const { spec } = profile;
+    const now = (this.deps.now ?? Date.now)();
+    const images = resolveBootImages(assets, spec);
+    const install = installArgs(spec, assets, base);
+    const configDeps = this.configDeps(base);
+    const key = versionKey(machine, profile.stored, base, images, spec.install?.image ? (assets.digestOf(spec.install.image) ?? spec.install.image) : null);
+    const hit = this.versions.get(machine.id);
+    let version: CachedVersion['version'];
+    let created = false;
+    if (hit && hit.key === key && store.configs.desired(machine.id)?.id === hit.version.id) {
+      version = hit.version; // unchanged inputs: the machine's desired version is still the one they render
+    } else {
+      const saved = renderMachineVersion(configDeps, machine, base, { kernel: images.kernel.sha256, initrds: images.initrds.map((a) => a.sha256) });
+      version = saved.version;
+      created = saved.created;
+      store.configs.setDesired(machine.id, version.id);
+      if (created) store.events.add(configVersionEvent(machine.id, saved.version));
+    }
+    if (now - this.prunedAt >= PRUNE_EVERY_MS) {
+      store.configs.pruneTokens(now);
+      this.prunedAt = now;
+    }
+    const tokens = issueBootTokens(configDeps, machine.id, version, now);
+    const config = bootConfigOf(version, spec.os, base, tokens);
+    const args = [spec.cmdline, ...config.kernelArgs, ...install, settings.http.consoleArgs];
+    if (machine.state !== 'booting') store.machines.update(machine.id, { state: 'booting' });
+    const detail = {
+      ...(r.trace ?? {}),
+      mode: 'network',
+      versionId: version.id,
+      sha256: version.sha256,
+      profile: machine.profile,
+      kernel: images.kernel.sha256,
+      initrds: images.initrds.map((a) => a.sha256),
+    };
+    store.events.add({ mac, machineId: machine.id, source: r.source, kind: 'boot.script', detail });
+    this.deps.log?.child({ subsys: 'config' }).info({ machine: machine.name, versionId: version.id, sha256: version.sha256, created }, 'config prepared');
+    const boot: IssuedBoot = { ...images, versionId: version.id, sha256: version.sha256, configUrl: config.configUrl, reportToken: tokens.reportToken, args, created };
+    return { boot, entry: { key, version: { id: version.id, sha256: version.sha256, format: version.format } } };
+  }
+
+  private configDeps(base: string): ConfigDeps {
+    const { store, settings, assets, log, now } = this.deps;
+    return {
+      store,
+      settings,
+      publicUrl: base,
+      ...(log ? { log } : {}),
+      ...(now ? { now } : {}),
+      resolveAsset: (ref) => {
+        const hex = assets.digestOf(ref);
+        return hex ? { sha256: hex, url: assetUrl(base, hex) } : undefined;
+      },
+    };
+  }
+
+  /** Called after the transaction committed: a rolled-back version is never remembered. */
+  private remember(machineId: number, entry: CachedVersion): void {
+    if (this.versions.size >= MAX_CACHED) this.versions.clear();
+    this.versions.set(machineId, entry);
+  }
+}
+
+/**
+ * Every input of a config rendering (src/config/service.ts renderMachineVersion): the machine's
+ * fields the renderers see, the profile by name, revision and creation (a re-created profile
+ * starts at revision 1 again), the base URL and the images' digests.
+ */
+function versionKey(machine: Machine, profile: Profile, base: string, images: BootImages, installImage: string | null): string {
+  return JSON.stringify([
+    machine.name,
+    machine.macs,
+    machine.ipv4,
+    machine.labels,
+    profile.name,
+    profile.revision,
+    profile.createdAt,
+    base,
+    images.kernel.sha256,
+    images.initrds.map((a) => a.sha256),
+    installImage,
+  ]);
+}
