@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { AppError } from './errors.js';
 import { CliError, clientFromEnv } from './cli/client.js';
 import { eventsCommand } from './cli/events.js';
+import { groupsCommand } from './cli/groups.js';
 import { inventoryCommand } from './cli/inventory.js';
 import { UsageError, machinesCommand } from './cli/machines.js';
 import { powerCommand } from './cli/power.js';
@@ -20,6 +21,7 @@ const USAGE = `usage: rackboot <command> [options]
   machines set MACHINE [--name N] [--mac M] [--label k=v] [--profile P] [--ipv4 A] [--state S]
   machines rm MACHINE
   profiles list | show P | add P --file F | set P --file F | rm P
+  groups list | show G | apply FILE | delete G  groups: selectors → profile, labels, hostname (apply: all or nothing)
   inventory import FILE | export [--with-secrets]  export: secrets shown as <sealed> unless --with-secrets (admin)
   events MACHINE                             the machine's boot trace
   why MACHINE|MAC                            where the latest boot got to, the likely cause and the next step
@@ -98,6 +100,9 @@ export async function runCli(argv: string[], out = process.stdout, err = process
         break;
       case 'inventory':
         text = await inventoryCommand(api, sub, rest, o);
+        break;
+      case 'groups':
+        text = await groupsCommand(api, sub || 'list', rest, o);
         break;
       case 'events':
         text = await eventsCommand(api, [sub, ...rest].filter(Boolean), o);

@@ -7,6 +7,7 @@ import type { Store } from '../inventory/store.js';
 /** What an import changed. */
 export interface ImportResult {
   profiles: { created: number; updated: number };
+  groups: { created: number; updated: number };
   machines: { created: number; updated: number };
 }
 
@@ -15,7 +16,12 @@ export interface ImportResult {
  * updated by name. Any failing entry rolls everything back and the error names the entry.
  */
 export function importInventory(store: Store, file: InventoryFile): ImportResult {
-  const result: ImportResult = { profiles: { created: 0, updated: 0 }, machines: { created: 0, updated: 0 } };
+  const result: ImportResult = { profiles: { created: 0, updated: 0 }, groups: { created: 0, updated: 0 }, machines: { created: 0, updated: 0 } };
+  const groupNames = new Set<string>();
+  file.groups.forEach((g, i) => {
+    if (groupNames.has(g.name)) throw new AppError('CONFLICT', `groups[${i}] (${g.name}): the group is listed twice`);
+    groupNames.add(g.name);
+  });
   // MACs listed twice across the file are caught before touching the database.
   const seen = new Map<string, string>();
   file.machines.forEach((m, i) => {
@@ -42,6 +48,9 @@ export function importInventory(store: Store, file: InventoryFile): ImportResult
         }
       }),
     );
+    // After the profiles they name; the whole resulting set is checked: an ambiguous pair is
+    // refused naming both groups, and nothing of the file is kept.
+    if (file.groups.length) result.groups = at('groups', () => store.groups.putAll(file.groups));
     file.machines.forEach((m, i) =>
       at(`machines[${i}] (${m.name})`, () => {
         const { bmc, ...fields } = m;
@@ -61,13 +70,14 @@ export function importInventory(store: Store, file: InventoryFile): ImportResult
 }
 
 /**
- * The inventory as a file. Secrets (Talos cluster secrets, IPMI Kg) are `<sealed>` unless
- * `withSecrets` (an admin's backup); BMC passwords are never exported.
+ * The inventory as a file. Secrets (Talos cluster secrets, IPMI Kg, groups' BMC passwords) are
+ * `<sealed>` unless `withSecrets` (an admin's backup); machines' BMC passwords are never exported.
  */
 export function exportInventory(store: Store, opts: { withSecrets?: boolean } = {}): InventoryFile {
   const withSecrets = opts.withSecrets === true;
   return {
     profiles: store.profiles.list().map((p) => ({ name: p.name, spec: withSecrets ? store.profiles.unsealed(p.name).spec : p.spec })),
+    groups: exportGroups(store, withSecrets),
     machines: store.machines.list().map((m) => {
       const found = store.bmcs.find(m.id);
       const bmc = found && withSecrets ? { ...found, options: { ...found.options, ...store.bmcs.secretOptions(m.id) } } : found;
@@ -85,6 +95,15 @@ export function exportInventory(store: Store, opts: { withSecrets?: boolean } = 
       };
     }),
   };
+}
+
+/** Groups as a file holds them; BMC passwords `<sealed>` unless `withSecrets`. */
+function exportGroups(store: Store, withSecrets: boolean): InventoryFile['groups'] {
+  const passwords = withSecrets ? store.groups.bmcPasswords() : {};
+  return store.groups.list().map(({ createdAt: _c, updatedAt: _u, ...g }) => {
+    const password = passwords[g.name];
+    return g.bmc && password !== undefined ? { ...g, bmc: { ...g.bmc, password } } : g;
+  });
 }
 
 function at<T>(where: string, fn: () => T): T {

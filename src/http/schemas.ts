@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { profileSpecSchema } from '../inventory/profile-spec.js';
+import { groupSchema } from '../model/group.js';
 
 const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'an IPv4 address');
 const name = z
@@ -64,10 +65,11 @@ export const inventoryMachineSchema = machineCreateSchema.extend({
   bmc: bmcSchema.extend({ password: z.string().min(1).max(256).optional() }).optional(),
 });
 
-/** An inventory file (inventory/*.yaml): profiles and machines. */
+/** An inventory file (inventory/*.yaml): profiles, groups (issue #19) and machines. */
 export const inventoryFileSchema = z
   .object({
     profiles: z.array(profileCreateSchema).default([]),
+    groups: z.array(groupSchema).default([]),
     machines: z.array(inventoryMachineSchema).default([]),
   })
   .strict();

@@ -139,7 +139,7 @@ describe('inventory import/export', () => {
   it('applies a good file and exports it back without passwords', async () => {
     const r = await req('POST', '/api/v1/inventory/import', good);
     expect(r.statusCode).toBe(200);
-    expect(r.json()).toEqual({ profiles: { created: 1, updated: 0 }, machines: { created: 2, updated: 0 } });
+    expect(r.json()).toEqual({ profiles: { created: 1, updated: 0 }, groups: { created: 0, updated: 0 }, machines: { created: 2, updated: 0 } });
     const ex = await req('GET', '/api/v1/inventory/export');
     expect(ex.body).not.toContain('pw1');
     // Re-importing the export keeps the stored BMC password.
