@@ -67,9 +67,16 @@ export function socketBaseUrl(socket: { localAddress?: string | undefined; local
   return `http://${local.includes(':') ? `[${local}]` : local}:${socket.localPort ?? fallbackPort}`;
 }
 
+/**
+ * iPXE settings in the script URL (issue #19): iPXE expands them in a DHCP filename
+ * (autoboot.c, expand_settings), so the script request names the machine's SMBIOS UUID and
+ * serial too and a machine with a new NIC is still recognised.
+ */
+export const IPXE_IDENTITY_QUERY = '&uuid=${uuid}&serial=${serial:uristring}';
+
 /** The per-machine iPXE script URL (DHCP hands it to iPXE; `${net0/mac}` in a chain line). */
 export function scriptUrl(base: string, mac: string): string {
-  return `${trimBase(base)}${BOOT_PATHS.script}?mac=${mac}`;
+  return `${trimBase(base)}${BOOT_PATHS.script}?mac=${mac}${IPXE_IDENTITY_QUERY}`;
 }
 
 /** The UEFI HTTP Boot RAM disk for Secure Boot machines (shim → GRUB). */

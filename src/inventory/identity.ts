@@ -39,3 +39,15 @@ export function findMachineByIdentity(store: Store, id: MachineIdentity, opts: {
   }
   return machine;
 }
+
+/**
+ * The `uuid` and `serial` of a boot script request (iPXE fills `${uuid}` and
+ * `${serial:uristring}` into the URL rackboot hands it); empty or oversized values are left out.
+ */
+export function identityQuery(query: unknown): { uuid?: string; serial?: string } {
+  const q = (query ?? {}) as Record<string, unknown>;
+  const pick = (v: unknown) => (typeof v === 'string' && v.trim() && v.length <= 128 ? v.trim() : undefined);
+  const uuid = pick(q.uuid);
+  const serial = pick(q.serial);
+  return { ...(uuid ? { uuid } : {}), ...(serial ? { serial } : {}) };
+}

@@ -1,3 +1,4 @@
+import { IPXE_IDENTITY_QUERY } from '../../src/boot/urls.js';
 import { describe, expect, it } from 'vitest';
 import { type BootClient, type BootPlan, type BootProfile, decide } from '../../src/boot/decide.js';
 import { handleRequest, type HandlerContext } from '../../src/dhcp/handler.js';
@@ -15,7 +16,7 @@ import { type FIRMWARE, clientPacket, firmware } from '../dhcp/helpers/packets.j
  * iPXE through DHCP, the iPXE script route and the GRUB config route.
  */
 const URL = 'http://198.18.0.1:8080';
-const SCRIPT = (mac: string) => `${URL}/boot.ipxe?mac=${mac}`;
+const SCRIPT = (mac: string) => `${URL}/boot.ipxe?mac=${mac}${IPXE_IDENTITY_QUERY}`;
 const INSTALL = { image: 'sha256:' + 'a'.repeat(64), disk: '/dev/vda' };
 
 /** What a row expects: DHCP boot files (null: none), and the script/GRUB answer. */

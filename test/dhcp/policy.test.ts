@@ -1,3 +1,4 @@
+import { IPXE_IDENTITY_QUERY } from '../../src/boot/urls.js';
 import { describe, expect, it } from 'vitest';
 import { type BootInput, chooseBoot } from '../../src/dhcp/boot-policy.js';
 import type { HandlerContext, HostInfo } from '../../src/dhcp/handler.js';
@@ -9,7 +10,7 @@ import { type FIRMWARE, clientPacket, firmware } from './helpers/packets.js';
 
 const URL = 'http://198.18.0.1:8080';
 const MAC = '52:54:00:00:00:01';
-const SCRIPT = `${URL}/boot.ipxe?mac=${MAC}`;
+const SCRIPT = `${URL}/boot.ipxe?mac=${MAC}${IPXE_IDENTITY_QUERY}`;
 
 type Kind = keyof typeof FIRMWARE;
 const net = { boot: 'network', chain: 'ipxe' } as const;

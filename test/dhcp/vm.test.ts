@@ -1,3 +1,4 @@
+import { IPXE_IDENTITY_QUERY } from '../../src/boot/urls.js';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -83,8 +84,8 @@ describe('firmware against rackboot', () => {
     await lab.start({ mode: 'full' });
     // edk2 collects offers for several seconds before it REQUESTs: wait for both ACKs.
     const pcap = await bootBoth('full', () => bootFiles(BIOS_MAC, 'dhcp.ack').length > 0 && bootFiles(UEFI_MAC, 'dhcp.ack').length > 0);
-    expect(bootFiles(BIOS_MAC, 'dhcp.offer')[0]).toBe(`${URL}/boot.ipxe?mac=${BIOS_MAC}`);
-    expect(bootFiles(BIOS_MAC, 'dhcp.ack')[0]).toBe(`${URL}/boot.ipxe?mac=${BIOS_MAC}`);
+    expect(bootFiles(BIOS_MAC, 'dhcp.offer')[0]).toBe(`${URL}/boot.ipxe?mac=${BIOS_MAC}${IPXE_IDENTITY_QUERY}`);
+    expect(bootFiles(BIOS_MAC, 'dhcp.ack')[0]).toBe(`${URL}/boot.ipxe?mac=${BIOS_MAC}${IPXE_IDENTITY_QUERY}`);
     const uefi = eventsOf(UEFI_MAC, 'dhcp.offer')[0]!;
     expect(uefi.detail).toMatchObject({ arch: 7, bootFile: 'ipxe.efi', mode: 'full', iface: 'br0' });
     // On the wire: file, next-server and PXEClient in the offer; never the loader to iPXE.
@@ -121,7 +122,7 @@ describe('firmware against rackboot', () => {
       const before = lab.read((st) => ({ lastEvent: st.events.list({ limit: 10_000 }).at(-1)?.id ?? 0, leases: st.leases.all() }));
       await lab.start({ mode: 'proxy' });
       const pcap = await bootBoth('proxy', () => bootFiles(BIOS_MAC, 'dhcp.proxy-offer').length > 0 && bootFiles(UEFI_MAC, 'dhcp.proxy-offer').length > 0 && existsSync(leases) && readFileSync(leases, 'utf8').includes(UEFI_MAC));
-      expect(bootFiles(BIOS_MAC, 'dhcp.proxy-offer')[0]).toBe(`${URL}/boot.ipxe?mac=${BIOS_MAC}`);
+      expect(bootFiles(BIOS_MAC, 'dhcp.proxy-offer')[0]).toBe(`${URL}/boot.ipxe?mac=${BIOS_MAC}${IPXE_IDENTITY_QUERY}`);
       expect(eventsOf(UEFI_MAC, 'dhcp.proxy-offer')[0]?.detail).toMatchObject({ arch: 7, bootFile: 'ipxe.efi', mode: 'proxy' });
       // rackboot never handed out an address in proxy mode; dnsmasq did.
       for (const mac of [BIOS_MAC, UEFI_MAC]) {

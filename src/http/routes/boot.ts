@@ -4,6 +4,7 @@ import { AssetRegistry } from '../../assets/index.js';
 import { ipxeAnswers } from '../../boot/answers.js';
 import { checkSource } from '../../boot/identity.js';
 import { BootService } from '../../boot/service.js';
+import { findMachineByIdentity, identityQuery } from '../../inventory/identity.js';
 import { normalizeMac } from '../../inventory/mac.js';
 import { renderRefusal } from '../../render/ipxe.js';
 import type { AppDeps } from '../app.js';
@@ -43,7 +44,8 @@ export async function registerBootRoutes(app: FastifyInstance, deps: AppDeps): P
       const hint = 'chain http://<rackboot>/boot.ipxe?mac=${net0/mac} (or /boot/<mac>.ipxe)';
       return reply.status(400).send(renderRefusal({ mac: null, reason: 'boot script requested without a valid MAC', hint }));
     }
-    const machine = deps.store.machines.findByMac(mac);
+    // Issue #19: by MAC, else the SMBIOS UUID/serial iPXE put in the URL (a new NIC is attached).
+    const machine = findMachineByIdentity(deps.store, { mac, ...identityQuery(req.query) }, { attach: true, source: 'http' });
     if (!machine) {
       deps.store.events.add({ mac, source: 'http', kind: 'boot.unknown', detail: { client: req.ip } });
       log.info({ mac, client: req.ip }, 'boot script for unknown MAC');
