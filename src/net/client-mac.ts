@@ -36,12 +36,27 @@ function arpLookup(ip: string, now = Date.now(), maxAgeMs = 1000): string | unde
   return arpCache.map.get(ip);
 }
 
+/** What the IP → MAC lookup reads: rackboot's leases and (tests inject one) the neighbour table. */
+export interface ClientMacDeps {
+  store: { leases: { get(ip: string): { mac: string } | undefined } };
+  /** Neighbour-table lookup; default: the kernel's /proc/net/arp (copy at most `maxAgeMs` old). */
+  neighbourMac?: ((ip: string, maxAgeMs: number) => string | undefined) | undefined;
+}
+
 /**
- * The MAC behind a client IP for TFTP/HTTP requests (which carry none): the DHCP lease first,
- * then the kernel's neighbour table — in ProxyDHCP mode another server owns the leases, but the
- * client has just talked to us on the same L2 segment, so the kernel knows its MAC.
+ * The one IP → MAC lookup for requests that carry no MAC (TFTP, GRUB over HTTP, asset downloads):
+ * rackboot's DHCP lease of the address first, then the kernel's neighbour table — in ProxyDHCP
+ * mode another server owns the leases, but the client has just talked to us on the same L2
+ * segment, so the kernel knows its MAC. `::ffff:` forms count as IPv4. This names a machine for
+ * the trace and for `grub.cfg-<hex ip>`; whether the requester may have that machine's boot is
+ * boot identity binding's question (src/boot/identity.ts), which weighs the same evidence.
  */
-export function macForClientIp(store: Store, ip: string): string | undefined {
+export function clientMacOf(deps: ClientMacDeps, ip: string): string | undefined {
   const addr = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-  return store.leases.get(addr)?.mac ?? arpLookup(addr);
+  return deps.store.leases.get(addr)?.mac ?? (deps.neighbourMac ?? neighbourMacOf)(addr, 1000);
+}
+
+/** clientMacOf with the kernel's neighbour table (the TFTP server's lookup). */
+export function macForClientIp(store: Store, ip: string): string | undefined {
+  return clientMacOf({ store }, ip);
 }

@@ -13,7 +13,7 @@ import { verifyReportToken } from '../config/index.js';
 import { AppError, isAppError } from '../errors.js';
 import type { Store } from '../inventory/store.js';
 import type { Logger } from '../log.js';
-import { macForClientIp } from '../net/client-mac.js';
+import { clientMacOf } from '../net/client-mac.js';
 import {
   type GrubFirmwarePath,
   type GrubRequest,
@@ -62,7 +62,7 @@ export function grubFile(deps: GrubDeps, req: GrubRequest, client: GrubClient): 
     case 'ip': {
       // Another address's name is that machine's config: the binding check below refuses it.
       const own = normalizeSourceAddress(client.address) === req.ip;
-      const owner = macForClientIp(deps.store, req.ip); // our lease, else the neighbour table (proxy mode)
+      const owner = clientMacOf(deps, req.ip); // our lease, else the neighbour table (proxy mode)
       const mac = own ? (client.mac ?? owner) : owner;
       return mac ? machineConfig(deps, mac, 'pxe', client) : null;
     }

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { macForClientIp, parseProcNetArp } from '../../src/net/client-mac.js';
+import { clientMacOf, macForClientIp, parseProcNetArp } from '../../src/net/client-mac.js';
 import { Store } from '../../src/inventory/store.js';
 
 it('reads complete neighbour entries from /proc/net/arp and skips incomplete ones', () => {
@@ -28,4 +28,13 @@ it('prefers the DHCP lease for a client IP', () => {
     updatedAt: Date.now(),
   });
   expect(macForClientIp(store, '::ffff:198.18.0.150')).toBe('52:54:00:00:00:07');
+});
+
+it('clientMacOf: the lease first, else the neighbour table (ProxyDHCP: no lease of ours)', () => {
+  const store = Store.memory();
+  const neighbourMac = (ip: string) => (ip === '198.18.0.151' ? '52:54:00:00:00:08' : undefined);
+  expect(clientMacOf({ store, neighbourMac }, '::ffff:198.18.0.151')).toBe('52:54:00:00:00:08');
+  expect(clientMacOf({ store, neighbourMac }, '198.18.0.152')).toBeUndefined();
+  store.leases.put({ ip: '198.18.0.151', mac: '52:54:00:00:00:09', clientId: '52:54:00:00:00:09', hostname: null, state: 'active', expiresAt: Date.now() + 60_000, updatedAt: Date.now() });
+  expect(clientMacOf({ store, neighbourMac }, '198.18.0.151')).toBe('52:54:00:00:00:09');
 });

@@ -9,6 +9,7 @@ import { pageMapper } from '../../assets/mmap.js';
 import { type StreamStats, streamFile } from '../../assets/stream.js';
 import { AppError } from '../../errors.js';
 import { normalizeMac } from '../../inventory/mac.js';
+import { clientMacOf } from '../../net/client-mac.js';
 import type { Logger } from '../../log.js';
 import type { AppDeps } from '../app.js';
 
@@ -121,7 +122,7 @@ function contentTypeOf(a: Asset): string {
   return 'application/octet-stream';
 }
 
-/** The MAC a download belongs to: ?mac= from the boot script, else the DHCP lease of the client IP. */
+/** The MAC a download belongs to: ?mac= from the boot script, else the client IP's (lease, neighbour table, reservation). */
 function macOf(req: FastifyRequest, deps: AppDeps): string | null {
   const q = macQuery.safeParse(req.query);
   if (q.success && q.data.mac) {
@@ -131,7 +132,5 @@ function macOf(req: FastifyRequest, deps: AppDeps): string | null {
       return null;
     }
   }
-  const lease = deps.store.leases.get(req.ip);
-  if (lease && lease.state === 'active') return lease.mac;
-  return deps.store.machines.findByIpv4(req.ip)?.macs[0] ?? null;
+  return clientMacOf(deps, req.ip) ?? deps.store.machines.findByIpv4(req.ip)?.macs[0] ?? null;
 }

@@ -8,7 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AssetRegistry } from '../../assets/index.js';
+import { BootService } from '../../boot/service.js';
 import { AppError } from '../../errors.js';
+import { clientMacOf } from '../../net/client-mac.js';
 import { parseGrubPath } from '../../render/grub.js';
 import { HTTPBOOT_IMAGE_ASSET, HTTPBOOT_IMAGE_TYPE, patchHttpBootImage } from '../../render/grub-httpboot.js';
 import { type GrubDeps, grubFile } from '../../secureboot/service.js';
@@ -28,7 +30,9 @@ documentRoutes([
 
 /** GRUB configs and the HTTP Boot image; also registers the TFTP side (removed on close). */
 export function registerGrubRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const grub: GrubDeps = { ...deps, log: deps.log.child({ subsys: 'grub' }), assets: new AssetRegistry(deps.settings.assetsDir, deps.settings.dataDir) };
+  const log = deps.log.child({ subsys: 'grub' });
+  const assets = new AssetRegistry(deps.settings.assetsDir, deps.settings.dataDir);
+  const grub: GrubDeps = { ...deps, log, assets, boot: deps.boot ?? new BootService({ ...deps, log, assets }) };
   const unregister = registerGrubTftp(grub, () => fixedPublicUrl(deps) ?? tftpBaseUrl(deps.settings, app));
   app.addHook('onClose', async () => unregister());
 
@@ -36,7 +40,7 @@ export function registerGrubRoutes(app: FastifyInstance, deps: AppDeps): void {
     const path = req.url.split('?', 1)[0] ?? '';
     const parsed = parseGrubPath(decodeURIComponent(path));
     const client = { address: clientIp(req), via: 'http' as const, baseUrl: fixedPublicUrl(deps) ?? socketBaseUrl(req.socket, deps.settings.http.port) };
-    const mac = deps.store.leases.get(client.address)?.mac;
+    const mac = clientMacOf(grub, client.address);
     const text = parsed ? grubFile(grub, parsed, mac ? { ...client, mac } : client) : null;
     if (text === null) throw new AppError('NOT_FOUND', `no GRUB file ${path}`);
     return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(text);
@@ -59,7 +63,7 @@ function httpBootImage(grub: GrubDeps, cache: Map<string, Buffer>, req: FastifyR
     cache.set(key, body);
   }
   const address = clientIp(req);
-  const mac = grub.store.leases.get(address)?.mac ?? null;
+  const mac = clientMacOf(grub, address) ?? null;
   if (req.method === 'GET') {
     grub.store.events.add({
       mac,
