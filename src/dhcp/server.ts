@@ -193,6 +193,8 @@ export class DhcpServer {
       yiaddr: out.yiaddr ?? null,
       mode: this.d.settings.mode,
       iface: ep.iface?.name ?? null,
+      // Option 82 on every exchange, known and unknown MACs (issue #19: groups select on it).
+      ...(req.relay ? { relay: { giaddr: req.packet.giaddr, circuitId: req.relay.circuitId ?? null, remoteId: req.relay.remoteId ?? null } } : {}),
       ...(out.drop ? { why: out.drop } : {}),
       ...(dg.port === this.d.settings.proxyPort ? { port: dg.port } : {}),
     };

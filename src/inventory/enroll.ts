@@ -10,6 +10,7 @@ import { matchGroup } from '../model/group-match.js';
 import type { MatchCandidate } from '../model/group-selector.js';
 import { type ParsedGroup, renderHostname } from '../model/group.js';
 import { findMachineByIdentity } from './identity.js';
+import type { Machine } from './machines.js';
 import type { Store } from './store.js';
 
 /** What one DHCP request of an unknown MAC told us. */
@@ -66,4 +67,29 @@ export function enrollDiscovered(store: Store, d: DiscoveredClient): number {
   const m = store.machines.create({ name, macs: [d.mac], state: 'registered', profile: g.profile, labels: g.labels, facts, ...(d.uuid ? { uuid: d.uuid } : {}) });
   store.events.add({ mac: d.mac, machineId: m.id, source: 'dhcp', kind: 'machine.enrolled', detail: { group: g.name, profile: g.profile, name } });
   return m.id;
+}
+
+/** What an operator gives when enrolling an unknown MAC. */
+export interface EnrollRequest {
+  name: string;
+  labels?: Record<string, string> | undefined;
+  profile?: string | null | undefined;
+}
+
+/**
+ * `unknown enroll` of a matched-but-pending MAC (already a `discovered` machine): that machine
+ * becomes `registered` with the operator's name, and the profile and labels given, else the
+ * matched group's. Undefined when the MAC is not such a machine (the caller creates one).
+ */
+export function enrollPending(store: Store, mac: string, req: EnrollRequest, by: string | null): Machine | undefined {
+  const owner = store.machines.findByMac(mac);
+  const seen = store.unknownMacs.find(mac);
+  if (owner?.state !== 'discovered' || !seen?.matchedGroup) return undefined;
+  const group = store.groups.find(seen.matchedGroup);
+  const labels = { ...(group?.labels ?? {}), ...(req.labels ?? {}) };
+  const profile = req.profile ?? group?.profile ?? null;
+  const m = store.machines.update(owner.id, { name: req.name, labels, profile, state: 'registered' });
+  store.unknownMacs.remove(mac);
+  store.events.add({ mac, machineId: m.id, source: 'api', kind: 'machine.enrolled', detail: { name: m.name, group: seen.matchedGroup, profile, by } });
+  return m;
 }

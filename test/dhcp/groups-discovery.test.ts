@@ -90,6 +90,9 @@ describe('discovery matched against groups', () => {
     const m = l.store.machines.findByMac('52:54:00:00:07:01');
     expect(m).toMatchObject({ name: 'r7-525400000701', state: 'registered', profile: 'testos', labels: { rack: 'r7' } });
     expect(l.store.events.list({ kind: 'machine.enrolled' }).map((e) => e.detail)).toEqual([{ group: 'rack7', profile: 'testos', name: 'r7-525400000701' }]);
+    // Option 82 is on the exchange's trace rows (known and unknown MACs alike).
+    l.store.events.flush();
+    expect(l.store.events.list({ kind: 'dhcp.ack' })[0]?.detail).toMatchObject({ relay: { giaddr: '198.18.0.254', circuitId: Buffer.from('swp7').toString('hex'), remoteId: null } });
     l.store.close();
   });
 

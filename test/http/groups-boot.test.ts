@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { enrollDiscovered } from '../../src/inventory/enroll.js';
 import { identityQuery } from '../../src/inventory/identity.js';
+import { groupSchema } from '../../src/model/group.js';
 import { fakeAssetsDir } from '../assets/fixture.js';
 import { testApp } from '../helpers/app.js';
 
@@ -43,5 +45,18 @@ describe('boot script by SMBIOS identity (issue #19)', () => {
     const r = await t.app.inject({ method: 'GET', url: '/boot.ipxe?mac=52:54:00:00:00:99&uuid=&serial=DUP' });
     expect(r.body).toMatch(/unknown machine 52:54:00:00:00:99/);
     expect(t.store.machines.findByMac('52:54:00:00:00:99')).toBeUndefined();
+  });
+});
+
+describe('unknown enroll of a matched-but-pending MAC', () => {
+  it('the discovered machine becomes registered with the operator\'s name and the group\'s profile and labels', async () => {
+    t.store.profiles.create('p1', { os: 'testos' } as never);
+    t.store.groups.put(groupSchema.parse({ name: 'lab', selectors: ['subnet=198.18.0.0/24'], profile: 'p1', labels: { rack: 'lab' }, enroll: 'manual' }));
+    const id = t.store.transaction(() => enrollDiscovered(t.store, { mac: '52:54:00:00:00:42', arch: 7, vendorClass: null, address: '198.18.0.254' }));
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/unknown-macs', headers: t.auth })).json().items).toMatchObject([{ mac: '52:54:00:00:00:42', matchedGroup: 'lab' }]);
+    const r = await t.app.inject({ method: 'POST', url: '/api/v1/unknown-macs/52:54:00:00:00:42/enroll', headers: t.auth, payload: { name: 'n42', labels: { role: 'worker' } } });
+    expect(r.statusCode).toBe(201);
+    expect(r.json()).toMatchObject({ id, name: 'n42', state: 'registered', profile: 'p1', labels: { rack: 'lab', role: 'worker' } });
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/unknown-macs', headers: t.auth })).json().items).toEqual([]);
   });
 });

@@ -1,3 +1,4 @@
+import { enrollPending } from '../../inventory/enroll.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
@@ -45,6 +46,9 @@ export function registerWhyRoutes(app: FastifyInstance, deps: AppDeps, now: () =
         const owner = store.machines.findByMac(mac);
         throw owner ? new AppError('CONFLICT', `${mac} is already machine ${owner.name}`) : new AppError('NOT_FOUND', `${mac} is not in the unknown MACs table`);
       }
+      // Issue #19: a discovered machine matched to an `enroll: manual` group becomes registered.
+      const pending = enrollPending(store, mac, body, req.caller?.name ?? null);
+      if (pending) return pending;
       const facts = { arch: seen.arch, vendorClass: seen.vendorClass, relayAgent: seen.giaddr || seen.circuitId || seen.remoteId ? { giaddr: seen.giaddr, circuitId: seen.circuitId, remoteId: seen.remoteId } : null };
       const created = store.machines.create({ name: body.name, macs: [mac], labels: body.labels, profile: body.profile ?? null, facts });
       store.unknownMacs.remove(mac);
