@@ -4,6 +4,8 @@
 #   testos-initrd.img     busybox-static, virtio/ext4 modules, the rackboot node agent
 #   testos-ignition.img   Debian's real Ignition binary + useradd and their shared libraries;
 #                         appended as a second initrd by Flatcar/FCOS profiles (iPXE concatenates)
+#   testos-inspect.img    ipmitool + its libraries and the in-band IPMI modules (KCS/SMIC/BT):
+#                         appended by inspection boots so the image reads the BMC's LAN address
 # Env from build.sh: OUT CACHE IF_MISSING.
 set -euo pipefail
 # Fixed mtimes, sorted names and --reproducible inode numbers: the same inputs give the same
@@ -13,6 +15,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 source "$(dirname "$0")/../lib.sh"
 
 if [ "$IF_MISSING" = 1 ] && [ -f "$OUT/testos-vmlinuz" ] && [ -f "$OUT/testos-initrd.img" ] && [ -f "$OUT/testos-ignition.img" ] \
+  && [ -f "$OUT/testos-inspect.img" ] \
   && [ -z "$(find "$here/testos" "$0" -newer "$OUT/testos-initrd.img" -print -quit)" ]; then
   exit 0
 fi
@@ -55,6 +58,7 @@ for m in $want; do add_mod "$m"; done
 "$bb" depmod -b "$r" "$kver"
 install -m 0755 "$here/testos/init" "$r/init"
 install -m 0755 "$here/testos/agent.sh" "$r/bin/rackboot-agent"
+install -m 0644 "$here/testos/inspect.sh" "$r/bin/rackboot-inspect"
 install -m 0755 "$here/testos/udhcpc.script" "$r/usr/share/udhcpc/default.script"
 printf 'rackboot-testos\n' > "$r/etc/hostname"
 printf 'root:x:0:0:root:/root:/bin/sh\n' > "$r/etc/passwd"
@@ -94,4 +98,24 @@ done | sort -u | while read -r lib; do
 done
 ( cd "$r" && find . -exec touch -h -t 202001010000 {} + && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 --reproducible | gzip -6n ) > "$OUT/testos-ignition.img.tmp"
 mv "$OUT/testos-ignition.img.tmp" "$OUT/testos-ignition.img"
+
+# --- testos-inspect.img ---
+# Modules go to /lib/ipmi (insmod'ed in order by inspect.sh), not under /lib/modules: this cpio
+# is unpacked over the base one and must not replace its modules.dep.
+log "test OS inspection initrd (ipmitool, IPMI modules)"
+iproot=$(fetch_deb ipmitool)
+r="$stage/inspect"
+mkdir -p "$r/usr/bin" "$r/lib64" "$r/lib/x86_64-linux-gnu" "$r/lib/ipmi"
+install -m 0755 "$iproot/usr/bin/ipmitool" "$r/usr/bin/ipmitool"
+for m in ipmi_msghandler ipmi_devintf ipmi_si; do
+  install -m 0644 "$(find "$kroot/lib/modules/$kver" -name "$m.ko" | head -n 1)" "$r/lib/ipmi/$m.ko"
+done
+ldd "$r/usr/bin/ipmitool" | awk '/=> \// {print $3} /^\t\/lib64/ {print $1}' | sort -u | while read -r lib; do
+  case "$lib" in
+    /lib64/*) cp -L "$lib" "$r/lib64/" ;;
+    *) cp -L "$lib" "$r/lib/x86_64-linux-gnu/" ;;
+  esac
+done
+( cd "$r" && find . -exec touch -h -t 202001010000 {} + && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 --reproducible | gzip -6n ) > "$OUT/testos-inspect.img.tmp"
+mv "$OUT/testos-inspect.img.tmp" "$OUT/testos-inspect.img"
 log "test OS built ($kver)"

@@ -6,6 +6,8 @@
 #   rackboot.image=<url> rackboot.image_sha256=<hex> rackboot.disk=<dev>
 #                                                install: stream the image to the disk, verify, reboot
 #                                                (testos: the config document's "install" says it)
+#   rackboot.inspect=<url>                       inspection boot: post the hardware to <url> and
+#                                                reboot (enrolled) or power off (inspect.sh)
 #   rackboot.after=reboot|poweroff|idle          what to do when done (default: reboot after an
 #                                                install, idle otherwise)
 # Phases reported: booting, configured, installing, installed, ready, failed.
@@ -32,6 +34,7 @@ IMAGE=$(arg rackboot.image)
 IMAGE_SHA=$(arg rackboot.image_sha256)
 DISK=$(arg rackboot.disk)
 AFTER=$(arg rackboot.after)
+INSPECT=$(arg rackboot.inspect)
 CONFIG_DIGEST=''
 CONFIG_SHA512=''
 IMAGE_DIGEST=''
@@ -215,6 +218,10 @@ run_ignition() {
 
 say "starting ($(uname -r))"
 net_up || fail "no DHCP lease on any interface"
+if [ -n "$INSPECT" ]; then
+  . /bin/rackboot-inspect
+  run_inspection "$INSPECT"
+fi
 report booting "test OS up" facts
 if [ -n "$IGN_URL" ]; then
   [ -x /usr/bin/ignition ] || fail "ignition.config.url given but no Ignition in the initramfs"

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -20,6 +20,9 @@ import { type RackbootProcess, startRackboot } from '../helpers/rackboot.js';
  *   group (enroll: auto), which names the machine from its serial and gives it its profile;
  *   the image reboots, and the next network boot runs the busybox test OS with that profile's
  *   config until it reports `ready`. No step in between is manual.
+ * - big also has a BMC (OpenIPMI ipmi_sim behind QEMU's ipmi-bmc-extern + KCS): the inspection
+ *   image reads the BMC's LAN address in-band (ipmitool lan print), and rackboot verifies the big
+ *   group's BMC credentials at that address over RMCP+ before it saves the machine's BMC.
  * - relayed sits on another segment behind a real ISC dhcrelay (`-a`: option 82, circuit-id
  *   = its downstream interface) and is matched by circuit-id (a relay selector beats facts).
  * - Then small's QEMU is restarted with another NIC MAC and the same SMBIOS UUID: rackboot
@@ -38,6 +41,8 @@ const VMS = {
   relayed: { mac: '52:54:00:19:0b:03', tap: 'trl', memoryMb: 512, uuid: '19b00003-0000-4000-8000-0000000000a3', serial: 'RB19-RELAY' },
 } as const;
 type VmName = keyof typeof VMS;
+/** big's BMC: its LAN address (on rackboot's segment) and the group's credentials. */
+const BMC = { address: '198.18.0.201', mac: '52:54:00:19:0e:02', port: 623, username: 'admin', password: 'rb19-bmc-pw', vmPort: 9002 };
 /** small's replacement NIC. */
 const SWAPPED_MAC = '52:54:00:19:0b:11';
 
@@ -60,7 +65,15 @@ beforeAll(async () => {
     for (const name of ['small', 'big', 'rack7']) store.profiles.create(name, profileSpecSchema.parse({ os: 'testos', description: `enrolled ${name}` }));
     store.groups.putAll([
       groupSchema.parse({ name: 'small', selectors: ['facts.memory.gib<0.75'], profile: 'small', labels: { size: 'small' }, hostnameTemplate: 'small-{{serial}}', enroll: 'auto' }),
-      groupSchema.parse({ name: 'big', selectors: ['facts.memory.gib>=0.75'], profile: 'big', labels: { size: 'big' }, hostnameTemplate: 'big-{{serial}}', enroll: 'auto' }),
+      groupSchema.parse({
+        name: 'big',
+        selectors: ['facts.memory.gib>=0.75'],
+        profile: 'big',
+        labels: { size: 'big' },
+        hostnameTemplate: 'big-{{serial}}',
+        bmc: { type: 'ipmi', port: BMC.port, username: BMC.username, password: BMC.password },
+        enroll: 'auto',
+      }),
       groupSchema.parse({ name: 'rack7', selectors: ['circuitId=br1'], profile: 'rack7', labels: { rack: 'r7' }, hostnameTemplate: 'r7-{{serial}}', enroll: 'auto' }),
     ]);
   } finally {
@@ -70,6 +83,7 @@ beforeAll(async () => {
   net = await TestNet.create('enroll');
   for (const v of [VMS.small, VMS.big]) await net.addTap(v.tap);
   relayNs = await relaySegment(net);
+  await startBmc(net);
   rb = await startRackboot(
     net,
     {
@@ -130,6 +144,51 @@ async function relaySegment(n: TestNet): Promise<string> {
   return ns;
 }
 
+/**
+ * big's BMC: ipmi_sim with a LAN channel at BMC.address (RMCP+) and the QEMU VM interface on
+ * 127.0.0.1 (the VM's KCS device talks to it). Its LAN parameters (address, MAC) come from a
+ * lan_config_program, as on a real BMC whose network settings live outside the IPMI tables.
+ */
+async function startBmc(n: TestNet): Promise<void> {
+  const dir = join(work, 'bmc');
+  mkdirSync(join(dir, 'state'), { recursive: true });
+  const script = (name: string, body: string) => {
+    writeFileSync(join(dir, name), `#!/bin/sh\n${body}`);
+    chmodSync(join(dir, name), 0o755);
+    return join(dir, name);
+  };
+  const lanConfig = script(
+    'lan-config.sh',
+    `[ "$2" = get ] || exit 0\nshift 2\nfor p in "$@"; do case $p in\n  ip_addr) echo "ip_addr:${BMC.address}" ;;\n  ip_addr_src) echo "ip_addr_src:static" ;;\n  mac_addr) echo "mac_addr:${BMC.mac}" ;;\n  subnet_mask) echo "subnet_mask:255.255.255.0" ;;\n  default_gw_ip_addr) echo "default_gw_ip_addr:198.18.0.1" ;;\n  backup_gw_ip_addr) echo "backup_gw_ip_addr:0.0.0.0" ;;\n  *_mac_addr) echo "$p:00:00:00:00:00:00" ;;\nesac; done\n`,
+  );
+  const chassis = script('chassis.sh', '[ "$2" = get ] || exit 0\nshift 2\nfor p in "$@"; do case $p in power) echo "power:1" ;; boot) echo "boot:none" ;; esac; done\n');
+  writeFileSync(
+    join(dir, 'lan.conf'),
+    [
+      'name "rb19-bmc"',
+      'set_working_mc 0x20',
+      '  startlan 1',
+      `    addr ${BMC.address} ${BMC.port}`,
+      '    priv_limit admin',
+      '    allowed_auths_callback none md5',
+      '    allowed_auths_user none md5',
+      '    allowed_auths_operator none md5',
+      '    allowed_auths_admin none md5',
+      '    guid a123456789abcdefa123456789abcd19',
+      `    lan_config_program "${lanConfig} eth0"`,
+      '  endlan',
+      `  serial 15 127.0.0.1 ${BMC.vmPort} codec VM`,
+      `  chassis_control "${chassis} x"`,
+      `  user 2 true "${BMC.username}" "${BMC.password}" admin 10 none md5`,
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(dir, 'sim.emu'), 'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nmc_enable 0x20\n');
+  await run('ip', ['-n', n.srv, 'addr', 'add', `${BMC.address}/24`, 'dev', 'br0']);
+  n.spawn(n.srv, 'ipmi_sim', ['-c', join(dir, 'lan.conf'), '-f', join(dir, 'sim.emu'), '-s', join(dir, 'state'), '-n']);
+  await waitFor('ipmi_sim listening', async () => (await n.exec(n.srv, 'ss', ['-ulnt'])).stdout.includes(`127.0.0.1:${BMC.vmPort}`), 20_000);
+}
+
 function startVm(name: VmName, mac: string = VMS[name].mac, tag: string = name): void {
   const v = VMS[name];
   const disk = name === 'big' ? join(work, 'big.raw') : undefined;
@@ -137,6 +196,8 @@ function startVm(name: VmName, mac: string = VMS[name].mac, tag: string = name):
   const args = [
     ...qemuArgs({ name: tag, mac, tap: v.tap, firmware: 'bios', memoryMb: v.memoryMb, serialLog: join(work, `${tag}.log`), ...(disk ? { disk } : {}) }),
     '-smbios', `type=1,manufacturer=rackboot-lab,product=enroll-vm,uuid=${v.uuid},serial=${v.serial}`,
+    // big's BMC: a KCS interface backed by ipmi_sim (QEMU's external BMC protocol).
+    ...(name === 'big' ? ['-chardev', `socket,id=ipmi0,host=127.0.0.1,port=${BMC.vmPort},reconnect=5`, '-device', 'ipmi-bmc-extern,id=bmc0,chardev=ipmi0', '-device', 'isa-ipmi-kcs,bmc=bmc0'] : []),
   ];
   qemus.set(tag, net.spawn(name === 'relayed' ? relayNs : net.srv, 'qemu-system-x86_64', args));
 }
@@ -198,6 +259,11 @@ describe('zero-touch enrollment: inspection boot, groups by facts and by relay c
       expect(facts.disks.count).toBe(group === 'big' ? 1 : 0);
       expect(serialOf(group)).toContain('rackboot-agent: inspection reported');
     }
+    // big's BMC: read in-band by the image, verified over RMCP+ with the group's credentials, saved.
+    expect(read((s) => s.inspections.latest(big.id)?.facts.bmc)).toEqual({ address: BMC.address, mac: BMC.mac, channel: 1 });
+    expect(read((s) => s.bmcs.get(big.id))).toMatchObject({ type: 'ipmi', address: BMC.address, port: BMC.port, username: BMC.username });
+    expect(read((s) => s.events.list({ machineId: big.id, kind: 'bmc.discovery' }).map((e) => e.detail))).toEqual([{ result: 'saved', address: BMC.address, type: 'ipmi', username: BMC.username }]);
+    expect(read((s) => s.bmcs.find(small.id))).toBeUndefined();
     // The relayed VM: the relay's circuit-id (its downstream interface, br1) picked the group.
     expect(relayed).toMatchObject({ profile: 'rack7', labels: { rack: 'r7' }, macs: [VMS.relayed.mac] });
     expect(read((s) => s.events.list({ mac: VMS.relayed.mac, kind: 'dhcp.ack', limit: 100 })).map((e) => e.detail.yiaddr)).toContainEqual(expect.stringMatching(/^198\.18\.1\./));

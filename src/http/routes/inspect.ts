@@ -26,6 +26,9 @@ import { documented } from './openapi.js';
 
 export { wantsInspection } from './inspect-enroll.js';
 
+/** The inspection boot's extra initrd (boot-assets/parts/10-testos.sh): ipmitool + IPMI modules. */
+export const INSPECT_TOOLS = 'testos-inspect.img';
+
 /** Where the inspection image posts its report (boot listener, inspection token). */
 export const INSPECTION_PATH = '/api/v1/inspection';
 
@@ -37,17 +40,20 @@ export const INSPECTION_PATH = '/api/v1/inspection';
 export function inspectionScript(deps: AppDeps, assets: AssetRegistry, machine: Machine, mac: string, base: string, nowMs = Date.now()): string {
   const kernel = assets.resolve(TEST_OS.kernel, 'inspection kernel');
   const initrd = assets.resolve(TEST_OS.initrd, 'inspection initrd');
+  // ipmitool and the IPMI modules, when the build made them: the BMC's address is read in-band.
+  const tools = assets.byName(INSPECT_TOOLS);
   const token = newTokenSecret();
   const ttlMs = deps.settings.http.configTokenTtlSeconds * 1000;
   deps.store.inspections.addToken({ hash: hashToken(token), machineId: machine.id, expiresAt: nowMs + ttlMs, createdAt: nowMs });
   const url = (a: Asset) => `${base}/assets/sha256/${a.sha256}?mac=${mac}`;
-  deps.store.events.add({ mac, machineId: machine.id, source: 'http', kind: 'boot.script', detail: { mode: 'inspect', kernel: kernel.sha256, initrds: [initrd.sha256] } });
+  const initrds = tools ? [initrd, tools] : [initrd];
+  deps.store.events.add({ mac, machineId: machine.id, source: 'http', kind: 'boot.script', detail: { mode: 'inspect', kernel: kernel.sha256, initrds: initrds.map((a) => a.sha256) } });
   return renderNetworkBoot({
     mac,
     machine: machine.name,
     profile: '(inspection)',
     kernel: { name: 'vmlinuz', url: url(kernel) },
-    initrds: [{ name: 'initrd0', url: url(initrd) }],
+    initrds: initrds.map((a, i) => ({ name: `initrd${i}`, url: url(a) })),
     args: [`rackboot.inspect=${base}${INSPECTION_PATH}`, `rackboot.token=${token}`, deps.settings.http.consoleArgs],
     comment: 'inspection boot',
   });
