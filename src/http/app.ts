@@ -80,6 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}`, details: null } });
   });
 
+  await registerOpenApi(app); // first: the document is generated from the routes added after it
   app.get('/healthz', { config: { access: 'public-boot', everywhere: true } }, async () => ({ ok: true }));
   registerApiRoutes(app, deps);
   registerInventoryRoutes(app, deps);
@@ -94,7 +95,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerGroupRoutes(app, deps);
   registerConsoleRoutes(app, deps);
   registerObservabilityRoutes(app, deps);
-  registerOpenApi(app);
   return app;
 }
 

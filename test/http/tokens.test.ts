@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { openApiDocument } from '../../src/http/routes/openapi.js';
 import { createTokenVerifier } from '../../src/http/tokens.js';
 import { Store } from '../../src/inventory/store.js';
 import { testApp } from '../helpers/app.js';
@@ -186,8 +185,11 @@ describe('/api/v1/tokens routes', () => {
       'HEAD /api/v1/tokens → admin',
       'POST /api/v1/tokens → admin',
     ]);
-    const paths = openApiDocument().paths as Record<string, Record<string, { requestBody?: unknown; security: unknown[] }>>;
-    expect(Object.keys(paths['/api/v1/tokens'] ?? {}).sort()).toEqual(['get', 'post']);
+    const { app, auth } = await testApp();
+    const doc = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json', headers: auth })).json();
+    await app.close();
+    const paths = doc.paths as Record<string, Record<string, { requestBody?: unknown; security: unknown[] }>>;
+    expect(Object.keys(paths['/api/v1/tokens'] ?? {}).sort()).toEqual(['get', 'head', 'post']);
     expect(paths['/api/v1/tokens']?.post?.requestBody).toBeDefined();
     expect(paths['/api/v1/tokens/{ref}']?.delete?.security).toEqual([{ bearer: [] }]);
   });

@@ -4,7 +4,7 @@ import { ASSET_KINDS, AssetImporter, type AssetRegistry, assetName, sha256Hex } 
 import { AppError } from '../../errors.js';
 import type { AppDeps } from '../app.js';
 import { parseBody } from '../validate.js';
-import { documentRoutes } from './openapi.js';
+import { documented } from './openapi.js';
 
 /** POST /api/v1/assets: an external artifact from a local file or a mirror URL, with its digest. */
 export const assetRegisterSchema = z
@@ -21,11 +21,6 @@ export const assetRegisterSchema = z
   .strict()
   .refine((b) => (b.path === undefined) !== (b.url === undefined), { message: 'give exactly one of path or url', path: ['path'] });
 
-documentRoutes([
-  { method: 'get', path: '/api/v1/assets', summary: 'Artifacts rackboot serves (build manifest + registered)' },
-  { method: 'post', path: '/api/v1/assets', summary: 'Register an external artifact; its sha256 is verified before use', body: assetRegisterSchema },
-]);
-
 /** Profile fields that name artifacts; each must resolve when a profile is saved. */
 function assetRefsOf(spec: unknown): Array<{ path: string; ref: string }> {
   const s = (spec ?? {}) as { kernel?: unknown; initrd?: unknown; install?: { image?: unknown } };
@@ -41,10 +36,10 @@ export function registerAssetApi(app: FastifyInstance, deps: AppDeps, assets: As
   const log = deps.log.child({ subsys: 'assets' });
   // Imports read only what settings.assets allows, never rackboot's own data directory.
   const importer = new AssetImporter(deps.settings.assets, [deps.settings.dataDir]);
-  app.get('/api/v1/assets', { config: { access: 'read' } }, async () => ({
+  app.get('/api/v1/assets', { config: { access: 'read' }, ...documented({ summary: 'Artifacts rackboot serves (build manifest + registered)' }) }, async () => ({
     items: assets.list().map(({ path: _p, ...a }) => ({ ...a, url: `/assets/sha256/${a.sha256}` })),
   }));
-  app.post('/api/v1/assets', { config: { access: 'admin' } }, async (req, reply) => {
+  app.post('/api/v1/assets', { config: { access: 'admin' }, ...documented({ summary: 'Register an external artifact; its sha256 is verified before use', body: assetRegisterSchema, success: 201 }) }, async (req, reply) => {
     const b = parseBody(assetRegisterSchema, req.body);
     const source = b.path !== undefined ? { path: b.path } : { url: b.url as string };
     const a = await assets.register({ name: b.name, kind: b.kind, sha256: b.sha256, source }, importer);

@@ -12,6 +12,7 @@ import { normalizeMac } from '../../inventory/mac.js';
 import { clientMacOf } from '../../net/client-mac.js';
 import type { Logger } from '../../log.js';
 import type { AppDeps } from '../app.js';
+import { documented } from './openapi.js';
 
 const digestParams = z.object({ hex: z.string() });
 const nameParams = z.object({ name: z.string() });
@@ -45,6 +46,7 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AppDeps, assets:
     url: '/assets/sha256/:hex',
     exposeHeadRoute: false,
     config: { access: 'public-boot' },
+    ...documented({ summary: 'Artifact by digest (Range, ETag, immutable; ?mac= names the machine in its trace)', params: digestParams, querystring: macQuery, produces: 'application/octet-stream' }),
     handler: async (req, reply) => {
       const { hex } = digestParams.parse(req.params);
       const asset = /^[0-9a-f]{64}$/.test(hex) ? assets.byDigest(hex) : undefined;
@@ -59,6 +61,7 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AppDeps, assets:
     url: '/assets/:name',
     exposeHeadRoute: false,
     config: { access: 'public-boot' },
+    ...documented({ summary: 'Artifact by name (e.g. ipxe.efi for UEFI HTTP boot; revalidated by ETag)', params: nameParams, querystring: macQuery, produces: 'application/octet-stream' }),
     handler: async (req, reply) => {
       const { name } = nameParams.parse(req.params);
       const asset = assetName.safeParse(name).success ? assets.byName(name) : undefined;

@@ -11,20 +11,16 @@ import type { AppDeps } from '../app.js';
 import { fixedPublicUrl, socketBaseUrl } from '../public-url.js';
 import { registerAssetApi } from './asset-api.js';
 import { registerAssetRoutes } from './assets.js';
-import { documentRoutes } from './openapi.js';
+import { documented } from './openapi.js';
 import { registerReportRoutes } from './report.js';
 import { inspectionScript, wantsInspection } from './inspect.js';
 
 
 const macQuery = z.object({ mac: z.string().max(64).optional() }).passthrough();
 const macParams = z.object({ mac: z.string().max(64) });
+/** What GET /boot/:file is documented with (its handler reads the MAC out of `<mac>.ipxe`). */
+const bootFileParams = z.object({ file: z.string().max(69).describe('<mac>.ipxe') });
 
-documentRoutes([
-  { method: 'get', path: '/boot.ipxe', summary: "iPXE script for ?mac=${net0/mac}: the machine's kernel, initrds and config URL", auth: 'none' },
-  { method: 'get', path: '/boot/{mac}.ipxe', summary: 'iPXE script, path form', auth: 'none' },
-  { method: 'get', path: '/assets/sha256/{hex}', summary: 'Artifact by digest (Range, ETag, immutable)', auth: 'none' },
-  { method: 'get', path: '/assets/{name}', summary: 'Artifact by name (e.g. ipxe.efi for UEFI HTTP boot)', auth: 'none' },
-]);
 
 /** Boot scripts, assets, external-artifact registration and phone-home. */
 export async function registerBootRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -67,8 +63,8 @@ export async function registerBootRoutes(app: FastifyInstance, deps: AppDeps): P
     return boot.answer(request, ipxeAnswers(machine, mac, base));
   };
 
-  app.get('/boot.ipxe', { config: { access: 'public-boot' } }, async (req, reply) => script(req, reply, macQuery.parse(req.query).mac));
-  app.get('/boot/:file', { config: { access: 'public-boot' } }, async (req, reply) => {
+  app.get('/boot.ipxe', { config: { access: 'public-boot' }, ...documented({ summary: "iPXE script for ?mac=${net0/mac}: the machine's kernel, initrds and config URL", querystring: macQuery, produces: 'text/plain' }) }, async (req, reply) => script(req, reply, macQuery.parse(req.query).mac));
+  app.get('/boot/:file', { config: { access: 'public-boot' }, ...documented({ summary: 'iPXE script, path form (/boot/<mac>.ipxe)', params: bootFileParams, produces: 'text/plain' }) }, async (req, reply) => {
     const { mac: file } = macParams.parse({ mac: (req.params as { file?: string }).file ?? '' });
     return script(req, reply, file.endsWith('.ipxe') ? file.slice(0, -'.ipxe'.length) : undefined);
   });

@@ -2,8 +2,9 @@ import { createReadStream, realpathSync, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../../log.js';
-import { callerOf } from '../access.js';
-import { documentRoutes } from './openapi.js';
+import { z } from 'zod';
+import { ROLES, callerOf } from '../access.js';
+import { documented } from './openapi.js';
 
 /** Where `npm run build:ui` writes the console (src/http/routes → dist/http/routes: both three levels below the root). */
 export const CONSOLE_DIST = resolve(import.meta.dirname, '../../../ui/dist');
@@ -13,6 +14,9 @@ export interface ConsoleDeps {
   log?: Logger;
   uiDir?: string;
 }
+
+/** Answer of GET /api/v1/whoami. */
+const whoamiSchema = z.object({ name: z.string().nullable(), role: z.enum(ROLES).nullable(), tokenId: z.number().int().nullable() });
 
 /** Content types of the files Vite emits (anything else is served as bytes). */
 const CONTENT_TYPES: Record<string, string> = {
@@ -40,8 +44,6 @@ const NOT_BUILT =
   'Build it with `npm run build:ui` (scripts/setup.sh does it for `npm start` and `npm test` when\n' +
   'ui/ sources are newer than ui/dist/), then reload. The API and the CLI work without it.\n';
 
-documentRoutes([{ method: 'get', path: '/api/v1/whoami', summary: 'The calling token: name and role (the console shows only the actions the role may take)' }]);
-
 /**
  * The web console (issue #18) on the management listener: `/` and `/ui` redirect to `/ui/`,
  * `/ui/*` serves the files of `ui/dist` with access `public-api` (they hold no data; the app then
@@ -54,13 +56,13 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleDeps = 
   if (!bundleFile(root, 'index.html')) deps.log?.warn({ uiDir: root }, 'web console not built (npm run build:ui): /ui/ answers 404');
   const publicApi = { config: { access: 'public-api' as const } };
   const toConsole = async (_req: FastifyRequest, reply: FastifyReply) => reply.redirect('/ui/', 302);
-  app.get('/', publicApi, toConsole);
-  app.get('/ui', publicApi, toConsole);
-  app.get('/ui/*', publicApi, async (req, reply) => {
+  app.get('/', { ...publicApi, ...documented({ summary: 'Redirects to the web console (/ui/)', success: 302 }) }, toConsole);
+  app.get('/ui', { ...publicApi, ...documented({ summary: 'Redirects to the web console (/ui/)', success: 302 }) }, toConsole);
+  app.get('/ui/*', { ...publicApi, ...documented({ summary: "The web console's static files (ui/dist); they hold no data", produces: '*/*' }) }, async (req, reply) => {
     const rel = (req.params as { '*'?: string })['*'] ?? '';
     return sendBundleFile(reply, root, rel === '' || rel.endsWith('/') ? `${rel}index.html` : rel);
   });
-  app.get('/api/v1/whoami', { config: { access: 'read' } }, async (req) => {
+  app.get('/api/v1/whoami', { config: { access: 'read' }, ...documented({ summary: 'The calling token: name and role (the console shows only the actions the role may take)', response: { 200: whoamiSchema } }) }, async (req) => {
     const c = callerOf(req);
     return { name: c?.name ?? null, role: c?.role ?? null, tokenId: c?.tokenId ?? null };
   });

@@ -7,6 +7,7 @@ import { normalizeMac } from '../../inventory/mac.js';
 import type { Store } from '../../inventory/store.js';
 import type { EventFeed } from '../../lifecycle/event-feed.js';
 import { parseBody } from '../validate.js';
+import { documented } from './openapi.js';
 
 /** Limits of the live event stream. */
 export interface EventStreamOptions {
@@ -58,7 +59,7 @@ function filterOf(store: Store, q: z.infer<typeof streamQuery>): { match: (e: Bo
 export function registerEventStream(app: FastifyInstance, store: Store, feed: EventFeed, opts: EventStreamOptions = EVENT_STREAM_DEFAULTS): EventStreams {
   const open = new Set<ServerResponse>();
 
-  app.get('/api/v1/events/stream', { config: { access: 'read' } }, async (req, reply) => {
+  app.get('/api/v1/events/stream', { config: { access: 'read' }, ...documented({ summary: 'Boot trace live as server-sent events (query machine, mac, after; header Last-Event-ID)', querystring: streamQuery, produces: 'text/event-stream' }) }, async (req, reply) => {
     const q = parseBody(streamQuery, req.query, 'query');
     const header = req.headers['last-event-id'];
     const resume = q.after ?? (typeof header === 'string' && /^\d{1,15}$/.test(header) ? Number(header) : undefined);

@@ -18,15 +18,11 @@ import { registerGrubTftp } from '../../secureboot/tftp.js';
 import type { Settings } from '../../settings.js';
 import type { AppDeps } from '../app.js';
 import { fixedPublicUrl, socketBaseUrl } from '../public-url.js';
-import { documentRoutes } from './openapi.js';
+import { documented } from './openapi.js';
 
 /** URL path of the UEFI HTTP Boot image for Secure Boot machines (DHCP hands it to HTTPClient). */
 export const HTTPBOOT_IMAGE_PATH = '/secureboot/httpboot.img';
 
-documentRoutes([
-  { method: 'get', path: '/grub/{name}', summary: 'GRUB config: grub.cfg (stub), grub.cfg-01-<mac>, grub.cfg-<hex ip>', auth: 'none' },
-  { method: 'get', path: HTTPBOOT_IMAGE_PATH, summary: 'UEFI HTTP Boot RAM disk: shim → GRUB, continues over TFTP', auth: 'none' },
-]);
 
 /** GRUB configs and the HTTP Boot image; also registers the TFTP side (removed on close). */
 export function registerGrubRoutes(app: FastifyInstance, deps: AppDeps): void {
@@ -36,7 +32,7 @@ export function registerGrubRoutes(app: FastifyInstance, deps: AppDeps): void {
   const unregister = registerGrubTftp(grub, () => fixedPublicUrl(deps) ?? tftpBaseUrl(deps.settings, app));
   app.addHook('onClose', async () => unregister());
 
-  app.get('/grub/*', { config: { access: 'public-boot' } }, async (req, reply) => {
+  app.get('/grub/*', { config: { access: 'public-boot' }, ...documented({ summary: 'GRUB config: grub.cfg (stub), grub.cfg-01-<mac>, grub.cfg-<hex ip>', produces: 'text/plain' }) }, async (req, reply) => {
     const path = req.url.split('?', 1)[0] ?? '';
     const parsed = parseGrubPath(decodeURIComponent(path));
     const client = { address: clientIp(req), via: 'http' as const, baseUrl: fixedPublicUrl(deps) ?? socketBaseUrl(req.socket, deps.settings.http.port) };
@@ -47,7 +43,7 @@ export function registerGrubRoutes(app: FastifyInstance, deps: AppDeps): void {
   });
 
   const patched = new Map<string, Buffer>();
-  app.get(HTTPBOOT_IMAGE_PATH, { config: { access: 'public-boot' } }, async (req, reply) => httpBootImage(grub, patched, req, reply));
+  app.get(HTTPBOOT_IMAGE_PATH, { config: { access: 'public-boot' }, ...documented({ summary: 'UEFI HTTP Boot RAM disk: shim → GRUB, continues over TFTP', produces: 'application/octet-stream' }) }, async (req, reply) => httpBootImage(grub, patched, req, reply));
 }
 
 /** Serves the RAM disk with the address this client reached us on (TFTP listens there too). */

@@ -3,16 +3,8 @@ import { EventFeed, storeEventSource } from '../../lifecycle/event-feed.js';
 import { Metrics } from '../../metrics/metrics.js';
 import type { AppDeps } from '../app.js';
 import { EVENT_STREAM_DEFAULTS, type EventStreamOptions, registerEventStream } from './event-stream.js';
-import { documentRoutes } from './openapi.js';
+import { documented } from './openapi.js';
 import { registerWhyRoutes } from './why.js';
-
-documentRoutes([
-  { method: 'get', path: '/api/v1/why/{ref}', summary: 'Diagnosis of a machine or MAC: phase reached, phase durations, verdict with cause and next step (query reportMinutes)' },
-  { method: 'get', path: '/api/v1/unknown-macs', summary: 'MACs seen in DHCP that no machine has (bounded, most recent first)' },
-  { method: 'post', path: '/api/v1/unknown-macs/{mac}/enroll', summary: 'Create a machine from an unknown MAC (body: name, profile?, labels?)', auth: 'admin' },
-  { method: 'get', path: '/api/v1/events/stream', summary: 'Boot trace live as server-sent events (query machine, mac, after; header Last-Event-ID)' },
-  { method: 'get', path: '/metrics', summary: 'Prometheus metrics (read token)' },
-]);
 
 /** What the observability routes take beyond AppDeps (all optional). */
 export interface ObservabilityDeps extends AppDeps {
@@ -43,7 +35,7 @@ export function registerObservabilityRoutes(app: FastifyInstance, deps: Observab
   registerWhyRoutes(app, deps, deps.now);
 
   // Prometheus scrapes with `authorization: { credentials_file: <read token file> }` over TLS.
-  app.get('/metrics', { config: { access: 'read' } }, async (_req, reply) => {
+  app.get('/metrics', { config: { access: 'read' }, ...documented({ summary: 'Prometheus metrics (read token)', produces: 'text/plain' }) }, async (_req, reply) => {
     metrics.streamClients.set(streams.size);
     const { contentType, text } = await metrics.expose();
     return reply.header('content-type', contentType).header('cache-control', 'no-store').send(text);

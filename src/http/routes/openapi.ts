@@ -1,94 +1,164 @@
-import type { FastifyInstance } from 'fastify';
-import type { z } from 'zod';
+import swagger, { type SwaggerTransform } from '@fastify/swagger';
+import type { FastifyInstance, FastifySchema, FastifySchemaCompiler } from 'fastify';
+import { ZodType, type z } from 'zod';
 import { zodToJsonSchema } from 'zod-to-json-schema';
-import {
-  bmcSchema,
-  inventoryFileSchema,
-  machineCreateSchema,
-  machinePatchSchema,
-  profileCreateSchema,
-  profileUpdateSchema,
-} from '../schemas.js';
+import { ACCESS_LEVELS, type Access } from '../access.js';
 
-/** One documented route. */
+/** Where the generated document is served (management listener, any API token). */
+export const OPENAPI_PATH = '/api/v1/openapi.json';
+
+/** The OpenAPI extension naming each operation's access level (src/http/access.ts). */
+export const ACCESS_EXTENSION = 'x-rackboot-access';
+
+/** What a route declares about itself for the document: zod schemas of its inputs (and outputs where kept). */
 export interface RouteDoc {
-  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
-  path: string;
   summary: string;
+  description?: string;
   body?: z.ZodTypeAny;
-  auth?: 'admin' | 'none' | 'boot-token';
+  /** Optional bodies (the handler takes `req.body ?? {}`): documented as not required. */
+  bodyOptional?: boolean;
+  querystring?: z.ZodTypeAny;
+  params?: z.ZodTypeAny;
+  /** Success answers by status code (JSON); error answers are added for every route from its access level. */
+  response?: Record<number, z.ZodTypeAny>;
+  /** Media type of a success answer without a declared schema (default application/json). */
+  produces?: string;
+  /** Status of a success answer without a declared schema (default 200). */
+  success?: number;
+  /** Overrides the security derived from the access level (e.g. the report token). */
+  security?: ReadonlyArray<Record<string, readonly string[]>>;
 }
 
-const routes: RouteDoc[] = [
-  { method: 'get', path: '/api/v1/machines', summary: 'List machines (query selector=k=v,k2!=v2)' },
-  { method: 'post', path: '/api/v1/machines', summary: 'Register a machine', body: machineCreateSchema },
-  { method: 'get', path: '/api/v1/machines/{ref}', summary: 'Get a machine by id, name or MAC' },
-  { method: 'patch', path: '/api/v1/machines/{ref}', summary: 'Change a machine', body: machinePatchSchema },
-  { method: 'delete', path: '/api/v1/machines/{ref}', summary: 'Delete a machine' },
-  { method: 'get', path: '/api/v1/machines/{ref}/bmc', summary: "Get a machine's BMC (never its password)" },
-  { method: 'put', path: '/api/v1/machines/{ref}/bmc', summary: 'Attach or replace a BMC', body: bmcSchema },
-  { method: 'delete', path: '/api/v1/machines/{ref}/bmc', summary: 'Detach the BMC' },
-  { method: 'get', path: '/api/v1/machines/{ref}/events', summary: "A machine's boot trace" },
-  { method: 'get', path: '/api/v1/events', summary: 'Events, optionally per MAC' },
-  { method: 'get', path: '/api/v1/profiles', summary: 'List profiles' },
-  { method: 'post', path: '/api/v1/profiles', summary: 'Create a profile', body: profileCreateSchema },
-  { method: 'get', path: '/api/v1/profiles/{name}', summary: 'Get a profile' },
-  { method: 'put', path: '/api/v1/profiles/{name}', summary: 'Replace a profile spec', body: profileUpdateSchema },
-  { method: 'delete', path: '/api/v1/profiles/{name}', summary: 'Delete an unused profile' },
-  { method: 'post', path: '/api/v1/inventory/import', summary: 'Import an inventory file (all or nothing)', body: inventoryFileSchema },
-  { method: 'get', path: '/api/v1/inventory/export', summary: 'Export the inventory (no BMC passwords)' },
-];
+/**
+ * Validation stays in the handlers: they parse the same zod schemas with `parseBody`, which gives
+ * the typed value, our `{ error: { code, message, details } }` body and each route's own order of
+ * checks (the report token before the body, the machine before the power action). Fastify's own
+ * compilers (ajv, fast-json-stringify) must not see zod objects, so a documented route carries
+ * compilers that let everything through unchanged.
+ */
+const passThrough: FastifySchemaCompiler<unknown> = () => () => true;
+const jsonSerializer = () => (data: unknown) => JSON.stringify(data);
 
-/** Adds routes to the OpenAPI document (called by each subsystem's route module at load). */
-export function documentRoutes(more: RouteDoc[]): void {
-  for (const r of more) if (!routes.some((x) => x.method === r.method && x.path === r.path)) routes.push(r);
+/**
+ * Route options for a documented route: spread into the options next to `config.access`.
+ * Works on any fastify instance (tests build bare ones), since the compilers travel with the route.
+ */
+export function documented(doc: RouteDoc): { schema: FastifySchema; validatorCompiler: FastifySchemaCompiler<unknown>; serializerCompiler?: () => (data: unknown) => string } {
+  const schema: FastifySchema & Record<string, unknown> = { summary: doc.summary };
+  if (doc.description) schema.description = doc.description;
+  if (doc.body) schema.body = doc.body;
+  if (doc.bodyOptional) schema['x-body-optional'] = true;
+  if (doc.querystring) schema.querystring = doc.querystring;
+  if (doc.params) schema.params = doc.params;
+  if (doc.security) schema.security = doc.security;
+  if (doc.response) schema.response = doc.response;
+  if (doc.produces) schema.produces = [doc.produces];
+  if (doc.success) schema['x-success'] = doc.success;
+  return { schema, validatorCompiler: passThrough, ...(doc.response ? { serializerCompiler: jsonSerializer } : {}) };
 }
 
-/** The OpenAPI 3.1 document for every documented route. */
-export function openApiDocument(): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const r of routes) {
-    const op: Record<string, unknown> = {
-      summary: r.summary,
-      security: r.auth === 'none' || r.auth === 'boot-token' ? [] : [{ bearer: [] }],
-      responses: {
-        '200': { description: 'OK' },
-        '400': { description: 'Invalid input', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-        '401': { description: 'No or wrong token' },
-        '404': { description: 'Unknown' },
-      },
-    };
-    if (r.body) {
-      op.requestBody = {
-        required: true,
-        content: { 'application/json': { schema: zodToJsonSchema(r.body, { target: 'openApi3', $refStrategy: 'none' }) } },
-      };
-    }
-    (paths[r.path] ??= {})[r.method] = op;
+/** The JSON schema (OpenAPI 3.0 dialect) of a zod schema, as a request sends it (before transforms). */
+export function jsonSchemaOf(s: z.ZodTypeAny): Record<string, unknown> {
+  const { $schema: _s, ...json } = zodToJsonSchema(s, { target: 'openApi3', $refStrategy: 'none', effectStrategy: 'input' }) as Record<string, unknown>;
+  return json;
+}
+
+/** One answer as OpenAPI writes it. */
+const answer = (description: string, type: string, schema: unknown) => ({ description, content: { [type]: { schema } } });
+const errorAnswer = (description: string) => answer(description, 'application/json', { $ref: '#/components/schemas/Error' });
+
+/** Error answers an operation of this access level can give (the guard's, then bad input and unknowns). */
+function errorResponses(access: Access | undefined): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {
+    '400': errorAnswer('Invalid input or request target'),
+    '404': errorAnswer('Unknown (or not on this listener)'),
+  };
+  if (access === 'read' || access === 'operate' || access === 'admin') {
+    out['401'] = errorAnswer('No, unknown, revoked or expired API token');
+    out['403'] = errorAnswer(`Token role below ${access}`);
   }
-  return {
-    openapi: '3.1.0',
-    info: { title: 'rackboot API', version: '1' },
-    components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      schemas: {
-        Error: {
-          type: 'object',
-          properties: {
-            error: {
-              type: 'object',
-              properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
-              required: ['code', 'message'],
+  if (access === 'machine') out['403'] = errorAnswer("Not from the machine's own address, or a used token");
+  return out;
+}
+
+/** Who may call: API routes need a bearer token; public and machine routes carry their own proof (or none). */
+function securityOf(access: Access | undefined): Array<Record<string, string[]>> {
+  return access === 'read' || access === 'operate' || access === 'admin' ? [{ bearer: [] }] : [];
+}
+
+const zodOrNot = (v: unknown) => (v instanceof ZodType ? jsonSchemaOf(v) : v);
+const OK_DESCRIPTIONS: Record<string, string> = { '200': 'OK', '201': 'Created', '202': 'Accepted', '204': 'No content', '302': 'Redirect' };
+
+/** Turns one route's zod schemas into JSON schemas and adds its access level, security and error answers. */
+export const routeTransform: SwaggerTransform = ({ schema, url, route }) => {
+  const access = (route.config as { access?: Access } | undefined)?.access;
+  const s = (schema ?? {}) as Record<string, unknown>;
+  // Our own markers (read here and by registerOpenApi) stay out of the operation.
+  const { 'x-body-optional': _o, 'x-success': _s, produces: _p, ...rest } = s;
+  const out: Record<string, unknown> = { ...rest, [ACCESS_EXTENSION]: access ?? null, security: s.security ?? securityOf(access) };
+  for (const part of ['body', 'querystring', 'params', 'headers'] as const) if (s[part] !== undefined) out[part] = zodOrNot(s[part]);
+  const ok = Object.fromEntries(
+    Object.entries((s.response ?? {}) as Record<string, unknown>).map(([code, r]) => [code, answer(OK_DESCRIPTIONS[code] ?? 'OK', 'application/json', zodOrNot(r))]),
+  );
+  const success = String(s['x-success'] ?? 200);
+  if (Object.keys(ok).length === 0) ok[success] = answer(OK_DESCRIPTIONS[success] ?? 'OK', (s.produces as string[] | undefined)?.[0] ?? 'application/json', {});
+  out.response = { ...ok, ...errorResponses(access) };
+  return { schema: out as FastifySchema, url };
+};
+
+/** Marks optional request bodies as such (swagger always says required). */
+function finishDocument(doc: Record<string, unknown>, optionalBodies: Set<string>): Record<string, unknown> {
+  const paths = (doc.paths ?? {}) as Record<string, Record<string, { requestBody?: { required?: boolean } }>>;
+  for (const key of optionalBodies) {
+    const [method, path] = key.split(' ', 2) as [string, string];
+    const body = paths[path]?.[method]?.requestBody;
+    if (body) body.required = false;
+  }
+  return doc;
+}
+
+/**
+ * Generates the OpenAPI document from the routes' own declarations (`documented(...)`) with
+ * @fastify/swagger and serves it at GET /api/v1/openapi.json. Register before the other routes:
+ * swagger collects routes as they are added.
+ */
+export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+  const optionalBodies = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    if (!(route.schema as Record<string, unknown> | undefined)?.['x-body-optional']) return;
+    for (const m of [route.method].flat()) optionalBodies.add(`${String(m).toLowerCase()} ${route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'rackboot API',
+        version: '1',
+        description: `Every operation names who may call it in ${ACCESS_EXTENSION} (one of ${ACCESS_LEVELS.join(', ')}); see the README's security model.`,
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'API token (rackboot tokens create); its role must reach the route access level' },
+          reportToken: { type: 'http', scheme: 'bearer', description: "Per-boot report token from the machine's boot script" },
+        },
+        schemas: {
+          Error: {
+            type: 'object',
+            properties: {
+              error: {
+                type: 'object',
+                properties: { code: { type: 'string' }, message: { type: 'string' }, details: { nullable: true } },
+                required: ['code', 'message'],
+              },
             },
+            required: ['error'],
           },
         },
       },
     },
-    paths,
-  };
-}
-
-/** GET /api/v1/openapi.json (public: it holds no data). */
-export function registerOpenApi(app: FastifyInstance): void {
-  app.get('/api/v1/openapi.json', { config: { access: 'read' } }, async () => openApiDocument());
+    exposeHeadRoutes: true,
+    transform: routeTransform,
+    transformObject: (d) => finishDocument(('openapiObject' in d ? d.openapiObject : d.swaggerObject) as Record<string, unknown>, optionalBodies),
+  });
+  app.get(OPENAPI_PATH, { config: { access: 'read' }, ...documented({ summary: 'This document: every route with its schemas and access level' }) }, async () => app.swagger());
 }

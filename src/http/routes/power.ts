@@ -4,7 +4,7 @@ import { POWER_ACTIONS } from '../../bmc/driver.js';
 import { closePowerService, powerServiceFor } from '../../bmc/service.js';
 import type { AppDeps } from '../app.js';
 import { parseBody } from '../validate.js';
-import { documentRoutes } from './openapi.js';
+import { documented } from './openapi.js';
 
 const refParams = z.object({ ref: z.string().min(1).max(128) });
 
@@ -20,12 +20,6 @@ export const bootDeviceSchema = z
   })
   .strict();
 
-documentRoutes([
-  { method: 'get', path: '/api/v1/machines/{ref}/power', summary: 'Power state from the BMC (502/504 with a BMC_* code when the BMC fails)' },
-  { method: 'post', path: '/api/v1/machines/{ref}/power', summary: 'Power action: on, off, soft-off, cycle, reset', body: powerActionSchema },
-  { method: 'get', path: '/api/v1/machines/{ref}/bootdev', summary: 'Boot override as the BMC reports it' },
-  { method: 'put', path: '/api/v1/machines/{ref}/bootdev', summary: 'Set the boot device (once or persistent, UEFI or legacy)', body: bootDeviceSchema },
-]);
 
 /** Power and boot-device routes over the shared PowerService (closed with the app). */
 export function registerPowerRoutes(app: FastifyInstance, deps: AppDeps): void {
@@ -33,17 +27,17 @@ export function registerPowerRoutes(app: FastifyInstance, deps: AppDeps): void {
   const machineId = (params: unknown): number => deps.store.machines.get(parseBody(refParams, params, 'path').ref).id;
   app.addHook('onClose', async () => closePowerService(deps.store));
 
-  app.get('/api/v1/machines/:ref/power', { config: { access: 'read' } }, async (req) => power().getStatus(machineId(req.params)));
-  app.post('/api/v1/machines/:ref/power', { config: { access: 'operate' } }, async (req) => {
+  app.get('/api/v1/machines/:ref/power', { config: { access: 'read' }, ...documented({ summary: 'Power state from the BMC (502/504 with a BMC_* code when the BMC fails)', params: refParams }) }, async (req) => power().getStatus(machineId(req.params)));
+  app.post('/api/v1/machines/:ref/power', { config: { access: 'operate' }, ...documented({ summary: 'Power action: on, off, soft-off, cycle, reset', params: refParams, body: powerActionSchema }) }, async (req) => {
     const id = machineId(req.params);
     const { action } = parseBody(powerActionSchema, req.body, 'power action');
     return power().powerAction(id, action);
   });
-  app.get('/api/v1/machines/:ref/bootdev', { config: { access: 'read' } }, async (req) => {
+  app.get('/api/v1/machines/:ref/bootdev', { config: { access: 'read' }, ...documented({ summary: 'Boot override as the BMC reports it', params: refParams }) }, async (req) => {
     const id = machineId(req.params);
     return { machineId: id, ...(await power().getBootDevice(id)) };
   });
-  app.put('/api/v1/machines/:ref/bootdev', { config: { access: 'operate' } }, async (req) => {
+  app.put('/api/v1/machines/:ref/bootdev', { config: { access: 'operate' }, ...documented({ summary: 'Set the boot device (once or persistent, UEFI or legacy)', params: refParams, body: bootDeviceSchema }) }, async (req) => {
     const id = machineId(req.params);
     const o = parseBody(bootDeviceSchema, req.body, 'boot device');
     return { machineId: id, ...(await power().setBootDevice(id, o)) };

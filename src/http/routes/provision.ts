@@ -9,7 +9,7 @@ import type { Logger } from '../../log.js';
 import type { Settings } from '../../settings.js';
 import type { AppDeps } from '../app.js';
 import { parseBody } from '../validate.js';
-import { documentRoutes } from './openapi.js';
+import { documented } from './openapi.js';
 
 /** Body of POST /api/v1/machines/:ref/provision. */
 export const provisionSchema = z
@@ -83,19 +83,14 @@ export async function provisionMachine(deps: ProvisionDeps, ref: string, opts: {
   }
 }
 
-documentRoutes([
-  {
-    method: 'post',
-    path: '/api/v1/machines/{ref}/provision',
-    summary: 'Re-provision: optional new profile, next boot PXE via the BMC, power cycle; the flow runs again',
-    body: provisionSchema,
-  },
-]);
 
 /** POST /api/v1/machines/:ref/provision. */
 export function registerProvisionRoutes(app: FastifyInstance, deps: AppDeps): void {
   const refParams = z.object({ ref: z.string().min(1).max(128) });
-  app.post('/api/v1/machines/:ref/provision', { config: { access: 'operate' } }, async (req, reply) => {
+  app.post('/api/v1/machines/:ref/provision', {
+    config: { access: 'operate' },
+    ...documented({ summary: 'Re-provision: optional new profile, next boot PXE via the BMC, power cycle; the flow runs again', params: refParams, body: provisionSchema, bodyOptional: true, success: 202 }),
+  }, async (req, reply) => {
     const { ref } = parseBody(refParams, req.params, 'path');
     const body = parseBody(provisionSchema, req.body ?? {});
     const result = await provisionMachine(deps, ref, body.profile === undefined ? {} : { profile: body.profile });

@@ -9,7 +9,7 @@ import { type Digest, type DigestSet, digestSchema, digestSetOf, expectedFor, ma
 import { profileSpecSchema } from '../../inventory/profile-spec.js';
 import type { AppDeps } from '../app.js';
 import { bearerOf } from '../auth.js';
-import { documentRoutes } from './openapi.js';
+import { documented } from './openapi.js';
 import { parseBody } from '../validate.js';
 import { withSecureBootCompliance } from '../../secureboot/compliance.js';
 
@@ -52,15 +52,11 @@ export function findDrift(reported: { configDigest?: Digest | undefined; imageDi
   return out;
 }
 
-documentRoutes([
-  { method: 'post', path: '/api/v1/report', summary: 'Node agent phone-home (Bearer <report token from the boot script>)', body: reportSchema, auth: 'boot-token' },
-]);
-
 /** POST /api/v1/report: token-authenticated status and facts from a booting node. */
 export function registerReportRoutes(app: FastifyInstance, deps: AppDeps, assets: AssetRegistry): void {
   const { store } = deps;
   const log = deps.log.child({ subsys: 'report' });
-  app.post('/api/v1/report', { config: { access: 'machine' } }, async (req) => {
+  app.post('/api/v1/report', { config: { access: 'machine' }, ...documented({ summary: "Node agent phone-home (Bearer <report token from the boot script>, from the machine's own address)", body: reportSchema, security: [{ reportToken: [] }] }) }, async (req) => {
     const token = bearerOf(req.headers.authorization);
     if (!token) throw new AppError('UNAUTHORIZED', 'missing report token (Authorization: Bearer <rackboot.token>)');
     const { machineId, versionId } = verifyReportToken(deps, token);

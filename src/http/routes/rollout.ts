@@ -14,7 +14,7 @@ import { rolloutSpecSchema } from '../../rollout/spec.js';
 import { inventoryVersions } from '../../rollout/versions.js';
 import type { AppDeps } from '../app.js';
 import { parseBody } from '../validate.js';
-import { documentRoutes } from './openapi.js';
+import { documented } from './openapi.js';
 
 /** Test seams: fake versions/effects/clock, or no background runner at all. */
 export interface RolloutRouteOptions {
@@ -31,13 +31,6 @@ const listQuery = z.object({ active: z.enum(['true', 'false']).optional() });
 const driftQuery = z.object({ staleAfterSec: z.coerce.number().int().min(1).max(31_536_000).optional() });
 const ACTIONS = ['pause', 'resume', 'abort', 'rollback'] as const;
 
-documentRoutes([
-  { method: 'post', path: '/api/v1/rollouts', summary: 'Start a rollout (canary, batches, health gate)', body: rolloutSpecSchema },
-  { method: 'get', path: '/api/v1/rollouts', summary: 'List rollouts (query active=true)' },
-  { method: 'get', path: '/api/v1/rollouts/{id}', summary: 'A rollout with per-machine progress and failed machines\' boot traces' },
-  ...ACTIONS.map((a) => ({ method: 'post' as const, path: `/api/v1/rollouts/{id}/${a}`, summary: `${a[0]!.toUpperCase()}${a.slice(1)} a rollout` })),
-  { method: 'get', path: '/api/v1/drift', summary: 'Machines whose reported digests differ from desired, never configured, or silent (query staleAfterSec)' },
-]);
 
 /** /api/v1/rollouts and /api/v1/drift; runs the rollout runner in the background while the app is up. */
 export function registerRolloutRoutes(app: FastifyInstance, deps: AppDeps, opts: RolloutRouteOptions = {}): void {
@@ -84,26 +77,26 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: AppDeps, opts:
   }
   const kick = () => void runner?.tick().catch(() => {});
 
-  app.post('/api/v1/rollouts', { config: { access: 'operate' } }, async (req, reply) => {
+  app.post('/api/v1/rollouts', { config: { access: 'operate' }, ...documented({ summary: 'Start a rollout (canary, batches, health gate)', body: rolloutSpecSchema, success: 201 }) }, async (req, reply) => {
     const spec = parseBody(rolloutSpecSchema, req.body, 'rollout spec');
     const view = control.start(spec);
     kick();
     return reply.status(201).send(view);
   });
-  app.get('/api/v1/rollouts', { config: { access: 'read' } }, async (req) => {
+  app.get('/api/v1/rollouts', { config: { access: 'read' }, ...documented({ summary: 'List rollouts (query active=true)', querystring: listQuery }) }, async (req) => {
     const q = parseBody(listQuery, req.query, 'query');
     return { items: control.list(q.active === 'true') };
   });
-  app.get('/api/v1/rollouts/:id', { config: { access: 'read' } }, async (req) => control.view(parseBody(idParams, req.params, 'path').id));
+  app.get('/api/v1/rollouts/:id', { config: { access: 'read' }, ...documented({ summary: "A rollout with per-machine progress and failed machines' boot traces", params: idParams }) }, async (req) => control.view(parseBody(idParams, req.params, 'path').id));
   for (const action of ACTIONS) {
-    app.post(`/api/v1/rollouts/:id/${action}`, { config: { access: 'operate' } }, async (req) => {
+    app.post(`/api/v1/rollouts/:id/${action}`, { config: { access: 'operate' }, ...documented({ summary: `${action[0]!.toUpperCase()}${action.slice(1)} a rollout`, params: idParams }) }, async (req) => {
       const { id } = parseBody(idParams, req.params, 'path');
       const view = control[action](id);
       kick();
       return view;
     });
   }
-  app.get('/api/v1/drift', { config: { access: 'read' } }, async (req) => {
+  app.get('/api/v1/drift', { config: { access: 'read' }, ...documented({ summary: 'Machines whose reported digests differ from desired, never configured, or silent (query staleAfterSec)', querystring: driftQuery }) }, async (req) => {
     const q = parseBody(driftQuery, req.query, 'query');
     const staleAfterSec = q.staleAfterSec ?? cfg.driftStaleAfterSec;
     return { staleAfterSec, items: driftReport(store, versions, { now: now(), staleAfterMs: staleAfterSec * 1000 }) };

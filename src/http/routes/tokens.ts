@@ -6,7 +6,7 @@ import type { Store } from '../../inventory/store.js';
 import type { Logger } from '../../log.js';
 import { ROLES, callerOf } from '../access.js';
 import { parseBody } from '../validate.js';
-import { documentRoutes } from './openapi.js';
+import { documented } from './openapi.js';
 
 /** Ten years: a longer lifetime is a token that should have no expiry. */
 const MAX_TTL_SECONDS = 10 * 365 * 86_400;
@@ -40,12 +40,6 @@ export interface TokenRouteDeps {
 /** A token with whether it can be used now (the table keeps revoked and expired ones). */
 export type ApiTokenView = ApiTokenInfo & { state: ApiTokenState };
 
-documentRoutes([
-  { method: 'post', path: '/api/v1/tokens', summary: 'Create an API token (admin); the secret is in this answer only', body: tokenCreateSchema, auth: 'admin' },
-  { method: 'get', path: '/api/v1/tokens', summary: 'List API tokens (admin): names, roles, times; never secrets', auth: 'admin' },
-  { method: 'delete', path: '/api/v1/tokens/{ref}', summary: 'Revoke an API token by id or name (admin); it stays listed', auth: 'admin' },
-]);
-
 /** Who did it, for the event trail. */
 function actorOf(req: FastifyRequest): { by: string | null; byTokenId: number | null } {
   const c = callerOf(req);
@@ -64,7 +58,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: TokenRouteDeps):
   const log = deps.log.child({ subsys: 'auth' });
   const admin = { config: { access: 'admin' as const } };
 
-  app.post('/api/v1/tokens', admin, async (req, reply) => {
+  app.post('/api/v1/tokens', { ...admin, ...documented({ summary: 'Create an API token; the secret is in this answer only', body: tokenCreateSchema, success: 201 }) }, async (req, reply) => {
     const body = parseBody(tokenCreateSchema, req.body, 'token');
     const name = body.name ?? `${body.role}-${randomBytes(3).toString('hex')}`;
     const { token, secret } = deps.store.apiTokens.create({ name, role: body.role, ttlSeconds: body.ttlSeconds }, now());
@@ -79,12 +73,12 @@ export function registerTokenRoutes(app: FastifyInstance, deps: TokenRouteDeps):
     return { ...viewToken(token, now()), secret };
   });
 
-  app.get('/api/v1/tokens', admin, async () => {
+  app.get('/api/v1/tokens', { ...admin, ...documented({ summary: 'List API tokens: names, roles, times; never secrets' }) }, async () => {
     const at = now();
     return { items: deps.store.apiTokens.list().map((t) => viewToken(t, at)) };
   });
 
-  app.delete('/api/v1/tokens/:ref', admin, async (req) => {
+  app.delete('/api/v1/tokens/:ref', { ...admin, ...documented({ summary: 'Revoke an API token by id or name; it stays listed', params: refParams }) }, async (req) => {
     const { ref } = parseBody(refParams, req.params, 'path');
     const { token, revoked } = deps.store.apiTokens.revoke(ref, now());
     if (revoked) {

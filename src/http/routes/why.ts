@@ -7,6 +7,7 @@ import { whyOf } from '../../lifecycle/why.js';
 import type { AppDeps } from '../app.js';
 import { machineCreateSchema } from '../schemas.js';
 import { parseBody } from '../validate.js';
+import { documented } from './openapi.js';
 
 const refParams = z.object({ ref: z.string().min(1).max(128) });
 const macParams = z.object({ mac: z.string().min(1).max(64) });
@@ -23,18 +24,18 @@ const enrollSchema = machineCreateSchema.pick({ name: true, labels: true, profil
 export function registerWhyRoutes(app: FastifyInstance, deps: AppDeps, now: () => number = Date.now): void {
   const { store, settings } = deps;
 
-  app.get('/api/v1/why/:ref', { config: { access: 'read' } }, async (req) => {
+  app.get('/api/v1/why/:ref', { config: { access: 'read' }, ...documented({ summary: 'Diagnosis of a machine or MAC: phase reached, phase durations, verdict with cause and next step', params: refParams, querystring: whyQuery }) }, async (req) => {
     const { ref } = parseBody(refParams, req.params, 'path');
     const q = parseBody(whyQuery, req.query, 'query');
     return whyOf(store, settings, ref, now(), q.reportMinutes ? { reportMs: q.reportMinutes * 60_000 } : {});
   });
 
-  app.get('/api/v1/unknown-macs', { config: { access: 'read' } }, async (req) => {
+  app.get('/api/v1/unknown-macs', { config: { access: 'read' }, ...documented({ summary: 'MACs seen in DHCP that no machine has (bounded, most recent first)', querystring: listQuery }) }, async (req) => {
     const q = parseBody(listQuery, req.query, 'query');
     return { items: store.unknownMacs.list(q.limit ? { limit: q.limit } : {}) };
   });
 
-  app.post('/api/v1/unknown-macs/:mac/enroll', { config: { access: 'admin' } }, async (req, reply) => {
+  app.post('/api/v1/unknown-macs/:mac/enroll', { config: { access: 'admin' }, ...documented({ summary: 'Create a machine from an unknown MAC (what DHCP told us becomes its facts)', params: macParams, body: enrollSchema, bodyOptional: true, success: 201 }) }, async (req, reply) => {
     const mac = normalizeMac(parseBody(macParams, req.params, 'path').mac);
     const body = parseBody(enrollSchema, req.body ?? {});
     if (body.profile && !store.profiles.find(body.profile)) {
