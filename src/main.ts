@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { FastifyServerFactory } from 'fastify';
 import { startDhcp } from './dhcp/service.js';
+import { bmcDiscoverer } from './bmc/discovery.js';
 import { buildApp } from './http/app.js';
 import { ensureAdminToken } from './http/auth.js';
 import { type ListenerName, tagListener } from './http/guard.js';
@@ -66,7 +67,7 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
       return createHttpServer(nodeServerOptions(settings.http.limits), tagged('boot'));
     };
     const metrics = new Metrics({ store });
-    const deps = { settings, store, log, adminToken: token, serverFactory, publicUrl: settings.http.publicUrl, metrics };
+    const deps = { settings, store, log, adminToken: token, serverFactory, publicUrl: settings.http.publicUrl, metrics, bmcDiscovery: bmcDiscoverer(store, settings.bmc, log) };
     const app = await buildApp(deps);
     limitConnections(app.server, settings.http.limits, log.child({ subsys: 'http' }));
     const address = await app.listen({ host: settings.http.host, port: settings.http.port });

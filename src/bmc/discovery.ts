@@ -15,28 +15,13 @@ import { type DatagramFactory, realTimers, type Timers } from './ipmi/transport.
 import { Semaphore } from './lock.js';
 import { RedfishClient } from './redfish/client.js';
 import { type HttpSend, nodeHttp } from './redfish/http.js';
+import type { BmcCandidate, BmcDiscoverer, DiscoveryOutcome } from '../model/bmc-discovery.js';
 import type { BmcSettings } from './settings.js';
 
-/** Credentials a group hands out (unsealed), without an address. */
-export interface GroupBmcCredentials {
-  type: 'ipmi' | 'redfish';
-  port?: number | null | undefined;
-  username: string;
-  password: string;
-  options?: Record<string, unknown> | undefined;
-}
-
-/** A BMC to verify: the group's credentials at the inspected address. */
-export type BmcCandidate = GroupBmcCredentials & { address: string };
+export type { BmcCandidate, BmcDiscoverer, DiscoveryOutcome, GroupBmcCredentials } from '../model/bmc-discovery.js';
 
 /** Verifies a candidate against the BMC; throws AppError (BMC_*) when it does not answer or refuses. */
 export type BmcProbe = (c: BmcCandidate) => Promise<void>;
-
-/** How a discovery ended (also the `bmc.discovery` event's detail). */
-export type DiscoveryOutcome =
-  | { result: 'saved'; address: string; type: BmcCandidate['type'] }
-  | { result: 'kept'; address: string }
-  | { result: 'refused'; address: string; code: string; message: string };
 
 /** Test seams for the default probe. */
 export interface ProbeSeams {
@@ -119,4 +104,10 @@ export async function discoverBmc(
   store.events.add({ machineId, source: 'bmc', kind: 'bmc.discovery', detail: { ...out, username: candidate.username } });
   deps.log?.info({ subsys: 'bmc', machineId, ...out }, 'bmc discovery');
   return out;
+}
+
+/** The discoverer main.ts gives the HTTP layer: the real probe, results saved in `store`. */
+export function bmcDiscoverer(store: Store, settings: BmcSettings, log: Logger, seams: ProbeSeams = {}): BmcDiscoverer {
+  const probe = bmcProbe(settings, log, seams);
+  return (machineId, candidate) => discoverBmc({ store, probe, log }, machineId, candidate);
 }

@@ -8,6 +8,7 @@ import type { TokenVerifier } from './access.js';
 import { type AuditSink, eventAudit, installGuard } from './guard.js';
 import { applyRouteBodyLimits, httpServerLimits } from './limits.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { BmcDiscoverer } from '../model/bmc-discovery.js';
 import { registerConsoleRoutes } from './routes/console.js';
 import { registerObservabilityRoutes } from './routes/observability.js';
 import { registerTokenRoutes } from './routes/tokens.js';
@@ -45,6 +46,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Where the console's built bundle is (default ui/dist; tests point elsewhere). */
   uiDir?: string;
+  /** Verifies and saves a BMC found by inspection (main.ts: src/bmc/discovery.ts); absent: BMCs are not discovered. */
+  bmcDiscovery?: BmcDiscoverer;
   /** Issues network boots (main.ts builds one and shares it with the GRUB TFTP handler; default: one per boot route set). */
   boot?: BootService;
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AssetRegistry } from '../../src/assets/index.js';
-import type { BmcCandidate, BmcProbe } from '../../src/bmc/discovery.js';
+import { type BmcCandidate, type BmcProbe, discoverBmc } from '../../src/bmc/discovery.js';
 import { AppError } from '../../src/errors.js';
 import { type AppDeps, buildApp } from '../../src/http/app.js';
 import { inspectionScript } from '../../src/http/routes/inspect.js';
@@ -33,7 +33,7 @@ beforeEach(async () => {
     if (probeFails) throw new AppError('BMC_AUTH_FAILED', 'RAKP 2: wrong password');
   };
   const settings = defaultSettings({ http: { publicUrl: 'http://198.18.0.1:8080' }, assetsDir: fx.dir, dataDir: fx.dataDir });
-  deps = { settings, store, log: silentLogger(), adminToken: 'test-token', ...{ bmcProbe } };
+  deps = { settings, store, log: silentLogger(), adminToken: 'test-token', bmcDiscovery: (id, c) => discoverBmc({ store, probe: bmcProbe }, id, c) };
   app = await buildApp(deps);
   for (const name of ['small', 'big']) {
     expect((await app.inject({ method: 'POST', url: '/api/v1/profiles', headers: admin, payload: { name, spec: { os: 'testos' } } })).statusCode).toBe(201);
@@ -206,6 +206,18 @@ describe('BMC discovery after an inspection', () => {
     const r = await post(token, report(1, { bmc: { address: '198.18.0.200' } }));
     expect(r.json()).toMatchObject({ bmc: { result: 'refused', code: 'BMC_AUTH_FAILED' }, enrollment: { result: 'enrolled' } });
     expect(store.bmcs.find(m.id)).toBeUndefined();
+  });
+
+  it('an app built without BMC discovery saves no BMC', async () => {
+    await groups(withBmc);
+    await app.close();
+    const { bmcDiscovery: _d, ...rest } = deps;
+    deps = rest;
+    app = await buildApp(deps);
+    const { m, token } = discovered();
+    expect((await post(token, report(1, { bmc: { address: '198.18.0.200' } }))).json()).toMatchObject({ bmc: null, enrollment: { result: 'enrolled' } });
+    expect(store.bmcs.find(m.id)).toBeUndefined();
+    expect(probed).toEqual([]);
   });
 
   it('no BMC address in the report: nothing probed', async () => {

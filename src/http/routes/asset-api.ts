@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ASSET_KINDS, AssetImporter, type AssetRegistry, assetName, sha256Hex } from '../../assets/index.js';
+import { assetPath } from '../../boot/urls.js';
 import { AppError } from '../../errors.js';
 import type { AppDeps } from '../app.js';
 import { parseBody } from '../validate.js';
@@ -37,7 +38,7 @@ export function registerAssetApi(app: FastifyInstance, deps: AppDeps, assets: As
   // Imports read only what settings.assets allows, never rackboot's own data directory.
   const importer = new AssetImporter(deps.settings.assets, [deps.settings.dataDir]);
   app.get('/api/v1/assets', { config: { access: 'read' }, ...documented({ summary: 'Artifacts rackboot serves (build manifest + registered)' }) }, async () => ({
-    items: assets.list().map(({ path: _p, ...a }) => ({ ...a, url: `/assets/sha256/${a.sha256}` })),
+    items: assets.list().map(({ path: _p, ...a }) => ({ ...a, url: assetPath(a.sha256) })),
   }));
   app.post('/api/v1/assets', { config: { access: 'admin' }, ...documented({ summary: 'Register an external artifact; its sha256 is verified before use', body: assetRegisterSchema, success: 201 }) }, async (req, reply) => {
     const b = parseBody(assetRegisterSchema, req.body);
@@ -46,7 +47,7 @@ export function registerAssetApi(app: FastifyInstance, deps: AppDeps, assets: As
     deps.store.events.add({ source: 'assets', kind: 'asset.registered', detail: { name: a.name, sha256: a.sha256, size: a.size, kind: a.kind } });
     log.info({ name: a.name, sha256: a.sha256, size: a.size }, 'artifact registered');
     const { path: _p, ...view } = a;
-    return reply.status(201).send({ ...view, url: `/assets/sha256/${a.sha256}` });
+    return reply.status(201).send({ ...view, url: assetPath(a.sha256) });
   });
 
   // Profiles are saved by the profile routes and by inventory imports; this hook rejects one that

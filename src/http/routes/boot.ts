@@ -4,6 +4,7 @@ import { AssetRegistry } from '../../assets/index.js';
 import { ipxeAnswers } from '../../boot/answers.js';
 import { checkSource } from '../../boot/identity.js';
 import { BootService } from '../../boot/service.js';
+import { BOOT_PATHS } from '../../boot/urls.js';
 import { findMachineByIdentity, identityQuery } from '../../inventory/identity.js';
 import { normalizeMac } from '../../inventory/mac.js';
 import { renderRefusal } from '../../render/ipxe.js';
@@ -63,7 +64,7 @@ export async function registerBootRoutes(app: FastifyInstance, deps: AppDeps): P
     return boot.answer(request, ipxeAnswers(machine, mac, base));
   };
 
-  app.get('/boot.ipxe', { config: { access: 'public-boot' }, ...documented({ summary: "iPXE script for ?mac=${net0/mac}: the machine's kernel, initrds and config URL", querystring: macQuery, produces: 'text/plain' }) }, async (req, reply) => script(req, reply, macQuery.parse(req.query).mac));
+  app.get(BOOT_PATHS.script, { config: { access: 'public-boot' }, ...documented({ summary: "iPXE script for ?mac=${net0/mac}: the machine's kernel, initrds and config URL", querystring: macQuery, produces: 'text/plain' }) }, async (req, reply) => script(req, reply, macQuery.parse(req.query).mac));
   app.get('/boot/:file', { config: { access: 'public-boot' }, ...documented({ summary: 'iPXE script, path form (/boot/<mac>.ipxe)', params: bootFileParams, produces: 'text/plain' }) }, async (req, reply) => {
     const { mac: file } = macParams.parse({ mac: (req.params as { file?: string }).file ?? '' });
     return script(req, reply, file.endsWith('.ipxe') ? file.slice(0, -'.ipxe'.length) : undefined);

@@ -9,6 +9,7 @@ import { networkInterfaces } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AssetRegistry } from '../../assets/index.js';
 import { BootService } from '../../boot/service.js';
+import { BOOT_PATHS } from '../../boot/urls.js';
 import { AppError } from '../../errors.js';
 import { clientMacOf } from '../../net/client-mac.js';
 import { parseGrubPath } from '../../render/grub.js';
@@ -21,7 +22,7 @@ import { fixedPublicUrl, socketBaseUrl } from '../public-url.js';
 import { documented } from './openapi.js';
 
 /** URL path of the UEFI HTTP Boot image for Secure Boot machines (DHCP hands it to HTTPClient). */
-export const HTTPBOOT_IMAGE_PATH = '/secureboot/httpboot.img';
+export const HTTPBOOT_IMAGE_PATH = BOOT_PATHS.httpBootImage;
 
 
 /** GRUB configs and the HTTP Boot image; also registers the TFTP side (removed on close). */

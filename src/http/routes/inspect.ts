@@ -11,10 +11,10 @@ import { z } from 'zod';
 import type { Asset, AssetRegistry } from '../../assets/index.js';
 import { requireBoundSource } from '../../boot/identity.js';
 import { normalizeSourceAddress } from '../../boot/binding.js';
-import { type BmcProbe, type DiscoveryOutcome, bmcProbe, discoverBmc } from '../../bmc/discovery.js';
 import { hashToken, newTokenSecret } from '../../config/tokens.js';
 import { AppError } from '../../errors.js';
 import type { Machine } from '../../inventory/machines.js';
+import type { DiscoveryOutcome } from '../../model/bmc-discovery.js';
 import { TEST_OS } from '../../provision/network-boot.js';
 import { renderNetworkBoot } from '../../render/ipxe.js';
 import type { AppDeps } from '../app.js';
@@ -72,10 +72,9 @@ export interface InspectionAnswer {
 const nameParams = z.object({ name: z.string().min(1).max(128) });
 
 /** POST /api/v1/inspection (machine) and GET /api/v1/machines/:name/inspections (read). */
-export function registerInspectRoutes(app: FastifyInstance, deps: AppDeps & { bmcProbe?: BmcProbe }): void {
+export function registerInspectRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { store } = deps;
   const log = deps.log.child({ subsys: 'inspect' });
-  const probe = deps.bmcProbe ?? bmcProbe(deps.settings.bmc, deps.log);
 
   app.post(
     INSPECTION_PATH,
@@ -126,7 +125,11 @@ export function registerInspectRoutes(app: FastifyInstance, deps: AppDeps & { bm
     if (outcome.result !== 'enrolled' && outcome.result !== 'matched') return null;
     const creds = store.groups.bmcCredentials(outcome.group);
     if (!creds || !bmc?.address) return null;
-    return discoverBmc({ store, probe, log }, machine.id, { ...creds, address: bmc.address });
+    if (!deps.bmcDiscovery) {
+      log.warn({ machine: machine.name, address: bmc.address }, 'bmc discovery is not wired in this app: the BMC is not saved');
+      return null;
+    }
+    return deps.bmcDiscovery(machine.id, { ...creds, address: bmc.address });
   }
 
   app.get(

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AssetRegistry } from '../../assets/registry.js';
 import { requireBoundSource } from '../../boot/identity.js';
 import { REPORT_PHASES, nextMachineState } from '../../boot/transitions.js';
+import { BOOT_PATHS } from '../../boot/urls.js';
 import { verifyReportToken } from '../../config/index.js';
 import { AppError } from '../../errors.js';
 import { type Digest, type DigestSet, digestSchema, digestSetOf, expectedFor, matchesDigest, recordedDigest, sha256DigestSchema, tryParseDigest } from '../../model/digest.js';
@@ -56,7 +57,7 @@ export function findDrift(reported: { configDigest?: Digest | undefined; imageDi
 export function registerReportRoutes(app: FastifyInstance, deps: AppDeps, assets: AssetRegistry): void {
   const { store } = deps;
   const log = deps.log.child({ subsys: 'report' });
-  app.post('/api/v1/report', { config: { access: 'machine' }, ...documented({ summary: "Node agent phone-home (Bearer <report token from the boot script>, from the machine's own address)", body: reportSchema, security: [{ reportToken: [] }] }) }, async (req) => {
+  app.post(BOOT_PATHS.report, { config: { access: 'machine' }, ...documented({ summary: "Node agent phone-home (Bearer <report token from the boot script>, from the machine's own address)", body: reportSchema, security: [{ reportToken: [] }] }) }, async (req) => {
     const token = bearerOf(req.headers.authorization);
     if (!token) throw new AppError('UNAUTHORIZED', 'missing report token (Authorization: Bearer <rackboot.token>)');
     const { machineId, versionId } = verifyReportToken(deps, token);
