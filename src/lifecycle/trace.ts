@@ -1,4 +1,5 @@
 import type { BootEvent } from '../inventory/events.js';
+import { EVENT, PHASE_KINDS } from './event-kinds.js';
 
 /**
  * The phases of one network boot, in the order a healthy boot reaches them:
@@ -14,7 +15,7 @@ export function phaseRank(p: BootPhase): number {
   return BOOT_PHASES.indexOf(p);
 }
 
-const DHCP_REPLIES = new Set(['dhcp.offer', 'dhcp.ack', 'dhcp.proxy-offer', 'dhcp.inform']);
+const DHCP_REPLIES: ReadonlySet<string> = new Set(PHASE_KINDS.dhcp);
 
 /** True when a DHCP reply handed out the iPXE script URL (the client already runs iPXE). */
 export function isScriptBootFile(bootFile: unknown): boolean {
@@ -38,21 +39,21 @@ export function phaseOf(e: Pick<BootEvent, 'kind' | 'detail'>): BootPhase | null
     return isScriptBootFile(d.bootFile) ? 'ipxe' : 'dhcp';
   }
   switch (e.kind) {
-    case 'tftp.sent':
-    case 'tftp.failed':
+    case EVENT.tftpSent:
+    case EVENT.tftpFailed:
       return isLoaderFile(d.file) ? 'loader' : null;
-    case 'boot.chain':
+    case EVENT.bootChain:
       return 'script';
-    case 'boot.script':
+    case EVENT.bootScript:
       return d.mode === 'disk' ? null : 'script';
-    case 'asset.served':
+    case EVENT.assetServed:
       return d.kind === 'kernel' ? 'kernel' : d.kind === 'initrd' ? 'initrd' : null;
-    case 'config.served':
+    case EVENT.configServed:
       return 'config';
     case 'report.booting':
     case 'report.configured':
     case 'report.installing':
-    case 'report.installed':
+    case 'report.installed': // PHASE_KINDS.installed
       return 'installed';
     case 'report.ready':
       return 'ready';
