@@ -3,6 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { FastifyServerFactory } from 'fastify';
+import { appServices, buildServices, closeServices } from './appliance-services.js';
 import { startDhcp } from './dhcp/service.js';
 import { bmcDiscoverer } from './bmc/discovery.js';
 import { buildApp } from './http/app.js';
@@ -10,7 +11,6 @@ import { ensureAdminToken } from './http/auth.js';
 import { type ListenerName, tagListener } from './http/guard.js';
 import { limitConnections, nodeServerOptions } from './http/limits.js';
 import { derivePublicUrl } from './http/public-url.js';
-import { Metrics } from './metrics/metrics.js';
 import { ensureTls } from './http/tls.js';
 import { openDataDir } from './inventory/data-dir.js';
 import { startRetention } from './inventory/retention-service.js';
@@ -37,19 +37,28 @@ export interface Appliance {
   close(): Promise<void>;
 }
 
-/** Composition root: settings → store → HTTP → TFTP → DHCP. Closing stops all of it. */
+/**
+ * Composition root: settings → store → services (assets, power, TFTP handlers, rollouts,
+ * metrics; built once, appliance-services.ts) → HTTP and API listeners → retention → TFTP →
+ * DHCP (+ WAL checkpointer) → rollout runner and readiness monitor. Closing stops all of it in
+ * the reverse order: the background loops first, BMC sessions and the store last.
+ */
 export async function startAppliance(settings: Settings, log: Logger = createLogger(settings.logLevel)): Promise<Appliance> {
   const dataDir = resolve(settings.dataDir);
   // The lock is taken before the database is opened or migrated (a second serve touches nothing).
   const { store, release } = openDataDir(dataDir, { durability: settings.dhcp.durability });
   // Queued rows that cannot be written (a full disk) are dropped: one error line per interval, counted.
-  const dbFile = store.db.name;
+  const dbFile = store.file;
   const traceFailures = new WriteFailureLog({ log, what: 'boot trace rows', consequence: 'they are dropped', dbFile });
   store.events.onFlushError = (err, rows) => traceFailures.failed(err, rows);
   const sightingFailures = new WriteFailureLog({ log, what: 'unknown-MAC sightings', consequence: 'they are dropped', dbFile });
   store.unknownMacs.onFlushError = (err, rows) => sightingFailures.failed(err, rows);
   const services: Service[] = [];
+  // Fixed once the boot listener's port is known, before the first request is handled.
+  let publicUrl = settings.http.publicUrl ?? '';
   try {
+    const built = buildServices({ settings, store, log, publicUrl: () => publicUrl });
+    services.push({ name: 'services', close: () => closeServices(built) });
     const { token, created } = ensureAdminToken(dataDir);
     if (created) {
       // Printed once, on the first start; afterwards it is only in data/admin.token (0600).
@@ -66,14 +75,14 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
       route = handler;
       return createHttpServer(nodeServerOptions(settings.http.limits), tagged('boot'));
     };
-    const metrics = new Metrics({ store });
-    const deps = { settings, store, log, adminToken: token, serverFactory, publicUrl: settings.http.publicUrl, metrics, bmcDiscovery: bmcDiscoverer(store, settings.bmc, log) };
+    const { metrics } = built;
+    const deps = { settings, store, log, adminToken: token, serverFactory, publicUrl: settings.http.publicUrl, ...appServices(built), bmcDiscovery: bmcDiscoverer(store, settings.bmc, log) };
     const app = await buildApp(deps);
     limitConnections(app.server, settings.http.limits, log.child({ subsys: 'http' }));
     const address = await app.listen({ host: settings.http.host, port: settings.http.port });
     const port = Number(new URL(address).port);
     services.push({ name: 'http', close: () => app.close() });
-    const publicUrl = derivePublicUrl(settings, port);
+    publicUrl = derivePublicUrl(settings, port);
     deps.publicUrl = publicUrl; // fixed once, before the first request is handled
     const tls = settings.api.tls.enabled ? ensureTls(dataDir, settings.api) : undefined;
     const serverOptions = nodeServerOptions(settings.http.limits);
@@ -84,13 +93,24 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
     const apiUrl = `${tls ? 'https' : 'http'}://127.0.0.1:${apiPort}`;
     const ctx = { settings, store, log, publicUrl };
     services.push(startRetention(ctx));
-    const tftp = settings.tftp.enabled ? await startTftp(ctx) : undefined;
+    const tftp = settings.tftp.enabled ? await startTftp(ctx, built.tftpHandlers) : undefined;
     if (tftp) services.push(tftp);
+    if (settings.dhcp.enabled) {
+      // Lease and event commits then only append to the WAL; its fsyncs happen off the event loop.
+      const checkpointer = store.startWalCheckpointer({
+        onError: (err) => log.warn({ err }, 'wal checkpointer stopped'),
+        onCheckpointError: (err) => log.warn({ code: err.code, why: err.message }, 'wal checkpoints failing (retried): the WAL grows until they succeed'),
+      });
+      if (checkpointer) services.push({ name: 'wal-checkpointer', close: () => checkpointer.stop() });
+    }
     const dhcp = settings.dhcp.enabled ? await startDhcp(ctx) : undefined;
     if (dhcp) {
       services.push(dhcp);
       metrics.watchDhcp(dhcp.server);
     }
+    // Rollouts and readiness run once everything they act through is up; they stop first.
+    built.rollouts.start();
+    services.push({ name: 'rollouts', close: () => built.rollouts.stop() });
     const api = `${tls ? 'https' : 'http'}://${settings.api.host}:${apiPort}`;
     log.info({ http: address, api, apiCa: tls?.caFile ?? null, publicUrl, dataDir, dhcp: settings.dhcp.enabled ? settings.dhcp.mode : 'off' }, 'rackboot serving');
     process.stderr.write(`rackboot: boot network on ${address}, management API on ${api}${tls?.caFile ? ` (CA ${tls.caFile})` : ''}\n`);

@@ -1,15 +1,7 @@
-/** Boot devices a BMC can be asked to use next. */
-export type BootDevice = 'pxe' | 'disk' | 'cdrom' | 'bios' | 'none';
+import type { BootOverride, PowerState } from '../model/power.js';
 
-/** A boot-device override as set or read back. */
-export interface BootOverride {
-  device: BootDevice;
-  persistent: boolean;
-  uefi: boolean;
-}
-
-/** Chassis power state as the BMC reports it. */
-export type PowerState = 'on' | 'off' | 'unknown';
+// The shared power vocabulary lives in the leaf model/ (the routes and rollouts use it too).
+export { type BootDevice, type BootOverride, POWER_ACTIONS, type PowerAction, type PowerState } from '../model/power.js';
 
 /**
  * One BMC, whatever the protocol (IPMI lanplus or Redfish). Errors are AppError with codes
@@ -30,7 +22,3 @@ export interface PowerDriver {
   /** Ends sessions and frees sockets. */
   close(): Promise<void>;
 }
-
-/** Power actions the API and CLI accept. */
-export const POWER_ACTIONS = ['on', 'off', 'soft-off', 'cycle', 'reset'] as const;
-export type PowerAction = (typeof POWER_ACTIONS)[number];

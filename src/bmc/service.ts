@@ -1,8 +1,9 @@
 import { AppError, isAppError } from '../errors.js';
-import type { BmcCredentials } from '../inventory/bmcs.js';
-import type { Store } from '../inventory/store.js';
+import type { BmcCredentials, BmcRepo } from '../inventory/bmcs.js';
+import type { EventRepo } from '../inventory/events.js';
 import type { Logger } from '../log.js';
-import type { BootOverride, PowerAction, PowerDriver, PowerState } from './driver.js';
+import type { BootOverride, MachinePower, PowerAction, PowerResult } from '../model/power.js';
+import type { PowerDriver } from './driver.js';
 import type { CipherSuiteId, PrivilegeName } from './ipmi/constants.js';
 import { IpmiDriver } from './ipmi/driver.js';
 import { type DatagramFactory, realTimers, type Timers } from './ipmi/transport.js';
@@ -20,11 +21,15 @@ export interface PowerServiceSeams {
   http?: HttpSend;
 }
 
-/** The result of a power action. */
-export interface PowerResult {
-  machineId: number;
-  action: PowerAction | 'status';
-  state?: PowerState;
+export type { PowerResult } from '../model/power.js';
+
+/**
+ * What the power service needs from the inventory: a machine's BMC record and credentials, and
+ * its boot trace. The SQLite Store is one; test/fakes/power-inventory.ts is an in-memory one.
+ */
+export interface PowerInventory {
+  bmcs: Pick<BmcRepo, 'get' | 'credentials'>;
+  events: Pick<EventRepo, 'add'>;
 }
 
 const opt = <T>(o: Record<string, unknown>, k: string, ok: (v: unknown) => boolean): T | undefined => (ok(o[k]) ? (o[k] as T) : undefined);
@@ -33,13 +38,13 @@ const opt = <T>(o: Record<string, unknown>, k: string, ok: (v: unknown) => boole
  * Builds the right PowerDriver for a machine's BMC (IPMI or Redfish) and caches it, so one session
  * per BMC is reused; records every operation as an event in the machine's trace (never secrets).
  */
-export class PowerService {
+export class PowerService implements MachinePower {
   private readonly drivers = new Map<number, { stamp: string; driver: PowerDriver; close?: () => void }>();
   private readonly limiter: Semaphore;
   private readonly log: Logger;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: PowerInventory,
     private readonly settings: BmcSettings,
     log: Logger,
     private readonly seams: PowerServiceSeams = {},
@@ -163,28 +168,4 @@ export class PowerService {
     });
     return { driver, close: transport.close };
   }
-}
-
-const services = new WeakMap<Store, PowerService>();
-
-/** The one PowerService per Store, shared by routes, the lab and rollouts. */
-export function powerServiceFor(store: Store, settings: BmcSettings, log: Logger, seams?: PowerServiceSeams): PowerService {
-  let s = services.get(store);
-  if (!s) {
-    s = new PowerService(store, settings, log, seams);
-    services.set(store, s);
-  }
-  return s;
-}
-
-/** Closes and forgets the Store's PowerService (app shutdown). */
-export async function closePowerService(store: Store): Promise<void> {
-  const s = services.get(store);
-  services.delete(store);
-  await s?.close();
-}
-
-/** A driver for one machine's BMC from the shared service (lab and rollout helpers). */
-export function getPowerDriver(store: Store, machineId: number, settings: BmcSettings, log: Logger): PowerDriver {
-  return powerServiceFor(store, settings, log).driverFor(machineId);
 }

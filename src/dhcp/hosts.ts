@@ -1,8 +1,8 @@
 import type { LeaseHost } from '../inventory/leases.js';
-import type { ProfileSpec } from '../inventory/profile-spec.js';
-import type { Store } from '../inventory/store.js';
+import type { ProfileSpec } from '../model/profile-spec.js';
 import { bootsFromDisk } from '../boot/decide.js';
 import type { HostInfo } from './handler.js';
+import type { HostInventory } from './inventory.js';
 
 interface Entry {
   row: LeaseHost;
@@ -29,7 +29,7 @@ export class HostDirectory {
   private generation = -1;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: HostInventory,
     private readonly ttlMs = 2000,
   ) {}
 

@@ -1,5 +1,4 @@
 import { isAppError } from '../errors.js';
-import type { Store } from '../inventory/store.js';
 import type { DiscoveredClient } from '../inventory/enroll.js';
 import type { UnknownSighting } from '../inventory/unknown-macs.js';
 import { WriteFailureLog } from '../inventory/write-failures.js';
@@ -11,6 +10,7 @@ import { TurnBatcher } from './batch.js';
 import { DiscoverLimiter, discoverKey } from './discover-limit.js';
 import { type HandlerContext, type HostInfo, type Outcome, type SubnetRuntime, handleRequest } from './handler.js';
 import { HostDirectory } from './hosts.js';
+import type { DhcpInventory } from './inventory.js';
 import type { Lease } from './lease-table.js';
 import { decodeDhcpPacket, encodeDhcpPacket } from './packet.js';
 import { replyDestination } from './reply.js';
@@ -35,7 +35,8 @@ export interface DhcpStats {
 /** Everything the server needs; the composition happens in service.ts. */
 export interface DhcpServerDeps {
   settings: DhcpSettings;
-  store: Store;
+  /** The inventory as DHCP sees it (the SQLite Store, or a fake in unit tests). */
+  store: DhcpInventory;
   log: Logger;
   publicUrl: string;
   subnets: SubnetRuntime[];
@@ -65,7 +66,7 @@ export class DhcpServer {
     this.batch = new TurnBatcher((fn) => d.store.transaction(fn), d.log, d.settings.commitIntervalMs);
     // A full disk fails every commit of a flood alike: one error line per interval, not per turn.
     const consequence = 'their ACKs and OFFERs are withheld';
-    this.batch.failures = new WriteFailureLog({ log: d.log, what: 'dhcp leases and discovered machines', consequence, dbFile: d.store.db.name });
+    this.batch.failures = new WriteFailureLog({ log: d.log, what: 'dhcp leases and discovered machines', consequence, dbFile: d.store.file });
     this.now = d.clock ?? Date.now;
   }
 

@@ -1,6 +1,5 @@
 import { AppError } from '../errors.js';
 import { enrollDiscovered } from '../inventory/enroll.js';
-import { startWalCheckpointer } from '../inventory/wal-checkpointer.js';
 import { type InterfaceInfo, describeInterface, ipv4Interfaces } from '../net/interfaces.js';
 import type { Service, ServiceContext } from '../service.js';
 import { HostDirectory } from './hosts.js';
@@ -50,11 +49,6 @@ export async function startDhcp(ctx: ServiceContext): Promise<DhcpService | unde
     enroll: (client) => enrollDiscovered(ctx.store, client),
   });
   await server.listen();
-  // Lease and event commits then only append to the WAL; its fsyncs happen off the event loop.
-  const checkpointer = startWalCheckpointer(ctx.store.db, {
-    onError: (err) => log.warn({ err }, 'wal checkpointer stopped'),
-    onCheckpointError: (err) => log.warn({ code: err.code, why: err.message }, 'wal checkpoints failing (retried): the WAL grows until they succeed'),
-  });
   const timer = setInterval(() => server.reclaim(), s.reclaimSeconds * 1000);
   timer.unref();
   log.info({ mode: s.mode, serverAddress, interfaces: interfaces.map((i) => i.name), ports: server.ports() }, 'dhcp listening');
@@ -64,7 +58,6 @@ export async function startDhcp(ctx: ServiceContext): Promise<DhcpService | unde
     close: async () => {
       clearInterval(timer);
       await server.close();
-      await checkpointer?.stop();
     },
   };
 }

@@ -1,8 +1,11 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory, LogController } from 'fastify';
+import { AssetRegistry } from '../assets/registry.js';
 import type { BootService } from '../boot/service.js';
 import { AppError, httpStatusOf, isAppError } from '../errors.js';
 import type { Store } from '../inventory/store.js';
 import type { Logger } from '../log.js';
+import type { MachinePower } from '../model/power.js';
+import { type RolloutServices, rolloutVersions } from '../rollout/services.js';
 import type { Settings } from '../settings.js';
 import type { TokenVerifier } from './access.js';
 import { type AuditSink, eventAudit, installGuard } from './guard.js';
@@ -48,12 +51,46 @@ export interface AppDeps {
   uiDir?: string;
   /** Verifies and saves a BMC found by inspection (main.ts: src/bmc/discovery.ts); absent: BMCs are not discovered. */
   bmcDiscovery?: BmcDiscoverer;
+  /** Boot assets by name and digest (main.ts builds one per appliance; default: one over settings' dirs). */
+  assets?: AssetRegistry;
+  /** BMC power control by machine id (main.ts passes its PowerService; default: none, 501 UNSUPPORTED). */
+  power?: MachinePower;
+  /** Rollout version control and runner (main.ts passes its own; default: inventory versions, no runner). */
+  rollouts?: RolloutServices;
   /** Issues network boots (main.ts builds one and shares it with the GRUB TFTP handler; default: one per boot route set). */
   boot?: BootService;
 }
 
+/** AppDeps with every service present: what route modules that use services receive. */
+export interface RouteDeps extends AppDeps {
+  assets: AssetRegistry;
+  power: MachinePower;
+  rollouts: RolloutServices;
+}
+
+/** A MachinePower for an app built without one: every call answers UNSUPPORTED (501). */
+const noPowerControl: MachinePower = {
+  getStatus: () => noPower(),
+  powerAction: () => noPower(),
+  setBootDevice: () => noPower(),
+  getBootDevice: () => noPower(),
+};
+function noPower(): Promise<never> {
+  return Promise.reject(new AppError('UNSUPPORTED', 'no BMC power control in this app (the composition root passes one)'));
+}
+
+/**
+ * Fills in the services a caller (a test) left out, each built from settings and the store, on
+ * the same object: main.ts fixes `publicUrl` on it after listening, and routes read it per request.
+ */
+export function withDefaultServices(deps: AppDeps): RouteDeps {
+  const assets = deps.assets ?? new AssetRegistry(deps.settings.assetsDir, deps.settings.dataDir);
+  return Object.assign(deps, { assets, power: deps.power ?? noPowerControl, rollouts: deps.rollouts ?? { versions: rolloutVersions(deps.store, assets) } });
+}
+
 /** Builds the fastify app without listening: routes, auth and the one error mapping. */
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
+  const deps = withDefaultServices(given);
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log.child({ subsys: 'http' }) as FastifyBaseLogger,
     // Per-request lines are off: subsystems log what matters with their own fields.

@@ -1,5 +1,6 @@
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
+import { lastEventId, latestEvents } from './trace-reader.js';
 
 /** One entry of a machine's boot trace. */
 export interface BootEvent {
@@ -48,17 +49,6 @@ export function machineTraceClause(machineId: number): { sql: string; args: unkn
 type QueuedRow = [at: string, mac: string | null, machineId: number | null | undefined, source: string, kind: string, detail: string];
 
 /**
- * Trace rows waiting for their transaction, per connection: RolloutRepo reads the events table
- * with its own SQL and flushes these first (flushQueuedEvents), like EventRepo's readers do.
- */
-const queues = new WeakMap<Db, { flush(): void }>();
-
-/** Writes the trace rows queued on a connection (before reading the events table directly). */
-export function flushQueuedEvents(db: Db): void {
-  queues.get(db)?.flush();
-}
-
-/**
  * The boot-event trace per MAC and per machine.
  *
  * `addSoon` is for the DHCP hot path: rows are queued and written together at most `maxDelayMs`
@@ -87,7 +77,6 @@ export class EventRepo {
       'INSERT INTO events (at, mac, machine_id, source, kind, detail) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.machineOfMac = db.prepare('SELECT machine_id FROM interfaces WHERE mac = ?').pluck();
-    queues.set(db, this);
   }
 
   /** Appends an event now (after the queued ones); the machine is found from the MAC when not given. */
@@ -127,6 +116,18 @@ export class EventRepo {
     const [at, mac, given, source, kind, detail] = r;
     const machineId = given ?? (mac ? ((this.machineOfMac.get(mac) as number | undefined) ?? null) : null);
     return Number(this.insert.run(at, mac, machineId, source, kind, detail).lastInsertRowid);
+  }
+
+  /** The id of the newest event (0 for none), queued rows written first. */
+  lastId(): number {
+    this.flush();
+    return lastEventId(this.db);
+  }
+
+  /** The newest `limit` events of a machine or of one MAC, oldest first (diagnosis reads a trace's end). */
+  latest(q: { machineId?: number; mac?: string }, limit = 2000): BootEvent[] {
+    this.flush();
+    return latestEvents(this.db, q, limit);
   }
 
   /** Events oldest first, filtered by machine and/or MAC, after an id, at most `limit`. */

@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
 import type { Service } from '../service.js';
-import { type PruneCounts, RetentionRepo, type RetentionSettings } from './retention.js';
+import type { PruneCounts, RetentionRepo, RetentionSettings } from './retention.js';
 import type { Store } from './store.js';
 
 /** Timer functions (tests pass fake ones). */
@@ -40,7 +40,7 @@ export class RetentionService {
   constructor(
     private readonly o: { store: Store; settings: RetentionSettings; log: Logger; timers?: RetentionTimers },
   ) {
-    this.repo = new RetentionRepo(o.store.db);
+    this.repo = o.store.retention;
     this.timers = o.timers ?? systemRetentionTimers;
   }
 

@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { type BootEvent, flushQueuedEvents } from './events.js';
+import type { BootEvent, EventRepo } from './events.js';
 import type { Db } from './db.js';
 
 /** Where a rollout as a whole stands. */
@@ -137,7 +137,11 @@ const toMember = (r: Row): RolloutMachineRecord => ({
 
 /** Rollouts, their machines, and the one-holder-per-machine rule. */
 export class RolloutRepo {
-  constructor(private readonly db: Db) {}
+  /** `events`: the store's trace, whose queued rows are written before the events table is read here. */
+  constructor(
+    private readonly db: Db,
+    private readonly events: Pick<EventRepo, 'flush' | 'lastId'>,
+  ) {}
 
   /**
    * Creates a rollout holding its machines, all or nothing. A machine already held by another
@@ -255,13 +259,12 @@ export class RolloutRepo {
 
   /** The newest event id (a watermark: reports after it belong to the step that took it). */
   lastEventId(): number {
-    flushQueuedEvents(this.db);
-    return (this.db.prepare('SELECT COALESCE(MAX(id), 0) FROM events').pluck().get() as number) ?? 0;
+    return this.events.lastId();
   }
 
   /** Per machine: the newest report event that carries digests, and the newest report of any kind. */
   lastReports(): Map<number, { digests: BootEvent | undefined; any: BootEvent }> {
-    flushQueuedEvents(this.db);
+    this.events.flush();
     // Reports never come from DHCP; saying so lets SQLite use the partial events_machine index.
     const pick = (sql: string): Row[] => this.db.prepare(sql).all() as Row[];
     const toEvent = (r: Row): BootEvent => ({
@@ -286,16 +289,4 @@ export class RolloutRepo {
     }
     return out;
   }
-}
-
-const repos = new WeakMap<Db, RolloutRepo>();
-
-/** The rollout repository of a database (one per connection; Store keeps its own repos, this one is added here). */
-export function rolloutRepo(db: Db): RolloutRepo {
-  let r = repos.get(db);
-  if (!r) {
-    r = new RolloutRepo(db);
-    repos.set(db, r);
-  }
-  return r;
 }

@@ -10,14 +10,19 @@ import { InspectionRepo } from './inspections.js';
 import { LeaseRepo } from './leases.js';
 import { MachineRepo } from './machines.js';
 import { ProfileRepo } from './profiles.js';
+import { RetentionRepo } from './retention.js';
+import { RolloutRepo } from './rollouts.js';
 import { sealClearSecrets } from './seal-clear.js';
 import { SecretBox } from './secrets.js';
 import { SightingBook } from './sightings.js';
 import { UnknownMacRepo } from './unknown-macs.js';
+import { type WalCheckpointer, type WalCheckpointerOptions, startWalCheckpointer } from './wal-checkpointer.js';
 
 /**
  * The inventory: every table behind its repository, so no SQL lives outside src/inventory
- * (a PostgreSQL backend can replace these classes later).
+ * (a PostgreSQL backend can replace these classes later). The connection itself is private:
+ * code outside src/inventory uses the repositories and `transaction` (tests reach it through
+ * `Store.rawDb`, which test/layering.test.ts refuses in src/ outside src/inventory).
  */
 export class Store {
   readonly machines: MachineRepo;
@@ -27,6 +32,10 @@ export class Store {
   readonly leases: LeaseRepo;
   readonly configs: ConfigRepo;
   readonly apiTokens: ApiTokenRepo;
+  /** Rollouts, their machines and the one-holder-per-machine rule. */
+  readonly rollouts: RolloutRepo;
+  /** Pruning of old events, config versions and expired tokens (the retention service). */
+  readonly retention: RetentionRepo;
   /** DHCP requests from MACs no machine has (bounded, written off the hot path). */
   readonly unknownMacs: UnknownMacRepo;
   /** Groups (matchbox-like selectors → profile, labels, hostname, BMC credentials). */
@@ -37,7 +46,7 @@ export class Store {
   readonly sightings = new SightingBook();
 
   constructor(
-    readonly db: Db,
+    private readonly db: Db,
     box: SecretBox,
   ) {
     this.machines = new MachineRepo(db);
@@ -49,6 +58,8 @@ export class Store {
     this.apiTokens = new ApiTokenRepo(db);
     this.unknownMacs = new UnknownMacRepo(db);
     this.groups = new GroupRepo(db, box);
+    this.rollouts = new RolloutRepo(db, this.events);
+    this.retention = new RetentionRepo(db);
     this.inspections = new InspectionRepo(db);
     // Databases from before migration 009 held cluster secrets, Kg and config bodies in clear.
     sealClearSecrets(db, box);
@@ -68,6 +79,24 @@ export class Store {
   /** An in-memory store (tests). */
   static memory(): Store {
     return new Store(openDb(':memory:'), SecretBox.ephemeral());
+  }
+
+  /** The raw connection of a store: for src/inventory and tests only (SQL checks, fault injection). */
+  static rawDb(store: Store): Db {
+    return store.db;
+  }
+
+  /** The database file (':memory:' for an in-memory store), named in disk-failure log lines. */
+  get file(): string {
+    return this.db.name;
+  }
+
+  /**
+   * Moves WAL checkpoints (and their fsyncs) to a background thread reading the same file;
+   * undefined for an in-memory or non-WAL database.
+   */
+  startWalCheckpointer(opts: WalCheckpointerOptions = {}): WalCheckpointer | undefined {
+    return startWalCheckpointer(this.db, opts);
   }
 
   /** Runs fn in one transaction. */

@@ -1,18 +1,17 @@
 import type { Db } from './db.js';
-import { type BootEvent, type EventRow, eventFromRow, flushQueuedEvents, machineTraceClause } from './events.js';
+import { type BootEvent, type EventRow, eventFromRow, machineTraceClause } from './events.js';
 
-/** The id of the newest event (0 for none), queued rows written first. */
+/** The id of the newest event (0 for none); EventRepo.lastId writes its queued rows first. */
 export function lastEventId(db: Db): number {
-  flushQueuedEvents(db);
   return (db.prepare('SELECT COALESCE(MAX(id), 0) FROM events').pluck().get() as number) ?? 0;
 }
 
 /**
  * The newest `limit` events of a machine (its own rows and its MACs' rows, as EventRepo.list
- * reads them) or of one MAC, oldest first: diagnosis reads the end of a long trace.
+ * reads them) or of one MAC, oldest first: diagnosis reads the end of a long trace. Called by
+ * EventRepo.latest, which writes its queued rows first.
  */
 export function latestEvents(db: Db, q: { machineId?: number; mac?: string }, limit = 2000): BootEvent[] {
-  flushQueuedEvents(db);
   const where: string[] = [];
   const args: unknown[] = [];
   if (q.machineId !== undefined) {

@@ -1,6 +1,5 @@
 import type { BootEvent } from '../inventory/events.js';
 import type { Store } from '../inventory/store.js';
-import { lastEventId } from '../inventory/trace-reader.js';
 
 /** Where the feed reads new events from (the events table, or a fake in tests). */
 export interface EventSource {
@@ -13,7 +12,7 @@ export interface EventSource {
 /** The events table of a store as an EventSource. */
 export function storeEventSource(store: Store): EventSource {
   return {
-    lastId: () => lastEventId(store.db),
+    lastId: () => store.events.lastId(),
     after: (afterId, limit) => store.events.list({ afterId, limit }),
   };
 }

@@ -1,7 +1,6 @@
 import { AppError } from '../errors.js';
 import { tryNormalizeMac } from '../inventory/mac.js';
 import type { Store } from '../inventory/store.js';
-import { latestEvents } from '../inventory/trace-reader.js';
 import type { UnknownMac } from '../inventory/unknown-macs.js';
 import type { Settings } from '../settings.js';
 import { type Diagnosis, type DiagnosisLimits, diagnose } from './diagnose.js';
@@ -28,7 +27,7 @@ export function whyOf(store: Store, settings: Settings, ref: string, now: number
   const m = store.machines.find(ref);
   const mac = m ? null : (tryNormalizeMac(ref) ?? null);
   if (!m && !mac) throw new AppError('NOT_FOUND', `no machine or MAC ${JSON.stringify(ref.slice(0, 64))}`);
-  const trace = m ? latestEvents(store.db, { machineId: m.id }, TRACE_WINDOW) : latestEvents(store.db, { mac: mac! }, TRACE_WINDOW);
+  const trace = m ? store.events.latest({ machineId: m.id }, TRACE_WINDOW) : store.events.latest({ mac: mac! }, TRACE_WINDOW);
   const unknown = mac ? (store.unknownMacs.find(mac) ?? null) : null;
   const d = diagnose({
     now,

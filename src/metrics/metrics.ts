@@ -2,7 +2,6 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { DhcpStats } from '../dhcp/server.js';
 import type { BootEvent } from '../inventory/events.js';
 import { MACHINE_STATES } from '../inventory/machines.js';
-import { rolloutRepo } from '../inventory/rollouts.js';
 import type { Store } from '../inventory/store.js';
 import { PhaseClock } from './phase-clock.js';
 
@@ -149,7 +148,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        const repo = rolloutRepo(store.db);
+        const repo = store.rollouts;
         for (const r of repo.list({ active: true })) {
           for (const m of repo.members(r.id)) this.inc({ rollout: String(r.id), phase: m.phase });
         }

@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 import type { BootEvent } from '../inventory/events.js';
-import { FINISHED_STATES, type RolloutMachineRecord, type RolloutRecord, type RolloutRepo, type RolloutState, rolloutRepo } from '../inventory/rollouts.js';
+import { FINISHED_STATES, type RolloutMachineRecord, type RolloutRecord, type RolloutRepo, type RolloutState } from '../inventory/rollouts.js';
 import type { Store } from '../inventory/store.js';
 import type { VersionControl } from './effects.js';
 import { ACTIVE_PHASES, FORWARD_PHASES, planRollout } from './plan.js';
@@ -51,7 +51,7 @@ export class RolloutControl {
     private readonly versions: VersionControl,
     private readonly now: () => number = Date.now,
   ) {
-    this.repo = rolloutRepo(store.db);
+    this.repo = store.rollouts;
   }
 
   /** Plans and creates a rollout; targets are resolved now so a bad target is refused up front. */

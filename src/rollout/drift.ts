@@ -1,6 +1,5 @@
 import type { BootEvent } from '../inventory/events.js';
 import type { MachineState } from '../inventory/machines.js';
-import { rolloutRepo } from '../inventory/rollouts.js';
 import type { Store } from '../inventory/store.js';
 import type { VersionControl } from './effects.js';
 import { type ExpectedDigests, compareField, reportedDigest } from './plan.js';
@@ -65,7 +64,7 @@ export function compareDrift(desired: ExpectedDigests, last: LastReports, now: n
 /** The drift report over every machine (only machines with at least one reason are listed). */
 export function driftReport(store: Store, versions: VersionControl, opts: { now?: number; staleAfterMs: number }): DriftItem[] {
   const now = opts.now ?? Date.now();
-  const reports = rolloutRepo(store.db).lastReports();
+  const reports = store.rollouts.lastReports();
   const out: DriftItem[] = [];
   for (const m of store.machines.list()) {
     const v = versions.current(m);

@@ -1,15 +1,16 @@
-import { FINISHED_STATES, type RolloutMachineRecord, type RolloutRecord, type RolloutRepo, rolloutRepo } from '../inventory/rollouts.js';
-import type { Store } from '../inventory/store.js';
+import { FINISHED_STATES, type RolloutMachineRecord, type RolloutRecord } from '../inventory/rollouts.js';
 import type { Logger } from '../log.js';
 import type { RolloutEffects, VersionControl } from './effects.js';
 import { ACTIVE_PHASES, decide } from './plan.js';
 import { type RolloutSpec, rolloutSpecSchema } from './spec.js';
 import { type StepOutcome, errorReason, runStep } from './steps.js';
+import type { RolloutRows, RolloutStore } from './store.js';
 import { PollLoop } from '../poll-loop.js';
 
 /** What the runner works with. */
 export interface RunnerDeps {
-  store: Store;
+  /** The inventory as the runner sees it (the SQLite Store, or a fake in unit tests). */
+  store: RolloutStore;
   effects: RolloutEffects;
   versions: VersionControl;
   log: Logger;
@@ -30,12 +31,12 @@ export function storedSpec(r: RolloutRecord): RolloutSpec {
  * new runner on the same database (after SIGKILL) continues exactly where the old one stopped.
  */
 export class RolloutRunner {
-  private readonly repo: RolloutRepo;
+  private readonly repo: RolloutRows;
   private readonly log: Logger;
   private readonly loop: PollLoop<void>;
 
   constructor(private readonly deps: RunnerDeps) {
-    this.repo = rolloutRepo(deps.store.db);
+    this.repo = deps.store.rollouts;
     this.log = deps.log.child({ subsys: 'rollout' });
     this.loop = new PollLoop(() => this.round(), (err) => this.log.error({ err }, 'rollout tick failed'));
   }

@@ -1,10 +1,10 @@
 import { AppError, isAppError } from '../errors.js';
 import type { Machine } from '../inventory/machines.js';
-import type { MachineRowPatch, RolloutMachineRecord, RolloutRepo } from '../inventory/rollouts.js';
-import type { Store } from '../inventory/store.js';
+import type { MachineRowPatch, RolloutMachineRecord } from '../inventory/rollouts.js';
 import type { RolloutEffects, VersionControl } from './effects.js';
 import { judgeReports } from './plan.js';
 import type { MachineVersion, RolloutSpec } from './spec.js';
+import type { RolloutRows, RolloutStore } from './store.js';
 
 /** Sources whose events do not prove the machine itself booted (they are about it, not from it). */
 const NOT_FROM_MACHINE = new Set(['rollout', 'api', 'bmc', 'power', 'cli']);
@@ -17,8 +17,8 @@ export type StepOutcome =
 
 /** Everything a step needs; built by the runner for one machine and one tick. */
 export interface StepInput {
-  store: Store;
-  repo: RolloutRepo;
+  store: RolloutStore;
+  repo: RolloutRows;
   effects: RolloutEffects;
   versions: VersionControl;
   spec: RolloutSpec;

@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { isAppError } from '../errors.js';
 import { parseGrubPath } from '../render/grub.js';
-import { type TftpHandler, type TftpHandlerRegistry, tftpHandlers } from '../tftp/handlers.js';
+import type { TftpHandler, TftpHandlerRegistry } from '../tftp/handlers.js';
 import { type GrubDeps, grubFile } from './service.js';
 
 const DIGEST_PATH = /^assets\/sha256\/([0-9a-f]{64})$/;
@@ -37,7 +37,7 @@ export function grubTftpHandler(deps: GrubDeps, baseUrl: () => string): TftpHand
   };
 }
 
-/** Registers the handler (process-wide registry unless given one); returns the unregister function. */
-export function registerGrubTftp(deps: GrubDeps, baseUrl: () => string, registry: TftpHandlerRegistry = tftpHandlers): () => void {
+/** Registers the handler with a TFTP server's registry (main.ts's); returns the unregister function. */
+export function registerGrubTftp(deps: GrubDeps, baseUrl: () => string, registry: TftpHandlerRegistry): () => void {
   return registry.register(grubTftpHandler(deps, baseUrl));
 }

@@ -1,9 +1,9 @@
 /**
  * Dynamic TFTP files. Another subsystem renders content per client (a per-MAC GRUB config
- * `grub/grub.cfg-01-<mac>`, `pxelinux.cfg/01-<mac>`, an iPXE script) by registering a handler:
+ * `grub/grub.cfg-01-<mac>`, `pxelinux.cfg/01-<mac>`, an iPXE script) by registering a handler
+ * with the registry the composition root (main.ts) builds and gives to the TFTP server:
  *
- *   import { registerTftpHandler } from '../tftp/handlers.js';
- *   const unregister = registerTftpHandler({
+ *   const unregister = registry.register({
  *     match: (path) => path.startsWith('grub/grub.cfg-01-'),
  *     open: async (path, client) => ({ stream: Buffer.from(render(path, client.mac)) }),
  *   });
@@ -12,8 +12,7 @@
  * `match` is true owns the path (the root is not consulted for it). Paths are normalized first:
  * root-relative, `/` separators (backslashes mapped), no `..`, no leading slash.
  * `open` returning null answers "file not found"; throwing answers a TFTP error 0 and is logged.
- * Handlers registered at module level apply to every TFTP server in the process; a server can
- * instead be given its own TftpHandlerRegistry (tests).
+ * There is no process-wide registry: each server serves the one it is given.
  */
 
 /** The client a dynamic file is rendered for; `mac` is known when the DHCP lease table has the IP. */
@@ -54,12 +53,4 @@ export class TftpHandlerRegistry {
   find(path: string): TftpHandler | undefined {
     return this.handlers.find((h) => h.match(path));
   }
-}
-
-/** The process-wide registry that `startTftp` serves from. */
-export const tftpHandlers = new TftpHandlerRegistry();
-
-/** Registers a handler with the process-wide registry; returns its unregister function. */
-export function registerTftpHandler(handler: TftpHandler): () => void {
-  return tftpHandlers.register(handler);
 }

@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import type { Logger } from '../log.js';
 import { type ContentOrigins, type OpenedContent, openContent } from './content.js';
-import { type TftpClient, type TftpHandlerRegistry, tftpHandlers } from './handlers.js';
+import { type TftpClient, TftpHandlerRegistry } from './handlers.js';
 import { nativeTftp, startNativeTransfer } from './native.js';
 import { type NegotiatedOptions, negotiateOptions } from './options.js';
 import { OPCODE, TFTP_ERROR, type TftpRequest, decodeTftpPacket, encodeError, encodeOack } from './packet.js';
@@ -78,7 +78,7 @@ export class TftpServer {
     const ahead = o.settings.readAheadBytes;
     this.origins = {
       realRoot: realpathSync(o.root),
-      handlers: o.handlers ?? tftpHandlers,
+      handlers: o.handlers ?? new TftpHandlerRegistry(),
       chunkSize: (blksize) => Math.max(1, Math.floor(Math.min(ahead / 2, 256 * 1024) / blksize)) * blksize,
       maxBufferedBytes: o.settings.maxBufferedHandlerBytes,
     };

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { macForClientIp } from '../net/client-mac.js';
 import type { Service, ServiceContext } from '../service.js';
 import { TransferEventBatcher } from './events.js';
+import type { TftpHandlerRegistry } from './handlers.js';
 import { TftpServer } from './server.js';
 
 /** How often the interface addresses are re-read when listening on 0.0.0.0. */
@@ -17,8 +18,8 @@ export function localIpv4Addresses(): string[] {
   return out;
 }
 
-/** Starts the TFTP server from settings, serving settings.assetsDir and registered handlers. */
-export async function startTftp(ctx: ServiceContext): Promise<Service | undefined> {
+/** Starts the TFTP server from settings, serving settings.assetsDir and the given handlers (main.ts's registry). */
+export async function startTftp(ctx: ServiceContext, handlers?: TftpHandlerRegistry): Promise<Service | undefined> {
   const settings = ctx.settings.tftp;
   const log = ctx.log.child({ subsys: 'tftp' });
   const events = new TransferEventBatcher(ctx.store, log);
@@ -27,6 +28,7 @@ export async function startTftp(ctx: ServiceContext): Promise<Service | undefine
     root: resolve(ctx.settings.assetsDir),
     log,
     lookupMac: (ip) => macForClientIp(ctx.store, ip),
+    ...(handlers ? { handlers } : {}),
     onTransfer: (r) => events.push(r),
   });
   const wildcard = settings.host === '0.0.0.0';

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.js';
 import { powerCommand } from '../../src/cli/power.js';
+import { PowerService } from '../../src/bmc/service.js';
 import { buildApp } from '../../src/http/app.js';
 import { Store } from '../../src/inventory/store.js';
 import { silentLogger } from '../../src/log.js';
@@ -20,14 +21,17 @@ async function setup(password = 'pw') {
   const m = store.machines.create({ name: 'node1', macs: ['52:54:00:ee:00:01'] });
   store.bmcs.set(m.id, { type: 'redfish', address: mock.url, username: 'admin', password });
   store.machines.create({ name: 'nobmc', macs: ['52:54:00:ee:00:02'] });
-  const app = await buildApp({ settings: defaultSettings({ bmc: { timeoutMs: 2000, retries: 0 } }), store, log: silentLogger(), adminToken: TOKEN });
+  const settings = defaultSettings({ bmc: { timeoutMs: 2000, retries: 0 } });
+  const power = new PowerService(store, settings.bmc, silentLogger());
+  const app = await buildApp({ settings, store, log: silentLogger(), adminToken: TOKEN, power });
   cleanups.push(async () => {
     await app.close();
+    await power.close();
     await mock.close();
   });
   const call = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) =>
     app.inject({ method, url, headers: { authorization: `Bearer ${TOKEN}` }, ...(payload === undefined ? {} : { payload: payload as object }) });
-  return { mock, store, app, call, id: m.id };
+  return { mock, store, app, power, call, id: m.id };
 }
 
 describe('power API', () => {
@@ -60,13 +64,14 @@ describe('power API', () => {
     expect(r.json().error).toMatchObject({ code: 'BMC_AUTH_FAILED', details: { httpStatus: 401 } });
   });
 
-  it('documents the routes in OpenAPI and logs out of BMC sessions when the app closes', async () => {
-    const { call, app, mock } = await setup();
+  it('documents the routes in OpenAPI and logs out of BMC sessions when the power service closes', async () => {
+    const { call, app, power, mock } = await setup();
     const doc = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json', headers: { authorization: `Bearer ${TOKEN}` } })).json();
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/machines/{ref}/power', '/api/v1/machines/{ref}/bootdev']));
     expect(doc.paths['/api/v1/machines/{ref}/power'].post.requestBody).toBeDefined();
     await call('GET', '/api/v1/machines/node1/power');
     await app.close();
+    await power.close(); // main.ts closes it after the listeners (appliance-services.ts closeServices)
     expect(mock.log.logouts).toBe(1);
   });
 

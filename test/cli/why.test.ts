@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.js';
 import { UsageError } from '../../src/cli/machines.js';
 import { unknownCommand, whyCommand } from '../../src/cli/why.js';
-import type { Store } from '../../src/inventory/store.js';
+import { Store } from '../../src/inventory/store.js';
 import { observabilityApp } from '../helpers/observability-app.js';
 
 const MAC = '52:54:00:00:00:42';
@@ -30,7 +30,7 @@ describe('rackboot why / unknown (CLI commands over HTTP)', () => {
   it('why prints the verdict, cause, next step and the phase table', async () => {
     store.machines.create({ name: 'node-42', macs: [MAC] });
     const old = Date.now() - 3_600_000;
-    store.db.prepare("INSERT INTO events (at, mac, machine_id, source, kind, detail) VALUES (?, ?, NULL, 'dhcp', 'dhcp.ack', ?)").run(new Date(old).toISOString(), MAC, JSON.stringify({ arch: 7, bootFile: 'ipxe.efi' }));
+    Store.rawDb(store).prepare("INSERT INTO events (at, mac, machine_id, source, kind, detail) VALUES (?, ?, NULL, 'dhcp', 'dhcp.ack', ?)").run(new Date(old).toISOString(), MAC, JSON.stringify({ arch: 7, bootFile: 'ipxe.efi' }));
     const text = await whyCommand(reader, ['node-42'], {});
     expect(text).toMatch(/^node-42 \(registered, profile -, 52:54:00:00:00:42\)/);
     expect(text).toMatch(/verdict: +STALLED no-loader-fetch: DHCP gave ipxe\.efi/);

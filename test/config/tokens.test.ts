@@ -4,6 +4,7 @@ import { type ConfigDeps, prepareBootConfig, verifyReportToken } from '../../src
 import { type AppDeps, buildApp } from '../../src/http/app.js';
 import type { Machine } from '../../src/inventory/machines.js';
 import { configDeps, tokenOf } from './helpers.js';
+import { Store } from '../../src/inventory/store.js';
 
 let app: FastifyInstance | undefined;
 afterEach(async () => {
@@ -118,7 +119,7 @@ describe('per-boot config tokens', () => {
   it('stores only token hashes', async () => {
     const { deps, m } = await setup();
     const boot = prepareBootConfig(deps, m);
-    const dump = JSON.stringify(deps.store.db.prepare('SELECT * FROM config_tokens').all());
+    const dump = JSON.stringify(Store.rawDb(deps.store).prepare('SELECT * FROM config_tokens').all());
     expect(dump).not.toContain(tokenOf(boot.configUrl));
     expect(dump).not.toContain(boot.reportToken);
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { configVersion, machineConfigs, prepareBootConfig } from '../../src/config/index.js';
 import { sha256Hex } from '../../src/config/tokens.js';
 import { configDeps } from './helpers.js';
+import { Store } from '../../src/inventory/store.js';
 
 const digest = 'cd'.repeat(32);
 
@@ -55,7 +56,7 @@ describe('config versions', () => {
   it('never lets a stored version change', () => {
     const { deps, m } = setup();
     const a = prepareBootConfig(deps, m);
-    expect(() => deps.store.db.prepare('UPDATE config_versions SET body = ? WHERE id = ?').run(Buffer.from('x'), a.versionId)).toThrow(/immutable/);
+    expect(() => Store.rawDb(deps.store).prepare('UPDATE config_versions SET body = ? WHERE id = ?').run(Buffer.from('x'), a.versionId)).toThrow(/immutable/);
   });
 
   it('gives each OS its kernel arguments', () => {

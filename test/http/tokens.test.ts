@@ -45,7 +45,7 @@ describe('createTokenVerifier', () => {
     const store = Store.memory();
     const v = createTokenVerifier(store, ADMIN_TOKEN, { lastUsedResolutionMs: 60_000 });
     const { secret } = store.apiTokens.create({ name: 'a', role: 'read' }, T0);
-    const writes = () => store.db.prepare('SELECT total_changes()').pluck().get() as number;
+    const writes = () => Store.rawDb(store).prepare('SELECT total_changes()').pluck().get() as number;
     v.verify(secret, T0 + 1000);
     expect(store.apiTokens.get('a').lastUsedAt).toBe('2026-12-01T00:00:01.000Z');
     const before = writes();

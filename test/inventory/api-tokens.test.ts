@@ -22,7 +22,7 @@ describe('ApiTokenRepo', () => {
       revokedAt: null,
       lastUsedAt: null,
     });
-    const row = store.db.prepare('SELECT * FROM api_tokens').get() as Record<string, unknown>;
+    const row = Store.rawDb(store).prepare('SELECT * FROM api_tokens').get() as Record<string, unknown>;
     expect(row.hash).toEqual(hashTokenSecret(secret));
     expect(JSON.stringify(row)).not.toContain(secret.slice(3));
     expect(store.apiTokens.findByHash(hashTokenSecret(secret))).toMatchObject({ id: 1, name: 'ci', role: 'read' });
@@ -112,7 +112,7 @@ describe('ApiTokenRepo', () => {
     expect(readFileSync(join(dir, 'inventory.db')).includes(Buffer.from(secret.slice(3)))).toBe(false);
     store = Store.open(dir);
     try {
-      expect(store.db.pragma('user_version', { simple: true })).toBeGreaterThanOrEqual(7);
+      expect(Store.rawDb(store).pragma('user_version', { simple: true })).toBeGreaterThanOrEqual(7);
       expect(store.apiTokens.findByHash(hashTokenSecret(secret))).toMatchObject({ name: 'ci', role: 'operate' });
     } finally {
       store.close();

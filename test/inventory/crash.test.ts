@@ -23,7 +23,7 @@ it('kill -9 of a writer mid-transaction: the DB opens and holds every committed 
   const last = Math.max(...committed);
 
   const store = Store.open(dir);
-  expect(store.db.pragma('integrity_check', { simple: true })).toBe('ok');
+  expect(Store.rawDb(store).pragma('integrity_check', { simple: true })).toBe('ok');
   const names = new Set(store.machines.list().map((m) => m.name));
   for (let n = 0; n <= last; n++) expect(names.has(`m${n}`)).toBe(true);
   // Rows and their events were committed together: never one without the other.

@@ -114,7 +114,7 @@ describe('data-dir lock before the database', () => {
     await exited;
     holder = undefined;
     const { store, release } = openDataDir(dir);
-    expect(store.db.pragma('user_version', { simple: true })).toBe(LATEST);
+    expect(Store.rawDb(store).pragma('user_version', { simple: true })).toBe(LATEST);
     expect(readFileSync(join(dir, 'rackboot.pid'), 'utf8').trim()).toBe(String(process.pid));
     store.close();
     release();
@@ -200,13 +200,13 @@ describe('dhcp.durability', () => {
   it('fsync opens the database with synchronous = FULL, normal (the default) with NORMAL', () => {
     const SYNC = { NORMAL: 1, FULL: 2 };
     const fsync = Store.open(tempDir(), { durability: 'fsync' });
-    expect(fsync.db.pragma('synchronous', { simple: true })).toBe(SYNC.FULL);
+    expect(Store.rawDb(fsync).pragma('synchronous', { simple: true })).toBe(SYNC.FULL);
     fsync.close();
     const normal = Store.open(tempDir());
-    expect(normal.db.pragma('synchronous', { simple: true })).toBe(SYNC.NORMAL);
+    expect(Store.rawDb(normal).pragma('synchronous', { simple: true })).toBe(SYNC.NORMAL);
     normal.close();
     const locked = openDataDir(tempDir(), { durability: 'fsync' });
-    expect(locked.store.db.pragma('synchronous', { simple: true })).toBe(SYNC.FULL);
+    expect(Store.rawDb(locked.store).pragma('synchronous', { simple: true })).toBe(SYNC.FULL);
     locked.store.close();
     locked.release();
   });

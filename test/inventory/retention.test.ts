@@ -15,18 +15,18 @@ function version(store: Store, machineId: number, n: number, body = Buffer.from(
 }
 
 function eventAt(store: Store, at: string, kind = 'x') {
-  store.db.prepare("INSERT INTO events (at, source, kind, detail) VALUES (?, 'test', ?, '{}')").run(at, kind);
+  Store.rawDb(store).prepare("INSERT INTO events (at, source, kind, detail) VALUES (?, 'test', ?, '{}')").run(at, kind);
 }
 
 describe('RetentionRepo', () => {
   it('deletes events older than the cutoff, oldest first, at most `limit` per call', () => {
     const store = Store.memory();
-    const repo = new RetentionRepo(store.db);
+    const repo = new RetentionRepo(Store.rawDb(store));
     for (let d = 1; d <= 9; d++) eventAt(store, `2026-01-0${d}T00:00:00.000Z`);
     expect(repo.pruneEventsOlderThan('2026-01-06T00:00:00.000Z', 3)).toBe(3);
     expect(repo.pruneEventsOlderThan('2026-01-06T00:00:00.000Z', 3)).toBe(2);
     expect(repo.pruneEventsOlderThan('2026-01-06T00:00:00.000Z', 3)).toBe(0);
-    expect(store.db.prepare('SELECT min(at) FROM events').pluck().get()).toBe('2026-01-06T00:00:00.000Z');
+    expect(Store.rawDb(store).prepare('SELECT min(at) FROM events').pluck().get()).toBe('2026-01-06T00:00:00.000Z');
   });
 
   it.each([
@@ -36,17 +36,17 @@ describe('RetentionRepo', () => {
     [10, 0, 100, 0],
   ])('%i events, keep %i, %i per call → %i left', (n, keep, limit, left) => {
     const store = Store.memory();
-    const repo = new RetentionRepo(store.db);
+    const repo = new RetentionRepo(Store.rawDb(store));
     for (let i = 0; i < n; i++) eventAt(store, '2026-01-01T00:00:00.000Z', `k${i}`);
     while (repo.pruneEventsBeyond(keep, limit) > 0);
-    expect(store.db.prepare('SELECT count(*) FROM events').pluck().get()).toBe(left);
+    expect(Store.rawDb(store).prepare('SELECT count(*) FROM events').pluck().get()).toBe(left);
     // The newest are the ones kept.
-    if (left) expect(store.db.prepare('SELECT kind FROM events ORDER BY id DESC LIMIT 1').pluck().get()).toBe(`k${n - 1}`);
+    if (left) expect(Store.rawDb(store).prepare('SELECT kind FROM events ORDER BY id DESC LIMIT 1').pluck().get()).toBe(`k${n - 1}`);
   });
 
   it('keeps the newest versions per machine and every referenced one: desired, token, latest report, rollout digest', () => {
     const store = Store.memory();
-    const repo = new RetentionRepo(store.db);
+    const repo = new RetentionRepo(Store.rawDb(store));
     const a = store.machines.create({ name: 'a', macs: ['02:00:00:00:00:01'] });
     const b = store.machines.create({ name: 'b', macs: ['02:00:00:00:00:02'] });
     const va = Array.from({ length: 10 }, (_, i) => version(store, a.id, i));
@@ -54,12 +54,12 @@ describe('RetentionRepo', () => {
     store.configs.setDesired(a.id, va[1]!.id);
     store.configs.addToken({ hash: 't', kind: 'report', machineId: a.id, versionId: va[2]!.id, usesLeft: null, expiresAt: Date.now() + 1e9, createdAt: 0 });
     store.events.add({ machineId: a.id, source: 'agent', kind: 'report.ready', detail: { versionId: va[3]!.id } });
-    store.db.prepare("INSERT INTO rollouts (id, spec, state, created_at, updated_at) VALUES (1, '{}', 'running', 1, 1)").run();
-    store.db
+    Store.rawDb(store).prepare("INSERT INTO rollouts (id, spec, state, created_at, updated_at) VALUES (1, '{}', 'running', 1, 1)").run();
+    Store.rawDb(store)
       .prepare("INSERT INTO rollout_machines (rollout_id, machine_id, name, batch, position, from_version, to_version) VALUES (1, ?, 'a', 0, 0, ?, ?)")
       .run(a.id, JSON.stringify({ configDigest: hex(4) }), JSON.stringify({ configDigest: `sha256:${hex(5)}` }));
     // Machine b: pinned to a SHA-512 digest in a rollout: nothing of b can be matched, all kept.
-    store.db
+    Store.rawDb(store)
       .prepare("INSERT INTO rollout_machines (rollout_id, machine_id, name, batch, position, to_version) VALUES (1, ?, 'b', 0, 1, ?)")
       .run(b.id, JSON.stringify({ configDigest: `sha512:${'a'.repeat(128)}` }));
     let n = 0;
@@ -72,7 +72,7 @@ describe('RetentionRepo', () => {
 
   it('prunes expired tokens, which then no longer keep a version', () => {
     const store = Store.memory();
-    const repo = new RetentionRepo(store.db);
+    const repo = new RetentionRepo(Store.rawDb(store));
     const a = store.machines.create({ name: 'a', macs: ['02:00:00:00:00:01'] });
     const v = [0, 1, 2].map((i) => version(store, a.id, i));
     store.configs.addToken({ hash: 'old', kind: 'config', machineId: a.id, versionId: v[0]!.id, usesLeft: 1, expiresAt: 1000, createdAt: 0 });
@@ -160,8 +160,8 @@ describe('retention over a simulated 100,000-boot run', () => {
     const body = Buffer.alloc(4096, 0x61);
     const latest = new Map<number, number>();
     // Tokens as ConfigRepo.addToken writes them, with the statements prepared once (speed).
-    const addToken = store.db.prepare('INSERT INTO config_tokens (hash, kind, machine_id, version_id, uses_left, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    const rotateReport = store.db.prepare("DELETE FROM config_tokens WHERE machine_id = ? AND kind = 'report'");
+    const addToken = Store.rawDb(store).prepare('INSERT INTO config_tokens (hash, kind, machine_id, version_id, uses_left, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const rotateReport = Store.rawDb(store).prepare("DELETE FROM config_tokens WHERE machine_id = ? AND kind = 'report'");
     const sizes: number[] = [];
     let boots = 0;
     const started = Date.now();
@@ -194,13 +194,13 @@ describe('retention over a simulated 100,000-boot run', () => {
       if ((round + 1) % 5 === 0) {
         const t0 = Date.now();
         svc.runToEnd();
-        store.db.pragma('wal_checkpoint(TRUNCATE)');
+        Store.rawDb(store).pragma('wal_checkpoint(TRUNCATE)');
         sizes.push(statSync(join(dir, 'inventory.db')).size);
         if (process.env.RB_DEBUG_RETENTION) console.log(`round ${round}: prune ${Date.now() - t0} ms, file ${sizes.at(-1)} bytes, ${Date.now() - started} ms in`);
       }
     }
     expect(boots).toBe(100_000);
-    const count = (sql: string) => store.db.prepare(sql).pluck().get() as number;
+    const count = (sql: string) => Store.rawDb(store).prepare(sql).pluck().get() as number;
     expect(count('SELECT count(*) FROM events')).toBeLessThanOrEqual(limits.eventsMaxRows);
     expect(count('SELECT max(n) FROM (SELECT count(*) AS n FROM config_versions GROUP BY machine_id)')).toBeLessThanOrEqual(limits.configVersionsKeep + 3);
     // Every machine still has its desired version and the one its report token names.

@@ -157,7 +157,7 @@ describe('events', () => {
 
   it("a machine's trace uses the indexes (DHCP rows through events_mac, the others through events_machine)", () => {
     const s = Store.memory();
-    const plan = s.db
+    const plan = Store.rawDb(s)
       .prepare(
         "EXPLAIN QUERY PLAN SELECT * FROM events WHERE ((machine_id = ? AND source <> 'dhcp') OR mac IN (SELECT mac FROM interfaces WHERE machine_id = ?)) AND id > ? ORDER BY id",
       )

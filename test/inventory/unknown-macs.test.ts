@@ -59,7 +59,7 @@ describe('UnknownMacRepo', () => {
 
   it('is bounded: the least recently seen MACs are evicted past maxRows, the queue past maxPending', () => {
     const store = Store.memory();
-    const repo = new UnknownMacRepo(store.db, { maxRows: 100, maxPending: 50 });
+    const repo = new UnknownMacRepo(Store.rawDb(store), { maxRows: 100, maxPending: 50 });
     for (let round = 0; round < 6; round++) {
       for (let i = 0; i < 50; i++) repo.noteSoon(sighting(round * 50 + i, T0 + round * 1000 + i));
       repo.flush();

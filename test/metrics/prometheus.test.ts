@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { type Appliance, startAppliance } from '../../src/main.js';
 import { defaultSettings } from '../../src/settings.js';
+import { Store } from '../../src/inventory/store.js';
 
 // A real Prometheus (Debian package `prometheus`, scripts/deps/test-observability.txt) scrapes a
 // real rackboot's /metrics over TLS with a read token, and its query API returns the counters.
@@ -88,7 +89,7 @@ describe('Prometheus scraping /metrics', () => {
     const m = app.store.machines.create({ name: 'prom-1', macs: [MAC] });
     const at = Date.now() - 10_000;
     const row = (s: number, source: string, kind: string, detail: Record<string, unknown>) =>
-      app.store.db.prepare('INSERT INTO events (at, mac, machine_id, source, kind, detail) VALUES (?, ?, ?, ?, ?, ?)').run(new Date(at + s * 1000).toISOString(), MAC, m.id, source, kind, JSON.stringify(detail));
+      Store.rawDb(app.store).prepare('INSERT INTO events (at, mac, machine_id, source, kind, detail) VALUES (?, ?, ?, ?, ?, ?)').run(new Date(at + s * 1000).toISOString(), MAC, m.id, source, kind, JSON.stringify(detail));
     row(0, 'dhcp', 'dhcp.offer', { arch: 7, bootFile: 'ipxe.efi' });
     row(1, 'dhcp', 'dhcp.ack', { arch: 7, bootFile: 'ipxe.efi' });
     row(3, 'tftp', 'tftp.sent', { file: 'ipxe.efi', bytes: 1_048_576, result: 'sent' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '../../src/errors.js';
-import type { Store } from '../../src/inventory/store.js';
+import { Store } from '../../src/inventory/store.js';
 import { versionOf } from './fleet.js';
 import { makeSim, spec } from './sim.js';
 
@@ -146,9 +146,9 @@ describe('one holder per machine', () => {
     // the unique index itself, below the repository
     const m2 = sim.store.machines.get('m2');
     expect(() =>
-      sim.store.db
+      Store.rawDb(sim.store)
         .prepare("INSERT INTO rollouts (spec, state, created_at, updated_at) VALUES ('{}', 'running', 0, 0)")
-        .run() && sim.store.db.prepare('INSERT INTO rollout_machines (rollout_id, machine_id, name, batch, position) VALUES (?, ?, ?, 0, 0)').run(99, m2.id, 'm2'),
+        .run() && Store.rawDb(sim.store).prepare('INSERT INTO rollout_machines (rollout_id, machine_id, name, batch, position) VALUES (?, ?, ?, 0, 0)').run(99, m2.id, 'm2'),
     ).toThrow(/UNIQUE|FOREIGN KEY/);
     await sim.settle(r1.id);
     expect(sim.control.start(spec({ machines: ['m3', 'm2'], selector: undefined, target: { profile: 'os-a' } })).state).toBe('running');

@@ -88,7 +88,7 @@ describe('a full provisioning flow', () => {
     expect(leaksIn(log)).toEqual([]);
     expect(log).not.toContain('pw-zq7x-flow');
 
-    store.db.pragma('wal_checkpoint(TRUNCATE)');
+    Store.rawDb(store).pragma('wal_checkpoint(TRUNCATE)');
     await close?.();
     close = undefined;
     const bytes = dbFileBytes(dataDir);

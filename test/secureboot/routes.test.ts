@@ -7,7 +7,6 @@ import { AssetRegistry } from '../../src/assets/index.js';
 import { HTTPBOOT_IMAGE_TYPE, HTTPBOOT_PLACEHOLDER } from '../../src/render/grub-httpboot.js';
 import { grubTftpHandler } from '../../src/secureboot/tftp.js';
 import { silentLogger } from '../../src/log.js';
-import { tftpHandlers } from '../../src/tftp/handlers.js';
 import { testApp } from '../helpers/app.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -174,9 +173,10 @@ describe('TFTP handler', () => {
     expect(await h.open(`assets/sha256/${'0'.repeat(64)}`, client)).toBeNull();
   });
 
-  it('the app registers it process-wide while open and removes it on close', async () => {
-    expect(tftpHandlers.find('grub/grub.cfg')).toBeDefined();
-    await t.app.close();
-    expect(tftpHandlers.find('grub/grub.cfg')).toBeUndefined();
+  it("the appliance's services register it with their own TFTP registry (none is process-wide)", async () => {
+    expect(t.services.tftpHandlers.find('grub/grub.cfg')).toBeDefined();
+    const other = await testApp({ assetsDir: fx.dir, dataDir: fx.dataDir });
+    expect(other.services.tftpHandlers).not.toBe(t.services.tftpHandlers);
+    await other.app.close();
   });
 });

@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { rolloutRepo } from '../../src/inventory/rollouts.js';
 import { type Appliance, startAppliance } from '../../src/main.js';
 import { silentLogger } from '../../src/log.js';
 import { defaultSettings } from '../../src/settings.js';
@@ -259,7 +258,7 @@ describe('web console in headless Chromium', () => {
     // Live progress: the canary finishing (as the runner would record it) shows without a reload.
     const id = Number(((await page.evaluate('location.hash')) as string).split('/').pop());
     const n2 = appliance.store.machines.get('n2').id;
-    expect(rolloutRepo(appliance.store.db).updateMember(id, n2, 'pending', { phase: 'done', message: 'healthy', startedAt: Date.now() - 1000, finishedAt: Date.now() })).toBe(true);
+    expect(appliance.store.rollouts.updateMember(id, n2, 'pending', { phase: 'done', message: 'healthy', startedAt: Date.now() - 1000, finishedAt: Date.now() })).toBe(true);
     await page.waitForFunction(`document.querySelector('.progress')?.textContent.includes('1/2')`, { timeout: 10_000 });
     await page.focus('[data-testid="rollout-actions"] ::-p-text(Pause)');
     await page.keyboard.press('Enter');

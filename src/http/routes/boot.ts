@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AssetRegistry } from '../../assets/index.js';
 import { ipxeAnswers } from '../../boot/answers.js';
 import { checkSource } from '../../boot/identity.js';
 import { BootService } from '../../boot/service.js';
@@ -8,7 +7,7 @@ import { BOOT_PATHS } from '../../boot/urls.js';
 import { findMachineByIdentity, identityQuery } from '../../inventory/identity.js';
 import { normalizeMac } from '../../inventory/mac.js';
 import { renderRefusal } from '../../render/ipxe.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps, RouteDeps } from '../app.js';
 import { fixedPublicUrl, socketBaseUrl } from '../public-url.js';
 import { registerAssetApi } from './asset-api.js';
 import { registerAssetRoutes } from './assets.js';
@@ -24,8 +23,8 @@ const bootFileParams = z.object({ file: z.string().max(69).describe('<mac>.ipxe'
 
 
 /** Boot scripts, assets, external-artifact registration and phone-home. */
-export async function registerBootRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
-  const assets = new AssetRegistry(deps.settings.assetsDir, deps.settings.dataDir);
+export async function registerBootRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  const { assets } = deps;
   const log = deps.log.child({ subsys: 'boot' });
   const boot = deps.boot ?? new BootService({ store: deps.store, settings: deps.settings, assets, log });
   registerAssetRoutes(app, deps, assets);

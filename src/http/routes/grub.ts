@@ -4,10 +4,7 @@
  * the UEFI HTTP Boot RAM disk (shim + GRUB + stub) with this server's address patched in.
  */
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AssetRegistry } from '../../assets/index.js';
 import { BootService } from '../../boot/service.js';
 import { BOOT_PATHS } from '../../boot/urls.js';
 import { AppError } from '../../errors.js';
@@ -15,9 +12,8 @@ import { clientMacOf } from '../../net/client-mac.js';
 import { parseGrubPath } from '../../render/grub.js';
 import { HTTPBOOT_IMAGE_ASSET, HTTPBOOT_IMAGE_TYPE, patchHttpBootImage } from '../../render/grub-httpboot.js';
 import { type GrubDeps, grubFile } from '../../secureboot/service.js';
-import { registerGrubTftp } from '../../secureboot/tftp.js';
 import type { Settings } from '../../settings.js';
-import type { AppDeps } from '../app.js';
+import type { RouteDeps } from '../app.js';
 import { fixedPublicUrl, socketBaseUrl } from '../public-url.js';
 import { documented } from './openapi.js';
 
@@ -25,13 +21,10 @@ import { documented } from './openapi.js';
 export const HTTPBOOT_IMAGE_PATH = BOOT_PATHS.httpBootImage;
 
 
-/** GRUB configs and the HTTP Boot image; also registers the TFTP side (removed on close). */
-export function registerGrubRoutes(app: FastifyInstance, deps: AppDeps): void {
+/** GRUB configs and the HTTP Boot image (the TFTP side is registered by main.ts with the TFTP server's registry). */
+export function registerGrubRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const log = deps.log.child({ subsys: 'grub' });
-  const assets = new AssetRegistry(deps.settings.assetsDir, deps.settings.dataDir);
-  const grub: GrubDeps = { ...deps, log, assets, boot: deps.boot ?? new BootService({ ...deps, log, assets }) };
-  const unregister = registerGrubTftp(grub, () => fixedPublicUrl(deps) ?? tftpBaseUrl(deps.settings, app));
-  app.addHook('onClose', async () => unregister());
+  const grub: GrubDeps = { ...deps, log, boot: deps.boot ?? new BootService({ ...deps, log }) };
 
   app.get('/grub/*', { config: { access: 'public-boot' }, ...documented({ summary: 'GRUB config: grub.cfg (stub), grub.cfg-01-<mac>, grub.cfg-<hex ip>', produces: 'text/plain' }) }, async (req, reply) => {
     const path = req.url.split('?', 1)[0] ?? '';
@@ -89,22 +82,4 @@ function tftpServerAddress(settings: Settings, req: FastifyRequest): string {
 
 function clientIp(req: FastifyRequest): string {
   return req.ip.replace(/^::ffff:/, '');
-}
-
-/**
- * Base URL for a machine that reached us over TFTP (no Host header there): publicUrl, else
- * the DHCP server address or HTTP host, else the first non-loopback IPv4, on the HTTP port.
- */
-function tftpBaseUrl(settings: Settings, app: FastifyInstance): string {
-  if (settings.http.publicUrl) return settings.http.publicUrl.replace(/\/+$/, '');
-  const port = (app.server.address() as AddressInfo | null)?.port ?? settings.http.port;
-  const host = settings.dhcp.serverAddress ?? (settings.http.host !== '0.0.0.0' ? settings.http.host : firstIpv4());
-  return `http://${host}:${port}`;
-}
-
-function firstIpv4(): string {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return '127.0.0.1';
 }

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { POWER_ACTIONS } from '../../bmc/driver.js';
-import { closePowerService, powerServiceFor } from '../../bmc/service.js';
-import type { AppDeps } from '../app.js';
+import { POWER_ACTIONS } from '../../model/power.js';
+import type { RouteDeps } from '../app.js';
 import { parseBody } from '../validate.js';
 import { documented } from './openapi.js';
 
@@ -21,11 +20,10 @@ export const bootDeviceSchema = z
   .strict();
 
 
-/** Power and boot-device routes over the shared PowerService (closed with the app). */
-export function registerPowerRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const power = () => powerServiceFor(deps.store, deps.settings.bmc, deps.log);
+/** Power and boot-device routes over the appliance's power control (main.ts builds and closes it). */
+export function registerPowerRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const power = () => deps.power;
   const machineId = (params: unknown): number => deps.store.machines.get(parseBody(refParams, params, 'path').ref).id;
-  app.addHook('onClose', async () => closePowerService(deps.store));
 
   app.get('/api/v1/machines/:ref/power', { config: { access: 'read' }, ...documented({ summary: 'Power state from the BMC (502/504 with a BMC_* code when the BMC fails)', params: refParams }) }, async (req) => power().getStatus(machineId(req.params)));
   app.post('/api/v1/machines/:ref/power', { config: { access: 'operate' }, ...documented({ summary: 'Power action: on, off, soft-off, cycle, reset', params: refParams, body: powerActionSchema }) }, async (req) => {

@@ -1,13 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { BootOverride } from '../../bmc/driver.js';
-import { powerServiceFor } from '../../bmc/service.js';
 import { AppError, isAppError } from '../../errors.js';
 import type { Machine } from '../../inventory/machines.js';
 import type { Store } from '../../inventory/store.js';
 import type { Logger } from '../../log.js';
+import type { BootOverride, MachinePower } from '../../model/power.js';
 import type { Settings } from '../../settings.js';
-import type { AppDeps } from '../app.js';
+import type { RouteDeps } from '../app.js';
 import { parseBody } from '../validate.js';
 import { documented } from './openapi.js';
 
@@ -29,11 +28,12 @@ export interface ProvisionResult {
   power: 'cycle' | 'on';
 }
 
-/** What provisioning needs: the inventory, BMC settings and a logger (AppDeps has them). */
+/** What provisioning needs: the inventory, power control and a logger (RouteDeps has them). */
 export interface ProvisionDeps {
   store: Store;
   settings: Settings;
   log: Logger;
+  power: MachinePower;
 }
 
 /**
@@ -66,7 +66,7 @@ export async function provisionMachine(deps: ProvisionDeps, ref: string, opts: {
     });
     return updated;
   });
-  const power = powerServiceFor(store, deps.settings.bmc, deps.log);
+  const { power } = deps;
   // UEFI machines need the EFI flag in the boot flags (IPMI) / BootSourceOverrideMode (Redfish).
   const bootDevice: BootOverride = { device: 'pxe', persistent: false, uefi: m.facts.firmware === 'uefi' };
   try {
@@ -85,7 +85,7 @@ export async function provisionMachine(deps: ProvisionDeps, ref: string, opts: {
 
 
 /** POST /api/v1/machines/:ref/provision. */
-export function registerProvisionRoutes(app: FastifyInstance, deps: AppDeps): void {
+export function registerProvisionRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const refParams = z.object({ ref: z.string().min(1).max(128) });
   app.post('/api/v1/machines/:ref/provision', {
     config: { access: 'operate' },
