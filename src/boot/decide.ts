@@ -5,7 +5,7 @@
  */
 import { ARCH } from '../dhcp/options.js';
 import type { MachineState } from '../inventory/machines.js';
-import type { ProfileSpec } from '../inventory/profile-spec.js';
+import type { ProfileSpec } from '../model/profile-spec.js';
 import { assetByNameUrl, httpBootImageUrl, scriptUrl } from './urls.js';
 
 /**

@@ -1,5 +1,5 @@
 import { reportUrl } from '../boot/urls.js';
-import type { ProfileSpec } from '../inventory/profile-spec.js';
+import type { ProfileSpec } from '../model/profile-spec.js';
 
 /** What the kernel command line must carry for an OS to fetch its config and phone home. */
 export interface KernelArgInput {

@@ -1,4 +1,4 @@
-import type { ProfileSpec } from '../inventory/profile-spec.js';
+import type { ProfileSpec } from '../model/profile-spec.js';
 import { bottlerocketSpecSchema } from '../render/bottlerocket.js';
 import { parseButane } from '../render/butane.js';
 import { parseConfig } from '../render/check.js';

@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { macFromBytes } from '../inventory/mac.js';
+import { macFromBytes } from '../model/mac.js';
 import { BOOTREQUEST, type DhcpPacket } from './packet.js';
 import {
   MSG,

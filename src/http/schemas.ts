@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { profileSpecSchema } from '../inventory/profile-spec.js';
+import { profileSpecSchema } from '../model/profile-spec.js';
 import { groupSchema } from '../model/group.js';
 
 const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'an IPv4 address');

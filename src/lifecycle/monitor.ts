@@ -1,5 +1,5 @@
 import type { Machine, MachineState } from '../inventory/machines.js';
-import { profileSpecSchema } from '../inventory/profile-spec.js';
+import { profileSpecSchema } from '../model/profile-spec.js';
 import type { Store } from '../inventory/store.js';
 import type { Logger } from '../log.js';
 import { type AwaitedBoot, type ReadinessKind, type ReadinessSource, type ReadinessVerdict, readinessKindOf } from './readiness.js';

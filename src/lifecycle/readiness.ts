@@ -1,5 +1,5 @@
 import type { Machine } from '../inventory/machines.js';
-import type { ProfileSpec } from '../inventory/profile-spec.js';
+import type { ProfileSpec } from '../model/profile-spec.js';
 
 /**
  * How a machine's OS tells rackboot that a boot finished:

@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { tryNormalizeMac } from '../inventory/mac.js';
+import { tryNormalizeMac } from '../model/mac.js';
 import type { Store } from '../inventory/store.js';
 import type { UnknownMac } from '../inventory/unknown-macs.js';
 import type { Settings } from '../settings.js';

@@ -1,6 +1,6 @@
 import type { Asset, AssetRegistry } from '../assets/index.js';
 import { assetUrl } from '../boot/urls.js';
-import type { ProfileSpec } from '../inventory/profile-spec.js';
+import type { ProfileSpec } from '../model/profile-spec.js';
 
 /** The test OS the boot-assets build produces; profiles without a kernel boot it. */
 export const TEST_OS = { kernel: 'testos-vmlinuz', initrd: 'testos-initrd.img', ignition: 'testos-ignition.img' } as const;

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MSG, OPT } from '../../src/dhcp/options.js';
 import { decodeDhcpPacket } from '../../src/dhcp/packet.js';
-import { macFromBytes } from '../../src/inventory/mac.js';
+import { macFromBytes } from '../../src/model/mac.js';
 import { waitFor } from '../helpers/netns.js';
 import { DhcpLab } from './helpers/lab.js';
 import { readPcapUdp } from './helpers/pcap.js';

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPT } from '../../src/dhcp/options.js';
 import { decodeDhcpPacket } from '../../src/dhcp/packet.js';
-import { macFromBytes } from '../../src/inventory/mac.js';
+import { macFromBytes } from '../../src/model/mac.js';
 import { qemuArgs } from '../../qemu/vm.js';
 import { waitFor } from '../helpers/netns.js';
 import { DhcpLab } from './helpers/lab.js';

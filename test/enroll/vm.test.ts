@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { qemuArgs } from '../../qemu/vm.js';
 import type { Machine } from '../../src/inventory/machines.js';
-import { profileSpecSchema } from '../../src/inventory/profile-spec.js';
+import { profileSpecSchema } from '../../src/model/profile-spec.js';
 import { Store } from '../../src/inventory/store.js';
 import { groupSchema } from '../../src/model/group.js';
 import { TestNet, waitFor } from '../helpers/netns.js';

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '../../src/errors.js';
-import { normalizeMac } from '../../src/inventory/mac.js';
+import { normalizeMac } from '../../src/model/mac.js';
 import { parseSelector } from '../../src/inventory/match.js';
-import type { ProfileSpec } from '../../src/inventory/profile-spec.js';
+import type { ProfileSpec } from '../../src/model/profile-spec.js';
 import { Store } from '../../src/inventory/store.js';
 
 const spec: ProfileSpec = { boot: 'network', chain: 'ipxe', os: 'testos', initrd: [], cmdline: '', requireSecureBoot: false };

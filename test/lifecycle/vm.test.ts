@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { qemuArgs } from '../../qemu/vm.js';
-import { profileSpecSchema } from '../../src/inventory/profile-spec.js';
+import { profileSpecSchema } from '../../src/model/profile-spec.js';
 import { Store } from '../../src/inventory/store.js';
 import { digestOf } from '../../src/model/digest.js';
 import { driftReport } from '../../src/rollout/drift.js';

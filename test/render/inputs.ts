@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { type ProfileSpec, profileSpecSchema } from '../../src/inventory/profile-spec.js';
+import { type ProfileSpec, profileSpecSchema } from '../../src/model/profile-spec.js';
 import type { RenderInput, RenderMachine } from '../../src/render/types.js';
 
 /** Directory of the render goldens and profile fixtures. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderMachineVersion } from '../../src/config/index.js';
 import { redactSecrets, secretForms } from '../../src/config/redact.js';
-import { profileSpecSchema } from '../../src/inventory/profile-spec.js';
+import { profileSpecSchema } from '../../src/model/profile-spec.js';
 import { PROFILE_SECRET_PATHS, SEALED, fillPlaceholders, joinSecrets, splitSecrets } from '../../src/inventory/sealing.js';
 import { SecretBox } from '../../src/inventory/secrets.js';
 import { Store } from '../../src/inventory/store.js';

@@ -5,7 +5,7 @@ import { checkSource } from '../../boot/identity.js';
 import { BootService } from '../../boot/service.js';
 import { BOOT_PATHS } from '../../boot/urls.js';
 import { findMachineByIdentity, identityQuery } from '../../inventory/identity.js';
-import { normalizeMac } from '../../inventory/mac.js';
+import { normalizeMac } from '../../model/mac.js';
 import { renderRefusal } from '../../render/ipxe.js';
 import type { AppDeps, RouteDeps } from '../app.js';
 import { fixedPublicUrl, socketBaseUrl } from '../public-url.js';

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
 import type { BootEvent } from '../../inventory/events.js';
-import { normalizeMac } from '../../inventory/mac.js';
+import { normalizeMac } from '../../model/mac.js';
 import type { Store } from '../../inventory/store.js';
 import type { EventFeed } from '../../lifecycle/event-feed.js';
 import { parseBody } from '../validate.js';

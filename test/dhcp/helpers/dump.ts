@@ -1,4 +1,4 @@
-import { macFromBytes } from '../../../src/inventory/mac.js';
+import { macFromBytes } from '../../../src/model/mac.js';
 import type { DhcpPacket } from '../../../src/dhcp/packet.js';
 
 const printable = (b: Buffer) => /^[\x20-\x7e]*$/.test(b.toString('latin1'));
