@@ -6,13 +6,16 @@ import { describe, expect, it } from 'vitest';
  * The layering of src/, checked file by file on the import statements (type-only imports too):
  * protocols do not import each other; render/ and model/ import nothing from inventory/ or http/;
  * model/ imports no other part of rackboot but errors; inventory/ imports no protocol or http module.
+ * No exceptions. And the wiring rules of issue #17: the SQLite connection stays inside
+ * src/inventory (Store.db is private; Store.rawDb is for src/inventory and tests), and no module
+ * holds a process-wide service (WeakMap registries, exported instances, module-level `let`).
  */
 const SRC = resolve(import.meta.dirname, '../src');
 const PROTOCOLS = ['dhcp', 'tftp', 'http', 'bmc'];
 
 /** Every .ts file under src/ with the top-level folders it imports (relative imports only). */
-function importsByFile(): Array<{ file: string; area: string; imports: string[] }> {
-  const out: Array<{ file: string; area: string; imports: string[] }> = [];
+function importsByFile(): Array<{ file: string; area: string; imports: string[]; text: string }> {
+  const out: Array<{ file: string; area: string; imports: string[]; text: string }> = [];
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
@@ -21,7 +24,7 @@ function importsByFile(): Array<{ file: string; area: string; imports: string[] 
         const text = readFileSync(p, 'utf8');
         const targets = [...text.matchAll(/(?:import|export)[^'"]*?from\s+'(\.[^']+)'/g)].map((m) => relative(SRC, resolve(dirname(p), m[1] ?? '')));
         const area = relative(SRC, p).split('/')[0] ?? '';
-        out.push({ file: relative(SRC, p), area, imports: targets.map((t) => (t.includes('/') ? (t.split('/')[0] ?? '') : t.replace(/\.js$/, ''))) });
+        out.push({ file: relative(SRC, p), area, text, imports: targets.map((t) => (t.includes('/') ? (t.split('/')[0] ?? '') : t.replace(/\.js$/, ''))) });
       }
     }
   };
@@ -31,14 +34,13 @@ function importsByFile(): Array<{ file: string; area: string; imports: string[] 
 
 const files = importsByFile();
 
-/**
- * Known exceptions, to be removed, never added to: the power, provision and rollout routes still
- * reach the BMC layer's PowerService through powerServiceFor() instead of a narrow interface
- * built once in main.ts (issue #17).
- */
-const KNOWN = new Set(['http/routes/power.ts → bmc/', 'http/routes/provision.ts → bmc/', 'http/routes/rollout.ts → bmc/']);
 const violations = (area: string, forbidden: (target: string) => boolean) =>
-  [...new Set(files.filter((f) => f.area === area).flatMap((f) => f.imports.filter(forbidden).map((t) => `${f.file} → ${t}/`)))].filter((v) => !KNOWN.has(v));
+  [...new Set(files.filter((f) => f.area === area).flatMap((f) => f.imports.filter(forbidden).map((t) => `${f.file} → ${t}/`)))];
+
+/** Files of src/ outside `area`/ whose text matches `pattern`, as "file: match". */
+function usesOutside(area: string, pattern: RegExp): string[] {
+  return files.filter((f) => f.area !== area).flatMap((f) => [...f.text.matchAll(pattern)].map((m) => `${f.file}: ${m[0]}`));
+}
 
 describe('layering of src/', () => {
   it('reads every file (the check is not vacuous)', () => {
@@ -60,5 +62,18 @@ describe('layering of src/', () => {
 
   it('inventory/ imports no protocol or http module', () => {
     expect(violations('inventory', (t) => PROTOCOLS.includes(t))).toEqual([]);
+  });
+
+  it('the SQLite connection stays in inventory/ (no Store.rawDb, no store.db)', () => {
+    expect(usesOutside('inventory', /\bStore\.rawDb\b|\bstore\.db\b/g)).toEqual([]);
+  });
+
+  it('no module-level singletons: WeakMap registries, exported instances, module-level let', () => {
+    // Pure memo tables of constants (e.g. encoded DHCP options) are not services and are allowed.
+    const singleton = /^(?:export )?const \w+ = new WeakMap\b.*$|^export const \w+ = new (?!Set\b|Map\b)\w+\(.*$|^(?:export )?let \w+.*$/gm;
+    const found = files.flatMap((f) => [...f.text.replace(/`[^`]*`/gs, '``').matchAll(singleton)].map((m) => `${f.file}: ${m[0].slice(0, 60)}`));
+    // The one left: a one-second copy of the kernel's neighbour table (/proc/net/arp), itself
+    // process-wide; to be replaced by a table object built in main.ts and injected (issue #17).
+    expect(found.filter((f) => !f.startsWith('net/client-mac.ts: let arpCache'))).toEqual([]);
   });
 });

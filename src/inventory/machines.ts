@@ -1,7 +1,7 @@
 import { AppError } from '../errors.js';
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
-import { normalizeMac } from './mac.js';
+import { normalizeMac } from '../model/mac.js';
 import { type MachineIdentity, usableSerial, usableUuid } from './identity.js';
 import { type Requirement, matchesSelector, validateLabels } from './match.js';
 

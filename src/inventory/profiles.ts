@@ -1,7 +1,7 @@
 import { AppError } from '../errors.js';
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
-import type { ProfileSpec } from './profile-spec.js';
+import type { ProfileSpec } from '../model/profile-spec.js';
 import type { SecretBox } from './secrets.js';
 import {
   PROFILE_SECRET_PATHS,
