@@ -17,6 +17,7 @@ import { RedfishClient } from './redfish/client.js';
 import { type HttpSend, nodeHttp } from './redfish/http.js';
 import type { BmcCandidate, BmcDiscoverer, DiscoveryOutcome } from '../model/bmc-discovery.js';
 import type { BmcSettings } from './settings.js';
+import { EVENT } from '../lifecycle/event-kinds.js';
 
 export type { BmcCandidate, BmcDiscoverer, DiscoveryOutcome, GroupBmcCredentials } from '../model/bmc-discovery.js';
 
@@ -101,7 +102,7 @@ export async function discoverBmc(
     }
   }
   // Never the password: the event says where and what, not with what.
-  store.events.add({ machineId, source: 'bmc', kind: 'bmc.discovery', detail: { ...out, username: candidate.username } });
+  store.events.add({ machineId, source: 'bmc', kind: EVENT.bmcDiscovery, detail: { ...out, username: candidate.username } });
   deps.log?.info({ subsys: 'bmc', machineId, ...out }, 'bmc discovery');
   return out;
 }

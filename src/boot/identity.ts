@@ -10,6 +10,7 @@ import type { Store } from '../inventory/store.js';
 import type { Logger } from '../log.js';
 import { neighbourMacOf } from '../net/client-mac.js';
 import { type BindingVerdict, type BootBindingMode, checkBinding, normalizeSourceAddress } from './binding.js';
+import { EVENT } from '../lifecycle/event-kinds.js';
 
 /** What is being handed out or changed (the `what` of a `security.refused` event). */
 export type BoundResource = 'boot-script' | 'grub-config' | 'grub-beacon' | 'config' | 'report';
@@ -65,7 +66,7 @@ export function checkSource(deps: IdentityDeps, r: BoundRequest): BindingVerdict
   if (!verdict.ok) {
     const mac = r.mac ?? r.machine.macs[0] ?? null;
     const detail = { what: r.what, reason: verdict.reason, client: source };
-    deps.store.events.add({ mac, machineId: r.machine.id, source: r.via, kind: 'security.refused', detail });
+    deps.store.events.add({ mac, machineId: r.machine.id, source: r.via, kind: EVENT.securityRefused, detail });
     deps.store.sightings.countRefusal(r.machine.id, verdict.reason);
     deps.log?.warn({ subsys: 'binding', machine: r.machine.name, mac, ...detail }, 'request refused: source is not bound to the machine');
   }

@@ -4,6 +4,7 @@ import type { ConfigVersionWithBody } from '../inventory/configs.js';
 import { tryNormalizeMac } from '../inventory/mac.js';
 import type { ConfigDeps } from './service.js';
 import { hashToken, looksLikeToken, sha256Hex } from './tokens.js';
+import { EVENT } from '../lifecycle/event-kinds.js';
 
 /** Companion files of a NoCloud seed directory served under the token URL. */
 export const NOCLOUD_FILES = ['user-data', 'meta-data', 'vendor-data'] as const;
@@ -36,7 +37,7 @@ export function fetchConfig(deps: ConfigDeps, token: string, opts: { source: str
   const t = hash ? store.configs.findToken(hash) : undefined;
   const deny = (reason: DenyReason): never => {
     const detail = { reason, file: opts.file ?? null, versionId: t?.versionId ?? null, ...(opts.mac !== undefined ? { mac: opts.mac.slice(0, 40) } : {}) };
-    store.events.add({ machineId: t?.machineId ?? null, mac: mac ?? null, source: 'http', kind: 'config.denied', detail });
+    store.events.add({ machineId: t?.machineId ?? null, mac: mac ?? null, source: 'http', kind: EVENT.configDenied, detail });
     log?.warn({ ...detail, machineId: t?.machineId, tokenHash: hash?.slice(0, 12) }, 'config fetch denied');
     throw new AppError('FORBIDDEN', `config token refused (${reason})`, { details: { reason } });
   };
@@ -55,7 +56,7 @@ export function fetchConfig(deps: ConfigDeps, token: string, opts: { source: str
   if (!store.configs.consumeToken(hash, now)) return deny('used');
   const sha256 = body === version.body ? version.sha256 : sha256Hex(body);
   const contentType = body === version.body ? version.contentType : 'text/plain; charset=utf-8';
-  store.events.add({ machineId: t.machineId, mac: mac ?? null, source: 'http', kind: 'config.served', detail: { versionId: version.id, sha256, file: opts.file ?? null } });
+  store.events.add({ machineId: t.machineId, mac: mac ?? null, source: 'http', kind: EVENT.configServed, detail: { versionId: version.id, sha256, file: opts.file ?? null } });
   log?.info({ machineId: t.machineId, versionId: version.id, sha256, file: opts.file }, 'config served');
   return { version, body, contentType, sha256 };
 }

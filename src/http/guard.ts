@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { ACCESS_LEVELS, type Access, type TokenVerifier, listenerOf, roleAllows } from './access.js';
 import { bearerOf } from './auth.js';
 import { targetProblem } from './path-policy.js';
+import { EVENT } from '../lifecycle/event-kinds.js';
 
 /** Which listener a raw request arrived on (set by the servers main.ts builds). */
 const LISTENER = Symbol('rackboot.listener');
@@ -137,7 +138,7 @@ export function eventAudit(
       }
       written++;
       log.info(detail, 'request refused');
-      events.add({ source: 'auth', kind: 'auth.refused', detail: suppressed > 0 ? { ...detail, suppressedBefore: suppressed } : detail });
+      events.add({ source: 'auth', kind: EVENT.authRefused, detail: suppressed > 0 ? { ...detail, suppressedBefore: suppressed } : detail });
       suppressed = 0;
     },
   };

@@ -6,6 +6,7 @@ import type { VersionControl } from './effects.js';
 import { digestOf, formatDigest, parseDigest, recordedDigest, tryParseDigest } from '../model/digest.js';
 import type { ExpectedDigests } from './plan.js';
 import type { MachineVersion, RolloutTarget } from './spec.js';
+import { EVENT } from '../lifecycle/event-kinds.js';
 
 /** Resolves an image reference (asset name or sha256:<hex>) to its bare hex digest, if known. */
 export type ImageDigestOf = (ref: string) => string | undefined;
@@ -57,7 +58,7 @@ export function inventoryVersions(store: Store, imageDigestOf: ImageDigestOf): V
       // `registered` asks for a network install: the boot script sends ready machines to their disk.
       store.transaction(() => {
         store.machines.update(m.id, { profile: v.profile, state: 'registered' });
-        store.events.add({ machineId: m.id, source: 'rollout', kind: 'rollout.assigned', detail: { profile: v.profile, revision: v.profileRevision } });
+        store.events.add({ machineId: m.id, source: 'rollout', kind: EVENT.rolloutAssigned, detail: { profile: v.profile, revision: v.profileRevision } });
       });
     },
     expected(m, v): ExpectedDigests {

@@ -5,6 +5,7 @@
  */
 import type { Machine } from '../inventory/machines.js';
 import type { Store } from '../inventory/store.js';
+import { EVENT } from '../lifecycle/event-kinds.js';
 
 /** The verdict for one machine. */
 export interface SecureBootVerdict {
@@ -39,7 +40,7 @@ export function withSecureBootCompliance(
       mac: machine.macs[0] ?? null,
       machineId: machine.id,
       source: 'agent',
-      kind: 'machine.noncompliant',
+      kind: EVENT.machineNoncompliant,
       detail: { rule: 'requireSecureBoot', reported: verdict.reported },
     });
   }

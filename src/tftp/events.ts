@@ -1,6 +1,7 @@
 import type { NewEvent } from '../inventory/events.js';
 import type { Store } from '../inventory/store.js';
 import type { Logger } from '../log.js';
+import { EVENT } from '../lifecycle/event-kinds.js';
 import type { TransferRecord } from './server.js';
 
 /** The boot-trace event of one TFTP request. */
@@ -16,7 +17,7 @@ export function transferEvent(r: TransferRecord): NewEvent {
   };
   if (r.retransmits) detail.retransmits = r.retransmits;
   if (r.error !== undefined) detail.error = r.error;
-  return { mac: r.client.mac ?? null, source: 'tftp', kind: r.result === 'sent' ? 'tftp.sent' : 'tftp.failed', detail };
+  return { mac: r.client.mac ?? null, source: 'tftp', kind: r.result === 'sent' ? EVENT.tftpSent : EVENT.tftpFailed, detail };
 }
 
 /**

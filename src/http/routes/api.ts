@@ -8,6 +8,7 @@ import type { AppDeps } from '../app.js';
 import { bmcSchema, machineCreateSchema, machinePatchSchema, profileCreateSchema, profileUpdateSchema } from '../schemas.js';
 import { parseBody } from '../validate.js';
 import { documented } from './openapi.js';
+import { EVENT } from '../../lifecycle/event-kinds.js';
 
 const refParams = z.object({ ref: z.string().min(1).max(128) });
 const nameParams = z.object({ name: z.string().min(1).max(128) });
@@ -40,7 +41,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
     const body = parseBody(machineCreateSchema, req.body);
     requireProfile(body.profile);
     const m = store.machines.create(body);
-    store.events.add({ machineId: m.id, source: 'api', kind: 'machine.created', detail: { name: m.name, macs: m.macs } });
+    store.events.add({ machineId: m.id, source: 'api', kind: EVENT.machineCreated, detail: { name: m.name, macs: m.macs } });
     return reply.status(201).send(machineView(m.id));
   });
   app.get('/api/v1/machines/:ref', { config: { access: 'read' }, ...documented({ summary: 'Get a machine by id, name or MAC', params: refParams }) }, async (req) => {
@@ -52,13 +53,13 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
     const patch = parseBody(machinePatchSchema, req.body);
     requireProfile(patch.profile);
     const m = store.machines.update(store.machines.get(ref).id, patch);
-    store.events.add({ machineId: m.id, source: 'api', kind: 'machine.updated', detail: { fields: Object.keys(patch) } });
+    store.events.add({ machineId: m.id, source: 'api', kind: EVENT.machineUpdated, detail: { fields: Object.keys(patch) } });
     return machineView(m.id);
   });
   app.delete('/api/v1/machines/:ref', { config: { access: 'admin' }, ...documented({ summary: 'Delete a machine', params: refParams }) }, async (req) => {
     const { ref } = parseBody(refParams, req.params, 'path');
     const m = store.machines.remove(store.machines.get(ref).id);
-    store.events.add({ source: 'api', kind: 'machine.deleted', detail: { id: m.id, name: m.name, macs: m.macs } });
+    store.events.add({ source: 'api', kind: EVENT.machineDeleted, detail: { id: m.id, name: m.name, macs: m.macs } });
     return m;
   });
 
@@ -71,7 +72,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
     const body = parseBody(bmcSchema, req.body);
     const m = store.machines.get(ref);
     const b = store.bmcs.set(m.id, body);
-    store.events.add({ machineId: m.id, source: 'api', kind: 'bmc.set', detail: { type: b.type, address: b.address } });
+    store.events.add({ machineId: m.id, source: 'api', kind: EVENT.bmcSet, detail: { type: b.type, address: b.address } });
     return b;
   });
   app.delete('/api/v1/machines/:ref/bmc', { config: { access: 'admin' }, ...documented({ summary: 'Detach the BMC', params: refParams }) }, async (req) => {

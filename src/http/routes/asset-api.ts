@@ -6,6 +6,7 @@ import { AppError } from '../../errors.js';
 import type { AppDeps } from '../app.js';
 import { parseBody } from '../validate.js';
 import { documented } from './openapi.js';
+import { EVENT } from '../../lifecycle/event-kinds.js';
 
 /** POST /api/v1/assets: an external artifact from a local file or a mirror URL, with its digest. */
 export const assetRegisterSchema = z
@@ -44,7 +45,7 @@ export function registerAssetApi(app: FastifyInstance, deps: AppDeps, assets: As
     const b = parseBody(assetRegisterSchema, req.body);
     const source = b.path !== undefined ? { path: b.path } : { url: b.url as string };
     const a = await assets.register({ name: b.name, kind: b.kind, sha256: b.sha256, source }, importer);
-    deps.store.events.add({ source: 'assets', kind: 'asset.registered', detail: { name: a.name, sha256: a.sha256, size: a.size, kind: a.kind } });
+    deps.store.events.add({ source: 'assets', kind: EVENT.assetRegistered, detail: { name: a.name, sha256: a.sha256, size: a.size, kind: a.kind } });
     log.info({ name: a.name, sha256: a.sha256, size: a.size }, 'artifact registered');
     const { path: _p, ...view } = a;
     return reply.status(201).send({ ...view, url: assetPath(a.sha256) });

@@ -13,6 +13,7 @@ import { clientMacOf } from '../../net/client-mac.js';
 import type { Logger } from '../../log.js';
 import type { AppDeps } from '../app.js';
 import { documented } from './openapi.js';
+import { EVENT } from '../../lifecycle/event-kinds.js';
 
 const digestParams = z.object({ hex: z.string() });
 const nameParams = z.object({ name: z.string() });
@@ -35,7 +36,7 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AppDeps, assets:
     deps.store.events.add({
       mac,
       source: 'http',
-      kind: 'asset.served',
+      kind: EVENT.assetServed,
       detail: { name: asset.name, sha256: asset.sha256, kind: asset.kind, status, bytes, client: req.ip },
     });
     log.debug({ mac, name: asset.name, status, bytes }, 'asset served');

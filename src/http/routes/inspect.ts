@@ -23,6 +23,7 @@ import { parseBody } from '../validate.js';
 import { type EnrollOutcome, applyInspection } from './inspect-enroll.js';
 import { MAX_INSPECTION_BYTES, factsFromInspection, inspectionReportSchema } from './inspect-report.js';
 import { documented } from './openapi.js';
+import { EVENT } from '../../lifecycle/event-kinds.js';
 
 export { wantsInspection } from './inspect-enroll.js';
 
@@ -47,7 +48,7 @@ export function inspectionScript(deps: AppDeps, assets: AssetRegistry, machine: 
   deps.store.inspections.addToken({ hash: hashToken(token), machineId: machine.id, expiresAt: nowMs + ttlMs, createdAt: nowMs });
   const url = (a: Asset) => `${base}/assets/sha256/${a.sha256}?mac=${mac}`;
   const initrds = tools ? [initrd, tools] : [initrd];
-  deps.store.events.add({ mac, machineId: machine.id, source: 'http', kind: 'boot.script', detail: { mode: 'inspect', kernel: kernel.sha256, initrds: initrds.map((a) => a.sha256) } });
+  deps.store.events.add({ mac, machineId: machine.id, source: 'http', kind: EVENT.bootScript, detail: { mode: 'inspect', kernel: kernel.sha256, initrds: initrds.map((a) => a.sha256) } });
   return renderNetworkBoot({
     mac,
     machine: machine.name,
@@ -102,9 +103,9 @@ export function registerInspectRoutes(app: FastifyInstance, deps: AppDeps): void
       store.inspections.revokeToken(hash);
       const { machine, outcome } = applyInspection(store, before, facts, client);
       const mac = machine.macs[0] ?? null;
-      store.events.add({ mac, machineId, source: 'inspect', kind: 'inspect.report', detail: { inspection: saved.id, client, ...outcome } });
+      store.events.add({ mac, machineId, source: 'inspect', kind: EVENT.inspectReport, detail: { inspection: saved.id, client, ...outcome } });
       if (outcome.result === 'enrolled') {
-        store.events.add({ mac, machineId, source: 'inspect', kind: 'machine.enrolled', detail: { group: outcome.group, profile: outcome.profile, name: outcome.name, by: 'inspection' } });
+        store.events.add({ mac, machineId, source: 'inspect', kind: EVENT.machineEnrolled, detail: { group: outcome.group, profile: outcome.profile, name: outcome.name, by: 'inspection' } });
       }
       return { machine, outcome, inspection: saved.id };
     });

@@ -13,6 +13,7 @@ import { bearerOf } from '../auth.js';
 import { documented } from './openapi.js';
 import { parseBody } from '../validate.js';
 import { withSecureBootCompliance } from '../../secureboot/compliance.js';
+import { EVENT, reportKind } from '../../lifecycle/event-kinds.js';
 
 /** Phases and their transitions live in src/boot/transitions.ts (pure, table-tested). */
 export { REPORT_PHASES, type ReportPhase, nextMachineState } from '../../boot/transitions.js';
@@ -89,10 +90,10 @@ export function registerReportRoutes(app: FastifyInstance, deps: AppDeps, assets
         mac,
         machineId: m.id,
         source: 'agent',
-        kind: `report.${body.phase}`,
+        kind: reportKind(body.phase),
         detail: { versionId, state, message: body.message ?? null, configDigest: body.configDigest ? recordedDigest(body.configDigest) : null, imageDigest: body.imageDigest ? recordedDigest(body.imageDigest) : null },
       });
-      if (drift.length > 0) store.events.add({ mac, machineId: m.id, source: 'agent', kind: 'machine.drifted', detail: { drift } });
+      if (drift.length > 0) store.events.add({ mac, machineId: m.id, source: 'agent', kind: EVENT.machineDrifted, detail: { drift } });
       log.info({ machine: m.name, phase: body.phase, state, drift: drift.length }, 'report');
       return { machine: m.name, state, drift };
     });

@@ -7,6 +7,7 @@ import type { Logger } from '../../log.js';
 import { ROLES, callerOf } from '../access.js';
 import { parseBody } from '../validate.js';
 import { documented } from './openapi.js';
+import { EVENT } from '../../lifecycle/event-kinds.js';
 
 /** Ten years: a longer lifetime is a token that should have no expiry. */
 const MAX_TTL_SECONDS = 10 * 365 * 86_400;
@@ -65,7 +66,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: TokenRouteDeps):
     const actor = actorOf(req);
     deps.store.events.add({
       source: 'auth',
-      kind: 'token.created',
+      kind: EVENT.tokenCreated,
       detail: { tokenId: token.id, name: token.name, role: token.role, expiresAt: token.expiresAt, ...actor },
     });
     log.info({ tokenId: token.id, name: token.name, role: token.role, expiresAt: token.expiresAt, by: actor.by }, 'api token created');
@@ -85,7 +86,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: TokenRouteDeps):
       const actor = actorOf(req);
       deps.store.events.add({
         source: 'auth',
-        kind: 'token.revoked',
+        kind: EVENT.tokenRevoked,
         detail: { tokenId: token.id, name: token.name, role: token.role, ...actor },
       });
       log.info({ tokenId: token.id, name: token.name, by: actor.by }, 'api token revoked');

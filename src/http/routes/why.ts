@@ -8,6 +8,7 @@ import type { AppDeps } from '../app.js';
 import { machineCreateSchema } from '../schemas.js';
 import { parseBody } from '../validate.js';
 import { documented } from './openapi.js';
+import { EVENT } from '../../lifecycle/event-kinds.js';
 
 const refParams = z.object({ ref: z.string().min(1).max(128) });
 const macParams = z.object({ mac: z.string().min(1).max(64) });
@@ -53,7 +54,7 @@ export function registerWhyRoutes(app: FastifyInstance, deps: AppDeps, now: () =
       const facts = { arch: seen.arch, vendorClass: seen.vendorClass, relayAgent: seen.giaddr || seen.circuitId || seen.remoteId ? { giaddr: seen.giaddr, circuitId: seen.circuitId, remoteId: seen.remoteId } : null };
       const created = store.machines.create({ name: body.name, macs: [mac], labels: body.labels, profile: body.profile ?? null, facts });
       store.unknownMacs.remove(mac);
-      store.events.add({ mac, machineId: created.id, source: 'api', kind: 'machine.created', detail: { name: created.name, macs: created.macs, enrolledFrom: 'unknown-macs', by: req.caller?.name ?? null } });
+      store.events.add({ mac, machineId: created.id, source: 'api', kind: EVENT.machineCreated, detail: { name: created.name, macs: created.macs, enrolledFrom: 'unknown-macs', by: req.caller?.name ?? null } });
       return created;
     });
     return reply.status(201).send(m);
