@@ -15,6 +15,9 @@
 #
 # Usage: sudo bash bench/tftp.sh [| tee bench/results/tftp.txt]
 #   REPS=3 PARALLEL=50 (0 skips the parallel case) CASES="512:1 1432:1 1432:16" SRVCORE=1 CLICORE=0
+#   SERVERS="rackboot tftpd-hpa" (a subset), W1OPT=1 (window-1 cases ask "windowsize 1" explicitly,
+#   as atftp --option does; tftpd-hpa and dnsmasq ignore it), PCLIENT=curl (the parallel case with
+#   curl's TFTP client instead of atftp), PSIZE=16 (MiB per parallel transfer)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +36,11 @@ PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # in.tftpd forks a child per transfer and clients may outlive a timeout: all in our namespaces.
+  for ns in "$SRV" "$CLI"; do
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    [ -n "$pids" ] && kill -9 $pids 2>/dev/null || true
+  done
   ip netns del "$CLI" 2>/dev/null || true
   ip netns del "$SRV" 2>/dev/null || true
   rm -rf "$WORK"
@@ -76,6 +84,7 @@ dataDir: $WORK/data
 assetsDir: $WORK/root
 logLevel: info
 http: { host: 198.18.0.1, port: 0 }
+api: { host: 198.18.0.1, port: 8443 }
 dhcp: { enabled: false }
 # The parallel case runs 50 transfers from one client address (the per-client default is 4).
 tftp: { host: 198.18.0.1, port: 69, maxTransfersPerClient: 64 }
@@ -100,7 +109,9 @@ for log in rackboot rackboot-ts; do
 done
 
 declare -A ADDR=([rackboot]=198.18.0.1 [tftpd-hpa]=198.18.0.2 [dnsmasq]=198.18.0.3 [rackboot-ts]=198.18.0.4)
-SERVERS=(rackboot tftpd-hpa dnsmasq rackboot-ts)
+read -r -a SERVERS <<<"${SERVERS:-rackboot tftpd-hpa dnsmasq rackboot-ts}"
+W1OPT=${W1OPT:-0}
+PCLIENT=${PCLIENT:-atftp}
 
 # fetch SERVER FILE OUT OPTIONS... -> prints seconds, fails on error or a wrong sha256
 fetch() {
@@ -139,6 +150,8 @@ for case in $CASES; do
       if [[ $w != 1 ]]; then
         [[ $s == rackboot* ]] || continue
         opts+=("windowsize $w")
+      elif [[ $W1OPT == 1 ]]; then
+        opts+=("windowsize 1")
       fi
       t=$(fetch "$s" big64.bin "$WORK/out/$s.bin" "${opts[@]}") || t=nan
       TIMES[$s]+="$t "
@@ -166,7 +179,11 @@ for s in "${SERVERS[@]}"; do
   t0=$EPOCHREALTIME
   ip netns exec "$CLI" taskset -c "$CLICORE" bash -c '
     for i in $(seq 1 '"$PARALLEL"'); do
-      ( timeout '"$CLIENT_TIMEOUT"' atftp --option "blksize 1432" -g -r mid16.bin -l '"$WORK"'/out/p-$i '"${ADDR[$s]}"' >/dev/null 2>&1; echo $? >'"$WORK"'/out/p-$i.rc ) &
+      if [ '"$PCLIENT"' = curl ]; then
+        ( timeout '"$CLIENT_TIMEOUT"' curl -s --tftp-blksize 1432 -o '"$WORK"'/out/p-$i tftp://'"${ADDR[$s]}"'/mid16.bin; echo $? >'"$WORK"'/out/p-$i.rc ) &
+      else
+        ( timeout '"$CLIENT_TIMEOUT"' atftp --option "blksize 1432" -g -r mid16.bin -l '"$WORK"'/out/p-$i '"${ADDR[$s]}"' >/dev/null 2>&1; echo $? >'"$WORK"'/out/p-$i.rc ) &
+      fi
     done
     wait'
   t1=$EPOCHREALTIME
@@ -177,8 +194,8 @@ for s in "${SERVERS[@]}"; do
   done
   PFAIL[$s]=$fails
   PTIME[$s]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-  printf '%d x 16 MiB parallel, blksize 1432   %-10s failed %2d  total %7s s  (%s MiB/s aggregate)\n' \
-    "$PARALLEL" "$s" "$fails" "${PTIME[$s]}" "$(mibps "${PTIME[$s]}" $((16 * PARALLEL)))"
+  printf '%d x 16 MiB parallel (%s), blksize 1432   %-10s failed %2d  total %7s s  (%s MiB/s aggregate)\n' \
+    "$PARALLEL" "$PCLIENT" "$s" "$fails" "${PTIME[$s]}" "$(mibps "${PTIME[$s]}" $((16 * PARALLEL)))"
 done
 rm -f "$WORK"/out/p-*
 [[ $PARALLEL -gt 0 ]] && echo "rackboot retransmissions in the parallel run: $(($(retx) - RETX_SINGLE))"
