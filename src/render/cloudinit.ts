@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { invalidConfig, parseConfig } from './check.js';
-import { CLOUDINIT_REPORT_PROGRAM, CLOUDINIT_REPORT_UNIT, REPORT_PROGRAM, REPORT_UNIT } from './completion.js';
+import { CLOUDINIT_REPORT_UNIT, REPORT_PROGRAM, REPORT_UNIT, type ServedImage, cloudInitReportProgram, servedImageOf } from './completion.js';
 import type { RenderInput, RenderedConfig } from './types.js';
 
 const strOrList = z.union([z.string(), z.array(z.string())]);
@@ -75,9 +75,9 @@ export type CloudConfig = z.infer<typeof cloudConfigSchema>;
  * runcmd entry (final stage) that queues the unit without waiting. The unit is ordered after
  * cloud-final, so it runs once cloud-init wrote its result, whatever the profile's runcmd does.
  */
-export function withCompletionReport(c: CloudConfig): CloudConfig {
+export function withCompletionReport(c: CloudConfig, served: ServedImage | null = null): CloudConfig {
   const files = [
-    { path: REPORT_PROGRAM, permissions: '0755', content: CLOUDINIT_REPORT_PROGRAM },
+    { path: REPORT_PROGRAM, permissions: '0755', content: cloudInitReportProgram(served) },
     { path: `/etc/systemd/system/${REPORT_UNIT}`, permissions: '0644', content: CLOUDINIT_REPORT_UNIT },
   ];
   const start = ['systemctl', 'start', '--no-block', REPORT_UNIT];
@@ -95,7 +95,7 @@ export const CLOUD_CONFIG_CONTENT_TYPE = 'text/cloud-config';
 export function renderCloudInit(input: RenderInput): RenderedConfig {
   const spec = parseConfig(cloudInitSpecSchema, input.profile.spec.cloudInit ?? {}, 'spec.cloudInit', 'cloud-init profile');
   const name = input.machine.name;
-  const user = spec.report ? withCompletionReport(spec.userData) : spec.userData;
+  const user = spec.report ? withCompletionReport(spec.userData, servedImageOf(input)) : spec.userData;
   const doc = { hostname: name, preserve_hostname: false, ...user };
   let body: string;
   try {

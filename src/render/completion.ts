@@ -1,3 +1,5 @@
+import type { RenderInput } from './types.js';
+
 /**
  * Completion reports rendered into the configs of OSes that run no rackboot agent: a oneshot
  * systemd unit (Ignition / Butane) or a unit started from cloud-init's runcmd, which POSTs the
@@ -7,35 +9,97 @@
  * serves every boot and its digest means the same bytes everywhere.
  */
 
+/**
+ * What rackboot served for the boot a config is rendered for (SHA-256 hex): the kernel and
+ * initrds of the boot script and, when the profile installs one, the install image. Baked into
+ * the report program, which sends it back as the booted image: as the config is rendered per
+ * boot, a new kernel, initrd or image is a new config version, whose digest the node measures.
+ */
+export interface ServedImage {
+  kernel: string | null;
+  initrds: string[];
+  install: string | null;
+}
+
+/** The served image of a render input; null when it names none (profile checks, tests). */
+export function servedImageOf(input: Pick<RenderInput, 'bootImage' | 'installImage'>): ServedImage | null {
+  const boot = input.bootImage ?? null;
+  const install = input.installImage?.sha256 ?? null;
+  if (!boot && !install) return null;
+  return { kernel: boot?.kernel ?? null, initrds: boot?.initrds ?? [], install };
+}
+
+/** JSON of facts.bootedImage.served (digests with their algorithm), shell- and Python-safe (hex only). */
+function servedJson(img: ServedImage | null): string {
+  if (!img) return '{}';
+  const d = (hex: string) => `sha256:${hex}`;
+  return JSON.stringify({ ...(img.kernel ? { kernel: d(img.kernel) } : {}), initrds: img.initrds.map(d), ...(img.install ? { install: d(img.install) } : {}) });
+}
+
 /** Name of the rendered unit. */
 export const REPORT_UNIT = 'rackboot-report.service';
 /** Where the rendered report program is written (on /var: /usr is read-only on Flatcar and FCOS). */
 export const REPORT_PROGRAM = '/var/lib/rackboot/report';
 
+/** Where Ignition records the units a config enabled (Flatcar, FCOS, RHCOS and ignitionos alike). */
+export const IGNITION_PRESET_FILE = '/etc/systemd/system-preset/20-ignition.preset';
+/** How long the Ignition report waits for the config's units to finish starting. */
+export const UNIT_SETTLE_SECONDS = 300;
+
 /**
  * POSIX sh + curl (both on Flatcar, FCOS and RHCOS). The config digest is the SHA-512 Ignition
  * logged for the config bytes it parsed ("parsing config with SHA512: <hex>", in the initramfs
  * journal that systemd carries over); rackboot compares it with the SHA-512 of the version it
- * served. Retried with backoff; a 4xx answer (bad or expired token) exits 2 and is not retried.
+ * served. Before reporting it waits (at most UNIT_SETTLE_SECONDS) until no unit the config
+ * enabled is starting; any of them failed makes the report `failed` with systemd's result and
+ * the unit's last log lines. `imageDigest` is the install image rackboot rendered in (served, not
+ * measured). Retried with backoff; a 4xx answer (bad or expired token) exits 2, not retried.
  */
-export const IGNITION_REPORT_PROGRAM = `#!/bin/sh
+export function ignitionReportProgram(img: ServedImage | null = null): string {
+  const image = img?.install ? `,\\"imageDigest\\":\\"sha256:${img.install}\\"` : '';
+  return `#!/bin/sh
 # rackboot completion report, rendered into this config by rackboot: no rackboot agent runs here.
 set -u
 arg() { for a in $(cat /proc/cmdline); do case "$a" in "$1"=*) printf '%s\\n' "\${a#*=}"; return 0 ;; esac; done; return 1; }
-clean() { printf '%s' "$1" | tr -d '"\\\\' | tr '\\n\\t' '  ' | cut -c1-200; }
+clean() { printf '%s' "$1" | tr '\\n\\t' '  ' | tr -d '"\\\\\\000-\\037' | cut -c1-"\${2:-200}"; }
 url=$(arg rackboot.report) && token=$(arg rackboot.token) || { echo "rackboot-report: no rackboot.report/rackboot.token on the kernel command line" >&2; exit 0; }
+# What rackboot's boot script served for this boot (rendered into the config).
+served='${servedJson(img)}'
+units=$(sed -n 's/^enable //p' ${IGNITION_PRESET_FILE} 2>/dev/null | grep -vx '${REPORT_UNIT}' | tr '\\n' ' ')
+state() { systemctl show -p ActiveState --value "$1" 2>/dev/null; }
+starting() {
+  jobs=$(systemctl list-jobs --no-legend --no-pager 2>/dev/null)
+  for u in $units; do
+    case "$(state "$u")" in activating|deactivating|reloading) echo "$u"; continue ;; esac
+    printf '%s\\n' "$jobs" | grep -qF " $u " && echo "$u"
+  done
+}
+waited=0
+while [ -n "$(starting)" ] && [ "$waited" -lt ${UNIT_SETTLE_SECONDS} ]; do sleep 2; waited=$((waited + 2)); done
+phase=ready; msg="ignition config applied"; failed=""
+for u in $units; do [ "$(state "$u")" = failed ] && failed="$failed $u"; done
+if [ -n "$failed" ]; then
+  phase=failed; msg="units of the config failed:"
+  for u in $failed; do
+    logs=$(journalctl -b -u "$u" -o cat -n 3 --no-pager 2>/dev/null | tr '\\n' '|')
+    msg="$msg $u (result $(systemctl show -p Result --value "$u" 2>/dev/null), exit status $(systemctl show -p ExecMainStatus --value "$u" 2>/dev/null); log: $logs);"
+  done
+else
+  still=$(starting | tr '\\n' ' ')
+  [ -n "$still" ] && { phase=failed; msg="units of the config still starting after ${UNIT_SETTLE_SECONDS} s: $still"; }
+fi
 sha=$(journalctl -b -o cat 2>/dev/null | sed -n 's/.*parsing config with SHA512: \\([0-9a-f]\\{128\\}\\).*/\\1/p' | tail -n 1)
 PRETTY_NAME=unknown; [ -r /etc/os-release ] && . /etc/os-release
 kernel=$(uname -r); boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || true)
-msg="ignition config applied"; digest=""
+digest=""
 if [ -n "$sha" ]; then digest=",\\"configDigest\\":\\"sha512:$sha\\""; else msg="$msg; no Ignition SHA512 log line, config digest not reported"; fi
-facts="\\"bootedImage\\":{\\"os\\":\\"$(clean "$PRETTY_NAME")\\",\\"kernel\\":\\"$(clean "$kernel")\\",\\"bootId\\":\\"$(clean "$boot")\\"}"
-body="{\\"phase\\":\\"ready\\"$digest,\\"message\\":\\"$msg\\",\\"facts\\":{$facts}}"
+facts="\\"bootedImage\\":{\\"os\\":\\"$(clean "$PRETTY_NAME")\\",\\"kernel\\":\\"$(clean "$kernel")\\",\\"bootId\\":\\"$(clean "$boot")\\",\\"served\\":$served}"
+body="{\\"phase\\":\\"$phase\\"$digest${image},\\"message\\":\\"$(clean "$msg" 1900)\\",\\"facts\\":{$facts}}"
 delay=2
 for attempt in 1 2 3 4 5 6 7 8 9 10; do
   code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 20 -H "Authorization: Bearer $token" -H 'Content-Type: application/json' --data "$body" "$url") || code=000
   case "$code" in
-    2??) echo "rackboot-report: ready reported ($url, attempt $attempt)"; exit 0 ;;
+    2??) echo "rackboot-report: $phase reported ($url, attempt $attempt)"; exit 0 ;;
     4??) echo "rackboot-report: rackboot refused the report with HTTP $code" >&2; exit 2 ;;
   esac
   echo "rackboot-report: attempt $attempt failed (HTTP $code), retrying in $delay s" >&2
@@ -43,14 +107,17 @@ for attempt in 1 2 3 4 5 6 7 8 9 10; do
 done
 exit 1
 `;
+}
 
 /**
  * Python 3 (cloud-init is a Python program, so it is always there). Reads cloud-init's own
  * result (/run/cloud-init/result.json, written at the end of cloud-final): errors make the
  * report `failed` with them as the message; the config digest is the SHA-256 of the user-data
  * bytes cloud-init received (/var/lib/cloud/instance/user-data.txt), the config version's digest.
+ * The booted image is what rackboot served, rendered in (as for Ignition).
  */
-export const CLOUDINIT_REPORT_PROGRAM = `#!/usr/bin/python3
+export function cloudInitReportProgram(img: ServedImage | null = null): string {
+  return `#!/usr/bin/python3
 """rackboot completion report, rendered into this user-data by rackboot: no rackboot agent runs here."""
 import hashlib, json, os, sys, time, urllib.error, urllib.request
 
@@ -80,7 +147,11 @@ if not url or not token:
     sys.exit(0)
 with open('/proc/sys/kernel/random/boot_id') as f:
     boot_id = f.read().strip()
-report = {'phase': 'ready', 'facts': {'bootedImage': {'os': os_name(), 'kernel': os.uname().release, 'bootId': boot_id}}}
+# What rackboot's boot script served for this boot (rendered into the user-data).
+served = json.loads('${servedJson(img)}')
+report = {'phase': 'ready', 'facts': {'bootedImage': {'os': os_name(), 'kernel': os.uname().release, 'bootId': boot_id, 'served': served}}}
+if 'install' in served:
+    report['imageDigest'] = served['install']
 try:
     with open('/var/lib/cloud/instance/user-data.txt', 'rb') as f:
         report['configDigest'] = 'sha256:' + hashlib.sha256(f.read()).hexdigest()
@@ -118,6 +189,7 @@ for attempt in range(1, 11):
     delay = min(delay * 2, 60)
 sys.exit(1)
 `;
+}
 
 /**
  * The oneshot unit. Restart=on-failure (systemd ≥ 244 allows it for oneshot) covers outages

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseButane, butaneToIgnition } from './butane.js';
 import { parseConfig } from './check.js';
-import { IGNITION_REPORT_PROGRAM, IGNITION_REPORT_UNIT, REPORT_PROGRAM, REPORT_UNIT } from './completion.js';
+import { IGNITION_REPORT_UNIT, REPORT_PROGRAM, REPORT_UNIT, type ServedImage, ignitionReportProgram, servedImageOf } from './completion.js';
 import { IGNITION_VERSIONS, type IgnitionConfig, dataUrl, ignitionConfigSchema } from './ignition-schema.js';
 import type { RenderInput, RenderedConfig } from './types.js';
 
@@ -66,7 +66,7 @@ export function renderIgnition(input: RenderInput): RenderedConfig {
     if (ign.version) config = { ...config, ignition: { ...config.ignition, version: ign.version } };
     if (ign.hostname) config = withHostname(config, input.machine.name);
   }
-  if (ign.report) config = withCompletionReport(config);
+  if (ign.report) config = withCompletionReport(config, servedImageOf(input));
   const ordered = order(config);
   parseConfig(ignitionConfigSchema, ordered, '', 'Ignition config');
   return { format: 'ignition', contentType: IGNITION_CONTENT_TYPE, body: `${JSON.stringify(ordered, null, 2)}\n`, meta: {} };
@@ -81,10 +81,10 @@ function withHostname(c: IgnitionConfig, hostname: string): IgnitionConfig {
 }
 
 /** Adds the completion report program and its enabled oneshot unit (profile entries of the same path/name win). */
-export function withCompletionReport(c: IgnitionConfig): IgnitionConfig {
+export function withCompletionReport(c: IgnitionConfig, served: ServedImage | null = null): IgnitionConfig {
   const files = c.storage?.files ?? [];
   const units = c.systemd?.units ?? [];
-  const file = { path: REPORT_PROGRAM, mode: 0o755, overwrite: true, contents: { source: dataUrl(IGNITION_REPORT_PROGRAM) } };
+  const file = { path: REPORT_PROGRAM, mode: 0o755, overwrite: true, contents: { source: dataUrl(ignitionReportProgram(served)) } };
   const unit = { name: REPORT_UNIT, enabled: true, contents: IGNITION_REPORT_UNIT };
   return {
     ...c,

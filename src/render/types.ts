@@ -22,6 +22,8 @@ export interface RenderInput {
   profile: { name: string; revision: number; spec: ProfileSpec };
   /** spec.install.image resolved by the caller (asset name or sha256: digest), null when not installing. */
   installImage: ResolvedImage | null;
+  /** Kernel and initrds (SHA-256 hex) the boot script serves with this config; absent outside a network boot. */
+  bootImage?: { kernel: string; initrds: string[] } | null;
 }
 
 /** One rendered document, ready to be stored as a version. */

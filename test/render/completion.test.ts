@@ -1,7 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -12,67 +10,8 @@ import { renderCloudInit } from '../../src/render/cloudinit.js';
 import { REPORT_PROGRAM, REPORT_UNIT } from '../../src/render/completion.js';
 import { renderIgnition } from '../../src/render/ignition.js';
 import { input, machine, spec } from './inputs.js';
+import { ReportSink, TOKEN, dataUrlText, runInNamespace } from './report-harness.js';
 import { cloudInitSchema, ignitionSchemaErrors, ignitionValidate } from './validators.js';
-
-const TOKEN = 'A'.repeat(43);
-
-/** A stand-in for rackboot's boot listener: records each POST and answers with the queued statuses (then 200). */
-class ReportSink {
-  posts: Array<{ url: string; headers: IncomingHttpHeaders; body: string }> = [];
-  statuses: number[] = [];
-  private server: Server | undefined;
-  url = '';
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => {
-        body += d.toString();
-      });
-      req.on('end', () => {
-        this.posts.push({ url: req.url ?? '', headers: req.headers, body });
-        res.writeHead(this.statuses.shift() ?? 200, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/api/v1/report`;
-  }
-  async stop(): Promise<void> {
-    await new Promise((r) => this.server?.close(r));
-  }
-}
-
-/**
- * Runs a rendered program in a private mount namespace where /proc/cmdline is a rackboot network
- * boot's command line and `mounts` (dir → files) replace what the OS would have written.
- */
-function runInNamespace(dir: string, cmd: string, opts: { cmdline: string; mounts?: Record<string, Record<string, string>>; path?: string }): Promise<{ code: number; output: string }> {
-  writeFileSync(join(dir, 'cmdline'), `${opts.cmdline}\n`);
-  const lines = [`mount --bind ${join(dir, 'cmdline')} /proc/cmdline`];
-  for (const [target, files] of Object.entries(opts.mounts ?? {})) {
-    const src = mkdtempSync(join(dir, 'mount-'));
-    for (const [name, text] of Object.entries(files)) {
-      mkdirSync(join(src, name, '..'), { recursive: true });
-      writeFileSync(join(src, name), text);
-    }
-    lines.push(`mount --bind ${src} ${target}`);
-  }
-  lines.push(`exec ${cmd}`);
-  return new Promise((resolve) => {
-    const p = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-ec', lines.join('\n')], {
-      env: { ...process.env, PATH: `${opts.path ? `${opts.path}:` : ''}${process.env.PATH}` },
-    });
-    let output = '';
-    p.stdout.on('data', (d: Buffer) => {
-      output += d.toString();
-    });
-    p.stderr.on('data', (d: Buffer) => {
-      output += d.toString();
-    });
-    p.on('close', (code) => resolve({ code: code ?? -1, output }));
-  });
-}
-
-const dataUrlText = (source: string) => decodeURIComponent(source.slice('data:,'.length));
 
 describe('completion report rendered into Ignition configs', () => {
   const sink = new ReportSink();
