@@ -64,7 +64,12 @@ export function resolveInstallImage(deps: ConfigDeps, ref: string | undefined, p
  * Renders the machine's config and stores it as an immutable version (identical output
  * reuses the existing version), without assigning it or issuing tokens.
  */
-export function renderMachineVersion(deps: ConfigDeps, machine: Machine, publicUrl = publicUrlOf(deps)): { version: ConfigVersion; created: boolean } {
+export function renderMachineVersion(
+  deps: ConfigDeps,
+  machine: Machine,
+  publicUrl = publicUrlOf(deps),
+  bootImage: RenderInput['bootImage'] = null,
+): { version: ConfigVersion; created: boolean } {
   if (!machine.profile) throw new AppError('INVALID_CONFIG', `machine ${machine.name} has no profile`, { details: [{ path: 'profile', message: 'required' }] });
   // The one place profile secrets are opened: the renderer needs them, the version records them (sealed).
   const profile = deps.store.profiles.unsealed(machine.profile);
@@ -72,6 +77,7 @@ export function renderMachineVersion(deps: ConfigDeps, machine: Machine, publicU
     machine: { id: machine.id, name: machine.name, macs: machine.macs, ipv4: machine.ipv4, labels: machine.labels },
     profile: { name: profile.name, revision: profile.revision, spec: profile.spec },
     installImage: resolveInstallImage(deps, profile.spec.install?.image, publicUrl),
+    bootImage,
   };
   const doc = renderConfig(input);
   const body = Buffer.from(doc.body, 'utf8');
@@ -128,13 +134,13 @@ export function configVersionEvent(machineId: number, version: ConfigVersion) {
 export function prepareBootConfig(
   deps: ConfigDeps,
   machine: Machine,
-  opts: { publicUrl?: string } = {},
+  opts: { publicUrl?: string; bootImage?: RenderInput['bootImage'] } = {},
 ): BootConfig {
   const publicUrl = publicUrlOf(deps, opts.publicUrl);
   const now = nowOf(deps);
   const { store } = deps;
   const { version, created, configToken, reportToken } = store.transaction(() => {
-    const saved = renderMachineVersion(deps, machine, publicUrl);
+    const saved = renderMachineVersion(deps, machine, publicUrl, opts.bootImage ?? null);
     store.configs.pruneTokens(now);
     store.configs.setDesired(machine.id, saved.version.id);
     return { ...saved, ...issueBootTokens(deps, machine.id, saved.version, now) };
