@@ -8,6 +8,7 @@ import { Lab } from '../../qemu/lab-core.js';
 import { LAB_PROFILE } from '../../qemu/inventory.js';
 import { ROOT } from '../../qemu/rackboot.js';
 import { expectProvisioned, imageDigest, kinds, waitEvent, waitReady } from './flow.js';
+import { strangerIsRefused } from './stranger.js';
 
 const run = promisify(execFile);
 
@@ -16,7 +17,8 @@ const run = promisify(execFile);
  * powered on through their virtual BMCs and go PXE → iPXE → test OS → verified config →
  * image install → reboot → local disk → installed OS phones home `ready`. Then `rackboot
  * provision` re-installs the BIOS VM with a new profile version while rackboot is SIGKILLed
- * mid-install and restarted. One lab, so every VM boot proves several things (TCG is slow).
+ * mid-install and restarted. Between the two, a second host on the bridge asks for the BIOS
+ * VM's script, config and GRUB config and forges its reports: all refused. One lab, so every VM boot proves several things (TCG is slow).
  */
 const POWER = (process.env.RACKBOOT_LAB_POWER ?? 'bmc') as 'bmc' | 'direct';
 const MIN = 60_000;
@@ -52,6 +54,10 @@ describe('QEMU lab, full DHCP: power on → PXE → install → disk → ready; 
       // The installed OS ran from the disk: its own console says so.
       expect(lab.serial(vm)).toContain('rackboot-os: booted slot a from disk');
     }
+
+    // A second host on the boot network gets nothing of the BIOS VM's (issue #15); the
+    // re-provision below then shows the VM itself still boots and installs unchanged.
+    await strangerIsRefused(lab, bios, { createHost: true });
 
     // A new profile version: same image, different config (a file the agent writes).
     const old = first.get(bios.name)!;

@@ -5,11 +5,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../qemu/lab-core.js';
 import { LAB_ADDR } from '../../qemu/netns.js';
 import { expectProvisioned, imageDigest, waitReady } from './flow.js';
+import { strangerIsRefused } from './stranger.js';
 
 /**
  * ProxyDHCP beside a site DHCP server: dnsmasq (addresses only, no PXE options, in its own
  * namespace on the same bridge) leases the address; rackboot only adds the boot information.
- * One SeaBIOS+iPXE VM goes from powered off to `ready` through the whole flow.
+ * One SeaBIOS+iPXE VM goes from powered off to `ready` through the whole flow; then a second
+ * host (dnsmasq's namespace) asks for its script, config and GRUB config: all refused.
  */
 const POWER = (process.env.RACKBOOT_LAB_POWER ?? 'bmc') as 'bmc' | 'direct';
 const MIN = 60_000;
@@ -46,6 +48,8 @@ describe('QEMU lab, ProxyDHCP beside dnsmasq', () => {
     expect(ip).not.toBe(LAB_ADDR.server);
     expect(lab.serial(vm)).toContain('rackboot-os: booted slot a from disk');
     expect((await lab.machine(vm)).state).toBe('ready');
+    // The site DHCP server's host (not the VM) gets nothing of the VM's (issue #15).
+    await strangerIsRefused(lab, vm, { createHost: false, vmIp: ip });
     passed = true;
   }, 30 * MIN);
 });
