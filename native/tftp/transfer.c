@@ -244,7 +244,15 @@ static void loop(run *r) {
     if (n >= 0) {
       on_packet(r, pkt, (size_t)n);
     } else if (errno == ECONNREFUSED) {
-      /* ICMP port unreachable: the client has gone away; stop instead of retrying for seconds. */
+      /* ICMP port unreachable: the client has gone away; stop instead of retrying for seconds.
+       * Linux reports the pending error before datagrams already queued, so the client's final
+       * ACK may sit behind it (a retransmitted window crossed that ACK and hit the closed port):
+       * read what is queued first, so a finished transfer ends as 'sent', not 'closed'. */
+      while (!r->done) {
+        ssize_t m = recv(r->sock, pkt, sizeof pkt, MSG_DONTWAIT);
+        if (m < 0) break;
+        on_packet(r, pkt, (size_t)m);
+      }
       finish(r, "closed", "client port unreachable");
     } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
       finish(r, "closed", "transfer socket: %s", strerror(errno));
