@@ -3,7 +3,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LabApi } from '../../qemu/api.js';
+import { adminToken, labCaFile } from '../../qemu/rackboot.js';
+import { killVbmcVm, prepareIpmiVbmc, vbmcOps } from '../../qemu/vbmc/ipmisim.js';
 import { qemuArgs } from '../../qemu/vm.js';
+import type { RolloutView } from '../../src/rollout/control.js';
 import { profileSpecSchema } from '../../src/model/profile-spec.js';
 import { Store } from '../../src/inventory/store.js';
 import { digestOf } from '../../src/model/digest.js';
@@ -28,6 +32,14 @@ import { type RackbootProcess, startRackboot } from '../helpers/rackboot.js';
  * Ignition fetches rackboot's Butane-rendered config, writes the file, creates the user and
  * enables the units; systemd runs the profile's unit and the rendered report unit, which reports
  * ready with the SHA-512 Ignition logged; the rollout health gate's judgement and drift accept it.
+ * ign1 is powered by a virtual BMC (ipmi_sim starting its QEMU), so after that the same VM takes
+ * two real rollouts through rackboot's API and runner (PXE next boot + power cycle over IPMI): to
+ * `ign-v2` (new Butane), which passes the health gate on the SHA-512 the node reports and leaves
+ * drift empty; then to `ign-broken` (schema-valid, one unit exits 3), where the canary's rendered
+ * report says `failed` naming the unit, and the rollout pauses with the second machine untouched.
+ * Not covered here: installing cloudos to a disk (the image boots live, so its next network boot
+ * is another live boot; the local-disk hand-off after `ready` is the installing profiles' rule,
+ * tested with the test OS in test/boot/vm.test.ts).
  */
 const ROOT = resolve(import.meta.dirname, '../..');
 const ASSETS = join(ROOT, 'boot-assets/build');
@@ -66,10 +78,29 @@ systemd:
         WantedBy=multi-user.target
 `;
 const VM = VMS.cloud1;
+/** ign1's virtual BMC (ipmi_sim in the server namespace). */
+const BMC = { address: '198.18.0.1', port: 6231, username: 'admin', password: 'lifecycle-vbmc' };
+/** A machine with no VM: the broken rollout's second member, which must never be touched. */
+const SPARE = { name: 'ign9', mac: '52:54:00:c1:00:09' };
+const butaneWith = (hello: string, extraUnits = '') => BUTANE.replace('hello from rackboot via ignition', hello) + extraUnits;
+/** A schema-valid unit that fails: the rendered report must say `failed` and name it. */
+const BROKEN_UNIT = `    - name: rackboot-broken.service
+      enabled: true
+      contents: |
+        [Unit]
+        Description=a unit of the broken version
+        [Service]
+        Type=oneshot
+        ExecStart=/bin/sh -c 'echo "rackboot-broken: about to fail" > /dev/ttyS0; exit 3'
+        [Install]
+        WantedBy=multi-user.target
+`;
 
 let net: TestNet;
 let rb: RackbootProcess;
 let work: string;
+let api: LabApi;
+let vbmcDir: string;
 
 beforeAll(async () => {
   execFileSync('bash', [join(ROOT, 'boot-assets/build.sh'), '--if-missing'], { stdio: 'inherit' });
@@ -87,8 +118,13 @@ beforeAll(async () => {
     store.profiles.create('cloud', profile([['sh', '-c', 'echo rackboot-runcmd-ran on $(hostname) > /dev/ttyS0']]));
     // Schema-valid user-data whose command fails: cloud-init records the failure in its result.
     store.profiles.create('cloud-broken', profile(['echo about to fail > /dev/ttyS0', 'exit 3']));
-    store.profiles.create('ign', profileSpecSchema.parse({ os: 'fcos', kernel: 'ignitionos-vmlinuz', initrd: ['ignitionos-initrd.img'], butane: BUTANE }));
+    const ign = (butane: string) => profileSpecSchema.parse({ os: 'fcos', kernel: 'ignitionos-vmlinuz', initrd: ['ignitionos-initrd.img'], butane });
+    store.profiles.create('ign', ign(BUTANE));
+    store.profiles.create('ign-v2', ign(butaneWith('hello from version 2')));
+    store.profiles.create('ign-broken', ign(butaneWith('hello from the broken version', BROKEN_UNIT)));
     for (const v of Object.values(VMS)) store.machines.create({ name: v.name, macs: [v.mac], labels: {}, profile: v.profile, state: 'registered' });
+    store.bmcs.set(store.machines.get('ign1').id, { type: 'ipmi', ...BMC });
+    store.machines.create({ name: SPARE.name, macs: [SPARE.mac], labels: {}, profile: 'ign', state: 'ready' });
   } finally {
     store.close();
   }
@@ -98,7 +134,8 @@ beforeAll(async () => {
     {
       assetsDir: ASSETS,
       http: { host: '198.18.0.1', port: PORT, consoleArgs: 'console=ttyS0,115200' },
-      api: { host: '198.18.0.1', port: API_PORT },
+      api: { host: '198.18.0.1', port: API_PORT, tls: { names: ['198.18.0.1'] } },
+      rollout: { tickMs: 1000 },
       dhcp: { enabled: false },
       tftp: { enabled: false },
     },
@@ -110,9 +147,17 @@ beforeAll(async () => {
     `--pid-file=${join(work, 'dnsmasq.pid')}`,
     ...Object.values(VMS).flatMap((v) => [`--dhcp-host=${v.mac},${v.ip},set:${v.name}`, `--dhcp-boot=tag:${v.name},http://198.18.0.1:${PORT}/boot.ipxe?mac=${v.mac}`]),
   ]);
+  api = new LabApi(net.srv, `https://198.18.0.1:${API_PORT}`, adminToken(dataDir), labCaFile(dataDir));
+  // ign1's power: ipmi_sim starts its QEMU on power-on (network first after `bootdev pxe`).
+  vbmcDir = join(work, 'ign1.vbmc');
+  await net.addTap(VMS.ign1.tap);
+  const plan = prepareIpmiVbmc({ vm: { ...VMS.ign1, firmware: 'bios', serialLog: join(work, 'ign1.serial.log'), memoryMb: 1024 }, dir: vbmcDir, ...BMC });
+  net.spawn(net.srv, plan.command, plan.args);
+  await waitFor('ipmi_sim listening', async () => (await net.exec(net.srv, 'ss', ['-uln'])).stdout.includes(`${BMC.address}:${BMC.port}`), 20_000);
 }, 600_000);
 
 afterAll(async () => {
+  if (vbmcDir) killVbmcVm(vbmcDir);
   await rb?.stop().catch(() => {});
   await net?.destroy();
 });
@@ -131,10 +176,11 @@ describe('cloudos: Debian + systemd + real cloud-init, no rackboot agent', () =>
     const serial = (name: string) => join(work, `${name}.serial.log`);
     const log = (name: string) => (existsSync(serial(name)) ? readFileSync(serial(name), 'utf8') : '');
     const vms = [];
-    for (const v of Object.values(VMS)) {
+    for (const v of [VMS.cloud1, VMS.cloud2]) {
       await net.addTap(v.tap);
       vms.push(net.spawn(net.srv, 'qemu-system-x86_64', qemuArgs({ ...v, firmware: 'bios', serialLog: serial(v.name), memoryMb: 1024 })));
     }
+    await api.request('POST', '/api/v1/machines/ign1/power', { action: 'on' });
     try {
       const states = () => {
         const s = rb.openStore();
@@ -202,4 +248,70 @@ describe('cloudos: Debian + systemd + real cloud-init, no rackboot agent', () =>
       for (const vm of vms) vm.kill('SIGKILL');
     }
   }, 600_000);
+  it('ignitionos rollouts through rackboot (IPMI power cycle): a new Butane version passes the health gate and drift is empty; a broken one pauses at the canary', async () => {
+    const serial = () => (existsSync(join(work, 'ign1.serial.log')) ? readFileSync(join(work, 'ign1.serial.log'), 'utf8') : '');
+    const settle = async (id: number): Promise<RolloutView> => {
+      let v: RolloutView | undefined;
+      await waitFor(`rollout ${id} to settle`, async () => {
+        v = await api.request<RolloutView>('GET', `/api/v1/rollouts/${id}`);
+        return v.settled || undefined;
+      }, 480_000, 3000).catch((e) => {
+        throw new Error(`${(e as Error).message}: ${JSON.stringify(v?.machines)}\n${vbmcOps(vbmcDir)}\n${serial().slice(-3000)}`);
+      });
+      return v!;
+    };
+    const mark = () => {
+      const s = rb.openStore();
+      try {
+        return s.events.lastId();
+      } finally {
+        s.close();
+      }
+    };
+
+    // 1. To ign-v2: PXE next boot and a power cycle over IPMI, the new config, ready with its SHA-512.
+    const m2 = mark();
+    const toV2 = await api.request<RolloutView>('POST', '/api/v1/rollouts', { name: 'ign-v2', machines: ['ign1'], target: { profile: 'ign-v2' }, healthTimeoutSec: 420 });
+    const v2 = await settle(toV2.id);
+    expect(v2.state, JSON.stringify(v2.machines)).toBe('succeeded');
+    expect(vbmcOps(vbmcDir)).toMatch(/boot=pxe|pxe/);
+    const store = rb.openStore();
+    try {
+      const g = store.machines.get('ign1');
+      expect(g).toMatchObject({ state: 'ready', profile: 'ign-v2' });
+      const body = store.configs.getVersion(store.configs.desired(g.id)!.id).body;
+      const ready = store.events.list({ machineId: g.id, afterId: m2, kind: 'report.ready' });
+      expect(ready).toHaveLength(1);
+      expect(ready[0]!.detail.configDigest).toBe(`sha512:${digestOf('sha512', body).hex}`);
+      // The rendered report names the kernel and initrd the boot script served.
+      const script = store.events.list({ machineId: g.id, afterId: m2, kind: 'boot.script' }).at(-1)!;
+      expect(g.facts).toMatchObject({ bootedImage: { served: { kernel: `sha256:${script.detail.kernel}`, initrds: (script.detail.initrds as string[]).map((h) => `sha256:${h}`) } } });
+      expect(driftReport(store, inventoryVersions(store, () => undefined), { staleAfterMs: 3600_000 }).filter((d) => d.machine === 'ign1')).toEqual([]);
+      expect(store.events.list({ machineId: g.id, afterId: m2, kind: 'bmc.power' }).length).toBeGreaterThan(0);
+    } finally {
+      store.close();
+    }
+    expect(serial()).toMatch(/rackboot-hello: hello from version 2; uid=1500\(rackops\)/);
+
+    // 2. To ign-broken with ign1 as the canary: its report says failed naming the unit; the rollout pauses, ign9 untouched.
+    const m3 = mark();
+    const toBroken = await api.request<RolloutView>('POST', '/api/v1/rollouts', {
+      name: 'ign-broken', machines: ['ign1', SPARE.name], target: { profile: 'ign-broken' }, canary: { count: 1 }, healthTimeoutSec: 420, rollbackOnFailure: false,
+    });
+    const broken = await settle(toBroken.id);
+    expect(broken.state, JSON.stringify(broken.machines)).toBe('paused');
+    const [canary, spare] = broken.machines;
+    expect(canary).toMatchObject({ machine: 'ign1', canary: true });
+    expect(canary!.failure).toMatch(/reported failure: units of the config failed: rackboot-broken\.service \(result exit-code, exit status 3; log: .*about to fail/);
+    expect(spare).toMatchObject({ machine: SPARE.name, phase: 'pending' });
+    const after = rb.openStore();
+    try {
+      const spareId = after.machines.get(SPARE.name).id;
+      expect(after.events.list({ machineId: spareId, afterId: m3 }).filter((e) => e.source !== 'rollout' || e.kind !== 'rollout.created')).toEqual([]);
+      expect(after.machines.get('ign1').state).toBe('failed');
+    } finally {
+      after.close();
+    }
+    expect(serial()).toContain('rackboot-broken: about to fail');
+  }, 1_000_000);
 });
