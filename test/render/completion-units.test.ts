@@ -125,3 +125,30 @@ describe('Ignition report: the config\'s own units decide ready or failed', () =
     expect((await run('')).phase).toBe('ready');
   });
 });
+
+describe('cloud-init report: the served image', () => {
+  const sink = new ReportSink();
+  let dir: string;
+  beforeAll(async () => {
+    await sink.start();
+    dir = mkdtempSync(join(tmpdir(), 'rb-completion-ci-img-'));
+  });
+  afterAll(async () => {
+    await sink.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('ready carries the install image as imageDigest and the served kernel and initrds in the facts', async () => {
+    const out = renderCloudInit({ ...input(spec({ os: 'cloudinit', cloudInit: { userData: {} } }), machine({ name: 'c1' })), bootImage: boot, installImage: install });
+    const program = parse(out.body, { version: '1.1' }).write_files.find((f: { path: string }) => f.path === REPORT_PROGRAM).content as string;
+    writeFileSync(join(dir, 'report.py'), program);
+    const r = await runInNamespace(dir, `python3 ${join(dir, 'report.py')}`, {
+      cmdline: `rackboot.report=${sink.url} rackboot.token=${TOKEN}`,
+      mounts: { '/var/lib': { 'cloud/instance/user-data.txt': out.body }, '/run': { 'cloud-init/result.json': JSON.stringify({ v1: { datasource: 'NoCloudNet', errors: [] } }) } },
+    });
+    expect(sink.posts, r.output).toHaveLength(1);
+    const body = reportSchema.parse(JSON.parse(sink.posts[0]!.body));
+    expect(body).toMatchObject({ phase: 'ready', imageDigest: { algorithm: 'sha256', hex: IMAGE } });
+    expect(body.facts).toMatchObject({ bootedImage: { served: { kernel: `sha256:${KERNEL}`, initrds: [`sha256:${INITRD}`], install: `sha256:${IMAGE}` } } });
+  });
+});
