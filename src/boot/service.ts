@@ -77,6 +77,7 @@ const PRUNE_EVERY_MS = 60_000;
 /** One per appliance (main.ts), shared by the iPXE route and the GRUB routes and TFTP handler. */
 export class BootService {
   private readonly versions = new Map<number, CachedVersion>();
+  private readonly specs = new Map<string, { key: string; spec: ProfileSpec }>();
   private prunedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly deps: BootServiceDeps) {}
@@ -85,9 +86,20 @@ export class BootService {
   answer<T>(r: BootRequest, answers: BootAnswers<T>): T {
     const { store } = this.deps;
     const stored = r.machine.profile ? store.profiles.get(r.machine.profile) : null;
-    const spec = stored ? profileSpecSchema.parse(stored.spec) : null;
+    const spec = stored ? this.specOf(stored) : null;
     const plan = decide({ mac: r.mac, state: r.machine.state }, spec, { kind: r.client });
     return this.issue(r, plan, stored && spec ? { stored, spec } : null, answers);
+  }
+
+  /** The parsed spec of a stored profile, parsed once per revision (zod is most of a repeat boot's CPU). */
+  private specOf(stored: Profile): ProfileSpec {
+    const key = `${stored.revision}@${stored.createdAt}`;
+    const hit = this.specs.get(stored.name);
+    if (hit?.key === key) return hit.spec;
+    const spec = profileSpecSchema.parse(stored.spec);
+    if (this.specs.size >= 1000) this.specs.clear();
+    this.specs.set(stored.name, { key, spec });
+    return spec;
   }
 
   /** Carries out `plan` in one transaction; an AppError rolls everything back and is traced as `boot.error`. */
