@@ -13,6 +13,7 @@ import { RedfishDriver } from './redfish/driver.js';
 import { type HttpSend, nodeHttp } from './redfish/http.js';
 import type { RedfishQuirks } from './redfish/quirks.js';
 import type { BmcSettings } from './settings.js';
+import { EVENT } from '../lifecycle/event-kinds.js';
 
 /** Test seams: fake clock, datagram factory, HTTP transport. */
 export interface PowerServiceSeams {
@@ -131,7 +132,7 @@ export class PowerService implements MachinePower {
       this.store.events.add({
         machineId,
         source: 'bmc',
-        kind: 'bmc.error',
+        kind: EVENT.bmcError,
         detail: { ...base, op: kind, bmc: where, code: err.code, message: err.message, details: err.details ?? null },
       });
       this.log.warn({ machineId, kind, code: err.code, msg: err.message }, 'bmc operation failed');

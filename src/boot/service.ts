@@ -21,6 +21,7 @@ import type { Settings } from '../settings.js';
 import type { Store } from '../inventory/store.js';
 import { type BootPlan, type NoBootReason, decide } from './decide.js';
 import { assetUrl } from './urls.js';
+import { EVENT } from '../lifecycle/event-kinds.js';
 
 /** What the service needs; AppDeps (with an asset registry) satisfies it. */
 export interface BootServiceDeps {
@@ -110,11 +111,11 @@ export class BootService {
     let cache: CachedVersion | undefined;
     const out = this.run(r, () => {
       if (plan.target === 'none' || !profile) {
-        store.events.add({ mac, machineId: machine.id, source: r.source, kind: 'boot.refused', detail: { ...trace, reason: 'no profile' } });
+        store.events.add({ mac, machineId: machine.id, source: r.source, kind: EVENT.bootRefused, detail: { ...trace, reason: 'no profile' } });
         return answers.refuse(plan.target === 'none' ? plan.reason : 'no-profile');
       }
       if (plan.target === 'disk') {
-        store.events.add({ mac, machineId: machine.id, source: r.source, kind: 'boot.script', detail: { ...trace, mode: 'disk', profile: machine.profile } });
+        store.events.add({ mac, machineId: machine.id, source: r.source, kind: EVENT.bootScript, detail: { ...trace, mode: 'disk', profile: machine.profile } });
         return answers.disk();
       }
       const { boot, entry } = this.network(r, profile);
@@ -136,7 +137,7 @@ export class BootService {
     } catch (e) {
       if (!isAppError(e)) throw e;
       const detail = { ...(r.trace ?? {}), code: e.code, message: e.message };
-      store.events.add({ mac: r.mac, machineId: r.machine.id, source: r.source, kind: 'boot.error', detail });
+      store.events.add({ mac: r.mac, machineId: r.machine.id, source: r.source, kind: EVENT.bootError, detail });
       this.deps.log?.warn({ mac: r.mac, machine: r.machine.name, code: e.code, msg: e.message }, 'cannot boot machine');
       return onError(e);
     }
@@ -181,7 +182,7 @@ export class BootService {
       kernel: images.kernel.sha256,
       initrds: images.initrds.map((a) => a.sha256),
     };
-    store.events.add({ mac, machineId: machine.id, source: r.source, kind: 'boot.script', detail });
+    store.events.add({ mac, machineId: machine.id, source: r.source, kind: EVENT.bootScript, detail });
     this.deps.log?.child({ subsys: 'config' }).info({ machine: machine.name, versionId: version.id, sha256: version.sha256, created }, 'config prepared');
     const boot: IssuedBoot = { ...images, versionId: version.id, sha256: version.sha256, configUrl: config.configUrl, reportToken: tokens.reportToken, args, created };
     return { boot, entry: { key, version: { id: version.id, sha256: version.sha256, format: version.format } } };

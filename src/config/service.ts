@@ -11,6 +11,7 @@ import type { ProfileSpec } from '../model/profile-spec.js';
 import { kernelArgsFor } from './kernel-args.js';
 import { redactSecrets } from './redact.js';
 import { hashToken, newTokenSecret, sha256Hex } from './tokens.js';
+import { EVENT } from '../lifecycle/event-kinds.js';
 
 /** Resolves an asset name or `sha256:<hex>` to its digest and URL (boot-asset manifest). */
 export type AssetResolver = (ref: string) => ResolvedImage | undefined;
@@ -123,7 +124,7 @@ export function issueBootTokens(deps: ConfigDeps, machineId: number, version: Pi
 /** The `config.version` trace row of a newly stored version. */
 export function configVersionEvent(machineId: number, version: ConfigVersion) {
   const detail = { versionId: version.id, sha256: version.sha256, format: version.format, profile: version.profile, profileRevision: version.profileRevision };
-  return { machineId, source: 'config', kind: 'config.version', detail } as const;
+  return { machineId, source: 'config', kind: EVENT.configVersion, detail } as const;
 }
 
 /**

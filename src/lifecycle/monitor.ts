@@ -4,6 +4,7 @@ import type { Store } from '../inventory/store.js';
 import type { Logger } from '../log.js';
 import { type AwaitedBoot, type ReadinessKind, type ReadinessSource, type ReadinessVerdict, readinessKindOf } from './readiness.js';
 import { PollLoop } from '../poll-loop.js';
+import { EVENT, reportKind } from './event-kinds.js';
 
 /** States in which a machine's latest network boot has not finished yet. */
 const AWAITING: ReadonlySet<MachineState> = new Set(['booting', 'configured', 'installing', 'installed']);
@@ -20,7 +21,7 @@ export interface ReadinessMonitorDeps {
 
 /** The latest network boot of a machine from its trace (with the event id it started at). */
 export function awaitedBootOf(store: Store, machine: Machine): (AwaitedBoot & { eventId: number }) | null {
-  const scripts = store.events.list({ machineId: machine.id, kind: 'boot.script', limit: 10_000 });
+  const scripts = store.events.list({ machineId: machine.id, kind: EVENT.bootScript, limit: 10_000 });
   const last = scripts.filter((e) => e.detail.mode === 'network').at(-1);
   if (!last || typeof last.detail.versionId !== 'number' || typeof last.detail.sha256 !== 'string') return null;
   const prev = machine.facts.kubeBootId;
@@ -47,14 +48,14 @@ export function recordObservedReady(deps: Pick<ReadinessMonitorDeps, 'store' | '
     const ref = spec.success ? spec.data.install?.image : undefined;
     const imageDigest = ref ? (deps.imageDigestOf(ref) ?? null) : null;
     const fetched = store.events
-      .list({ machineId: m.id, afterId: boot.eventId, kind: 'config.served', limit: 10_000 })
+      .list({ machineId: m.id, afterId: boot.eventId, kind: EVENT.configServed, limit: 10_000 })
       .some((e) => e.detail.versionId === boot.versionId);
     store.machines.update(m.id, { state: 'ready', facts: { ...m.facts, kubeNode: v.node, ...(v.bootId ? { kubeBootId: v.bootId } : {}) } });
     store.events.add({
       mac: m.macs[0] ?? null,
       machineId: m.id,
       source: 'kubernetes',
-      kind: 'report.ready',
+      kind: reportKind('ready'),
       detail: {
         versionId: boot.versionId,
         state: 'ready',

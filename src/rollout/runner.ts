@@ -6,6 +6,7 @@ import { type RolloutSpec, rolloutSpecSchema } from './spec.js';
 import { type StepOutcome, errorReason, runStep } from './steps.js';
 import type { RolloutRows, RolloutStore } from './store.js';
 import { PollLoop } from '../poll-loop.js';
+import { rolloutMachineKind, rolloutStateKind } from '../lifecycle/event-kinds.js';
 
 /** What the runner works with. */
 export interface RunnerDeps {
@@ -75,7 +76,7 @@ export class RolloutRunner {
     const now = this.deps.effects.now();
     if (d.finish) {
       if (this.repo.setState(id, d.finish.state, { reason: d.finish.reason, now, from: [r.state] })) {
-        this.deps.store.events.add({ source: 'rollout', kind: `rollout.${d.finish.state}`, detail: { rollout: id, reason: d.finish.reason } });
+        this.deps.store.events.add({ source: 'rollout', kind: rolloutStateKind(d.finish.state), detail: { rollout: id, reason: d.finish.reason } });
         this.log.info({ rollout: id, state: d.finish.state }, 'rollout finished');
       }
       return;
@@ -134,7 +135,7 @@ export class RolloutRunner {
       this.deps.store.events.add({
         machineId: m.machineId,
         source: 'rollout',
-        kind: `rollout.machine.${phase}`,
+        kind: rolloutMachineKind(phase),
         detail: { rollout: m.rolloutId, after: m.phase, ...detail },
       });
       this.log.info({ rollout: m.rolloutId, machine: m.name, phase, after: m.phase }, 'rollout step');
@@ -158,7 +159,7 @@ export class RolloutRunner {
     if (!this.transition(m, phase, { failure, trace, message: null, ...(done ? { finishedAt: now } : {}) }, { failedIn: m.phase, reason })) return;
     const paused = this.repo.setState(m.rolloutId, 'paused', { reason: `${m.name}: ${reason}`, now, from: ['running'] });
     if (paused) {
-      this.deps.store.events.add({ source: 'rollout', kind: 'rollout.paused', detail: { rollout: m.rolloutId, machine: m.name, reason } });
+      this.deps.store.events.add({ source: 'rollout', kind: rolloutStateKind('paused'), detail: { rollout: m.rolloutId, machine: m.name, reason } });
     }
   }
 }

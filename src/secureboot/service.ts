@@ -22,6 +22,7 @@ import {
   renderGrubStub,
 } from '../render/grub.js';
 import type { Settings } from '../settings.js';
+import { EVENT } from '../lifecycle/event-kinds.js';
 
 /** Event source of everything GRUB asks for. */
 const SOURCE = 'grub';
@@ -80,7 +81,7 @@ function machineConfig(deps: GrubDeps, mac: string, path: GrubFirmwarePath, clie
   const trace = { chain: 'secureboot', firmwarePath: path, via: client.via, client: client.address };
   const machine = store.machines.findByMac(mac);
   if (!machine) {
-    store.events.add({ mac, source: SOURCE, kind: 'boot.unknown', detail: trace });
+    store.events.add({ mac, source: SOURCE, kind: EVENT.bootUnknown, detail: trace });
     log.info('grub config for unknown MAC');
     return renderGrubRefusal({ mac, reason: `unknown machine ${mac}`, hint: 'add it to the inventory (rackboot machines add) and reboot' });
   }
@@ -114,7 +115,7 @@ function recordFailure(deps: GrubDeps, req: Extract<GrubRequest, { kind: 'failed
   })();
   if (!machine || !tokenOk) {
     const reason = !machine ? 'unknown-machine' : req.token === null ? 'no-token' : 'bad-token';
-    store.events.add({ mac: req.mac, machineId: machine?.id ?? null, source: SOURCE, kind: 'security.refused', detail: { ...detail, what: 'grub-beacon', reason } });
+    store.events.add({ mac: req.mac, machineId: machine?.id ?? null, source: SOURCE, kind: EVENT.securityRefused, detail: { ...detail, what: 'grub-beacon', reason } });
     store.sightings.countRefusal(machine?.id ?? null, reason);
     deps.log.warn({ mac: req.mac, client: client.address, reason }, 'GRUB failure beacon refused');
     throw new AppError('FORBIDDEN', `failure beacon for ${req.mac} refused (${reason})`);

@@ -14,6 +14,7 @@ import { registerAssetRoutes } from './assets.js';
 import { documented } from './openapi.js';
 import { registerReportRoutes } from './report.js';
 import { inspectionScript, wantsInspection } from './inspect.js';
+import { EVENT } from '../../lifecycle/event-kinds.js';
 
 
 const macQuery = z.object({ mac: z.string().max(64).optional() }).passthrough();
@@ -43,7 +44,7 @@ export async function registerBootRoutes(app: FastifyInstance, deps: RouteDeps):
     // Issue #19: by MAC, else the SMBIOS UUID/serial iPXE put in the URL (a new NIC is attached).
     const machine = findMachineByIdentity(deps.store, { mac, ...identityQuery(req.query) }, { attach: true, source: 'http' });
     if (!machine) {
-      deps.store.events.add({ mac, source: 'http', kind: 'boot.unknown', detail: { client: req.ip } });
+      deps.store.events.add({ mac, source: 'http', kind: EVENT.bootUnknown, detail: { client: req.ip } });
       log.info({ mac, client: req.ip }, 'boot script for unknown MAC');
       const hint = 'add it to the inventory (rackboot machines add) and reboot';
       return renderRefusal({ mac, reason: `unknown machine ${mac}`, hint });

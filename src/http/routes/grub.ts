@@ -16,6 +16,7 @@ import type { Settings } from '../../settings.js';
 import type { RouteDeps } from '../app.js';
 import { fixedPublicUrl, socketBaseUrl } from '../public-url.js';
 import { documented } from './openapi.js';
+import { EVENT } from '../../lifecycle/event-kinds.js';
 
 /** URL path of the UEFI HTTP Boot image for Secure Boot machines (DHCP hands it to HTTPClient). */
 export const HTTPBOOT_IMAGE_PATH = BOOT_PATHS.httpBootImage;
@@ -58,7 +59,7 @@ function httpBootImage(grub: GrubDeps, cache: Map<string, Buffer>, req: FastifyR
     grub.store.events.add({
       mac,
       source: 'grub',
-      kind: 'boot.chain',
+      kind: EVENT.bootChain,
       detail: { chain: 'secureboot', firmwarePath: 'uefi-http', stage: 'ramdisk', image: asset.sha256, client: address },
     });
     grub.log.info({ mac, client: address, server }, 'HTTP Boot RAM disk served');

@@ -9,6 +9,7 @@ import type { Settings } from '../../settings.js';
 import type { RouteDeps } from '../app.js';
 import { parseBody } from '../validate.js';
 import { documented } from './openapi.js';
+import { EVENT } from '../../lifecycle/event-kinds.js';
 
 /** Body of POST /api/v1/machines/:ref/provision. */
 export const provisionSchema = z
@@ -61,7 +62,7 @@ export async function provisionMachine(deps: ProvisionDeps, ref: string, opts: {
       mac: updated.macs[0] ?? null,
       machineId: updated.id,
       source: 'api',
-      kind: 'provision.requested',
+      kind: EVENT.provisionRequested,
       detail: { profile: profile.name, profileRevision: profile.revision, previousProfile: before.profile, previousState: before.state },
     });
     return updated;
