@@ -2,35 +2,12 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type ApiError, api, seg } from '../api.js';
 import { type LiveMode, followMachineEvents } from '../events.js';
+import { PHASES, phasesReached } from '../phases.js';
 import type { BootEvent, Items, Machine } from '../types.js';
 import { Message, asApiError, fmtTime } from '../ui.js';
 
 /** How many rows the page keeps (the CLI's `rackboot events` has them all). */
 const KEEP = 500;
-
-/** The boot phases, in order, and the event kinds that show each was reached. */
-const PHASES: { name: string; kinds: RegExp }[] = [
-  { name: 'DHCP', kinds: /^dhcp\.(offer|ack|proxy-offer)$/ },
-  { name: 'TFTP', kinds: /^tftp\.sent$/ },
-  { name: 'Script', kinds: /^boot\.(script|chain)$/ },
-  { name: 'Kernel', kinds: /^asset\.served$/ },
-  { name: 'Config', kinds: /^config\.served$/ },
-  { name: 'Ready', kinds: /^report\.ready$/ },
-];
-
-/** The phases this trace shows reached since its last boot began (the last provision or DHCP discover). */
-export function phasesReached(events: BootEvent[]): Map<string, string> {
-  let start = 0;
-  events.forEach((e, i) => {
-    if (e.kind === 'provision.requested') start = i;
-  });
-  const seen = new Map<string, string>();
-  for (const e of events.slice(start)) {
-    const p = PHASES.find((ph) => ph.kinds.test(e.kind));
-    if (p) seen.set(p.name, e.at);
-  }
-  return seen;
-}
 
 /** The detail's short fields as `k=v` (long or nested values left to the raw view). */
 function summary(detail: Record<string, unknown>): string {
