@@ -1,2 +1,0 @@
-/** Moved to the model leaf; kept so older imports resolve. */
-export * from '../model/mac.js';
