@@ -57,7 +57,7 @@ describe('event kind catalogue', () => {
   });
 
   it("the console timeline's phase patterns each match catalogued kinds", () => {
-    const text = readFileSync(join(ROOT, 'ui/src/views/timeline.tsx'), 'utf8');
+    const text = readFileSync(join(ROOT, 'ui/src/phases.ts'), 'utf8');
     const patterns = [...text.matchAll(/kinds: \/(.+?)\/ \}/g)].map((m) => new RegExp(m[1] as string));
     expect(patterns.length).toBeGreaterThan(3);
     for (const re of patterns) expect(EVENT_KINDS.filter((k) => re.test(k)), String(re)).not.toEqual([]);
