@@ -1,7 +1,7 @@
 import { requireBoundSource } from '../boot/identity.js';
 import { AppError } from '../errors.js';
 import type { ConfigVersionWithBody } from '../inventory/configs.js';
-import { tryNormalizeMac } from '../inventory/mac.js';
+import { tryNormalizeMac } from '../model/mac.js';
 import type { ConfigDeps } from './service.js';
 import { hashToken, looksLikeToken, sha256Hex } from './tokens.js';
 import { EVENT } from '../lifecycle/event-kinds.js';

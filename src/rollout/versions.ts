@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 import type { Machine } from '../inventory/machines.js';
-import { profileSpecSchema } from '../inventory/profile-spec.js';
+import { profileSpecSchema } from '../model/profile-spec.js';
 import type { Store } from '../inventory/store.js';
 import type { VersionControl } from './effects.js';
 import { digestOf, formatDigest, parseDigest, recordedDigest, tryParseDigest } from '../model/digest.js';

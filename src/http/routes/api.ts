@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { validateProfileSpec } from '../../config/validate.js';
 import { AppError } from '../../errors.js';
-import { normalizeMac } from '../../inventory/mac.js';
+import { normalizeMac } from '../../model/mac.js';
 import { parseSelector } from '../../inventory/match.js';
 import type { AppDeps } from '../app.js';
 import { bmcSchema, machineCreateSchema, machinePatchSchema, profileCreateSchema, profileUpdateSchema } from '../schemas.js';

@@ -8,7 +8,7 @@ import { MappedFiles } from '../../assets/mapped.js';
 import { pageMapper } from '../../assets/mmap.js';
 import { type StreamStats, streamFile } from '../../assets/stream.js';
 import { AppError } from '../../errors.js';
-import { normalizeMac } from '../../inventory/mac.js';
+import { normalizeMac } from '../../model/mac.js';
 import { clientMacOf } from '../../net/client-mac.js';
 import type { Logger } from '../../log.js';
 import type { AppDeps } from '../app.js';

@@ -7,7 +7,7 @@ import { BOOT_PATHS } from '../../boot/urls.js';
 import { verifyReportToken } from '../../config/index.js';
 import { AppError } from '../../errors.js';
 import { type Digest, type DigestSet, digestSchema, digestSetOf, expectedFor, matchesDigest, recordedDigest, sha256DigestSchema, tryParseDigest } from '../../model/digest.js';
-import { profileSpecSchema } from '../../inventory/profile-spec.js';
+import { profileSpecSchema } from '../../model/profile-spec.js';
 import type { AppDeps } from '../app.js';
 import { bearerOf } from '../auth.js';
 import { documented } from './openapi.js';

@@ -2,7 +2,7 @@ import { enrollPending } from '../../inventory/enroll.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
-import { normalizeMac } from '../../inventory/mac.js';
+import { normalizeMac } from '../../model/mac.js';
 import { whyOf } from '../../lifecycle/why.js';
 import type { AppDeps } from '../app.js';
 import { machineCreateSchema } from '../schemas.js';
