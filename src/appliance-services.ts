@@ -1,5 +1,6 @@
 import { AssetRegistry } from './assets/registry.js';
 import { PowerService, type PowerServiceSeams } from './bmc/service.js';
+import { BootService } from './boot/service.js';
 import type { Store } from './inventory/store.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
@@ -24,8 +25,8 @@ export interface ApplianceServices {
   rollouts: RolloutBackground;
   /** Prometheus metrics of this appliance. */
   metrics: Metrics;
-  // Hook for the boot core: when src/boot/service.ts (BootService) lands, build it here from
-  // the store and assets and pass it to buildApp (AppDeps) and the TFTP handlers.
+  /** The boot core: decides and issues every boot (iPXE and GRUB routes, the GRUB TFTP handler). */
+  boot: BootService;
 }
 
 /** What building the services needs. `publicUrl` is read per request: main.ts fixes it after listening. */
@@ -43,17 +44,18 @@ export function buildServices(o: ServiceInputs): ApplianceServices {
   const { settings, store, log } = o;
   const assets = new AssetRegistry(settings.assetsDir, settings.dataDir);
   const power = new PowerService(store, settings.bmc, log, o.powerSeams);
+  const boot = new BootService({ store, settings, assets, log: log.child({ subsys: 'boot' }) });
   const tftpHandlers = new TftpHandlerRegistry();
   // GRUB-net (Debian's signed GRUB) reads its configs over TFTP: the same answers as /grub/*.
-  tftpHandlers.register(grubTftpHandler({ store, settings, log: log.child({ subsys: 'grub' }), assets }, o.publicUrl));
+  tftpHandlers.register(grubTftpHandler({ store, settings, log: log.child({ subsys: 'grub' }), assets, boot }, o.publicUrl));
   const rollouts = buildRollouts({ store, settings: settings.rollout, power, assets, log });
   const metrics = new Metrics({ store });
-  return { assets, power, tftpHandlers, rollouts, metrics };
+  return { assets, power, tftpHandlers, rollouts, metrics, boot };
 }
 
 /** The service fields of AppDeps (buildApp) from built services. */
-export function appServices(s: ApplianceServices): Pick<ApplianceServices, 'assets' | 'power' | 'rollouts' | 'metrics'> {
-  return { assets: s.assets, power: s.power, rollouts: s.rollouts, metrics: s.metrics };
+export function appServices(s: ApplianceServices): Pick<ApplianceServices, 'assets' | 'power' | 'rollouts' | 'metrics' | 'boot'> {
+  return { assets: s.assets, power: s.power, rollouts: s.rollouts, metrics: s.metrics, boot: s.boot };
 }
 
 /** Stops what runs on its own (rollout runner, readiness monitor), then logs out of every BMC. */
