@@ -21,6 +21,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$ROOT/bench/dhcp/netns.sh"
 COUNT=${COUNT:-1000}
 RATE=${RATE:-1gbit}
 LOSS=${LOSS:-0}
@@ -46,13 +47,8 @@ stop_pids() {
 }
 cleanup() {
   stop_pids "${PIDS[@]}"
-  # Children the servers forked (nginx workers) live in our namespaces only.
-  for ns in "$SRV" "$CLI"; do
-    pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    [ -n "$pids" ] && kill -9 $pids 2>/dev/null || true
-  done
-  ip netns del "$CLI" 2>/dev/null || true
-  ip netns del "$SRV" 2>/dev/null || true
+  # Forked children (nginx workers, in.tftpd per transfer) and clients that outlived a timeout.
+  bench_netns_purge
   rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -21,6 +21,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$ROOT/bench/dhcp/netns.sh"
 REPS=${REPS:-3}
 PARALLEL=${PARALLEL:-50}
 CASES=${CASES:-512:1 1432:1 1432:16}
@@ -36,13 +37,8 @@ PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  # in.tftpd forks a child per transfer and clients may outlive a timeout: all in our namespaces.
-  for ns in "$SRV" "$CLI"; do
-    pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    [ -n "$pids" ] && kill -9 $pids 2>/dev/null || true
-  done
-  ip netns del "$CLI" 2>/dev/null || true
-  ip netns del "$SRV" 2>/dev/null || true
+  # Forked children (nginx workers, in.tftpd per transfer) and clients that outlived a timeout.
+  bench_netns_purge
   rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -19,3 +19,14 @@ bench_netns_down() {
   ip netns del "$CLI" 2>/dev/null || true
   ip netns del "$SRV" 2>/dev/null || true
 }
+
+# Kills whatever still runs inside $SRV and $CLI (forked workers, clients that outlived a
+# timeout: all ours, by namespace), then deletes both namespaces.
+bench_netns_purge() {
+  local ns pids
+  for ns in "$SRV" "$CLI"; do
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    [ -n "$pids" ] && kill -9 $pids 2>/dev/null || true
+  done
+  bench_netns_down
+}

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { stringify as toYaml } from 'yaml';
 import type { StoredGroup } from '../inventory/groups.js';
 import type { ApiClient } from './client.js';
-import { CliError } from './client.js';
 import { formatLabels, table } from './format.js';
 import { UsageError, need } from './machines.js';
+import { readYamlFile } from './yaml-file.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -39,12 +38,7 @@ export async function groupsCommand(api: ApiClient, sub: string, args: string[],
     }
     case 'apply': {
       const file = need(args[0], 'FILE');
-      let doc: unknown;
-      try {
-        doc = parseYaml(readFileSync(file, 'utf8'));
-      } catch (e) {
-        throw new CliError(`cannot read ${file}: ${(e as Error).message}`);
-      }
+      const doc = readYamlFile(file);
       const r = await api.request<{ created: number; updated: number }>('POST', '/api/v1/groups/apply', { groups: groupsOfFile(doc) });
       return json ? JSON.stringify(r, null, 2) : `applied ${file}: groups ${r.created} created, ${r.updated} updated`;
     }

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { stringify as toYaml } from 'yaml';
 import type { ImportResult } from '../config/inventory-file.js';
 import type { ApiClient } from './client.js';
-import { CliError } from './client.js';
 import { UsageError, need } from './machines.js';
+import { readYamlFile } from './yaml-file.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -12,12 +11,7 @@ export async function inventoryCommand(api: ApiClient, sub: string, args: string
   switch (sub) {
     case 'import': {
       const file = need(args[0], 'FILE');
-      let doc: unknown;
-      try {
-        doc = parseYaml(readFileSync(file, 'utf8'));
-      } catch (e) {
-        throw new CliError(`cannot read ${file}: ${(e as Error).message}`);
-      }
+      const doc = readYamlFile(file);
       const r = await api.request<ImportResult>('POST', '/api/v1/inventory/import', doc ?? {});
       return o.json === true
         ? JSON.stringify(r, null, 2)
