@@ -4,6 +4,7 @@ import { BootService } from './boot/service.js';
 import type { Store } from './inventory/store.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
+import { type NeighbourLookup, NeighbourTable } from './net/client-mac.js';
 import { type RolloutBackground, buildRollouts } from './rollout/services.js';
 import { grubTftpHandler } from './secureboot/tftp.js';
 import type { Settings } from './settings.js';
@@ -27,6 +28,8 @@ export interface ApplianceServices {
   metrics: Metrics;
   /** The boot core: decides and issues every boot (iPXE and GRUB routes, the GRUB TFTP handler). */
   boot: BootService;
+  /** The kernel's neighbour table (IP → MAC), for identity binding and traces without a lease of ours. */
+  neighbours: NeighbourTable;
 }
 
 /** What building the services needs. `publicUrl` is read per request: main.ts fixes it after listening. */
@@ -45,17 +48,18 @@ export function buildServices(o: ServiceInputs): ApplianceServices {
   const assets = new AssetRegistry(settings.assetsDir, settings.dataDir);
   const power = new PowerService(store, settings.bmc, log, o.powerSeams);
   const boot = new BootService({ store, settings, assets, log: log.child({ subsys: 'boot' }) });
+  const neighbours = new NeighbourTable();
   const tftpHandlers = new TftpHandlerRegistry();
   // GRUB-net (Debian's signed GRUB) reads its configs over TFTP: the same answers as /grub/*.
-  tftpHandlers.register(grubTftpHandler({ store, settings, log: log.child({ subsys: 'grub' }), assets, boot }, o.publicUrl));
+  tftpHandlers.register(grubTftpHandler({ store, settings, log: log.child({ subsys: 'grub' }), assets, boot, neighbourMac: neighbours.lookup }, o.publicUrl));
   const rollouts = buildRollouts({ store, settings: settings.rollout, power, assets, log });
   const metrics = new Metrics({ store });
-  return { assets, power, tftpHandlers, rollouts, metrics, boot };
+  return { assets, power, tftpHandlers, rollouts, metrics, boot, neighbours };
 }
 
 /** The service fields of AppDeps (buildApp) from built services. */
-export function appServices(s: ApplianceServices): Pick<ApplianceServices, 'assets' | 'power' | 'rollouts' | 'metrics' | 'boot'> {
-  return { assets: s.assets, power: s.power, rollouts: s.rollouts, metrics: s.metrics, boot: s.boot };
+export function appServices(s: ApplianceServices): Pick<ApplianceServices, 'assets' | 'power' | 'rollouts' | 'metrics' | 'boot'> & { neighbourMac: NeighbourLookup } {
+  return { assets: s.assets, power: s.power, rollouts: s.rollouts, metrics: s.metrics, boot: s.boot, neighbourMac: s.neighbours.lookup };
 }
 
 /** Stops what runs on its own (rollout runner, readiness monitor), then logs out of every BMC. */

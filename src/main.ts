@@ -93,7 +93,7 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
     const apiUrl = `${tls ? 'https' : 'http'}://127.0.0.1:${apiPort}`;
     const ctx = { settings, store, log, publicUrl };
     services.push(startRetention(ctx));
-    const tftp = settings.tftp.enabled ? await startTftp(ctx, built.tftpHandlers) : undefined;
+    const tftp = settings.tftp.enabled ? await startTftp(ctx, built.tftpHandlers, built.neighbours.lookup) : undefined;
     if (tftp) services.push(tftp);
     if (settings.dhcp.enabled) {
       // Lease and event commits then only append to the WAL; its fsyncs happen off the event loop.

@@ -72,8 +72,6 @@ describe('layering of src/', () => {
     // Pure memo tables of constants (e.g. encoded DHCP options) are not services and are allowed.
     const singleton = /^(?:export )?const \w+ = new WeakMap\b.*$|^export const \w+ = new (?!Set\b|Map\b)\w+\(.*$|^(?:export )?let \w+.*$/gm;
     const found = files.flatMap((f) => [...f.text.replace(/`[^`]*`/gs, '``').matchAll(singleton)].map((m) => `${f.file}: ${m[0].slice(0, 60)}`));
-    // The one left: a one-second copy of the kernel's neighbour table (/proc/net/arp), itself
-    // process-wide; to be replaced by a table object built in main.ts and injected (issue #17).
-    expect(found.filter((f) => !f.startsWith('net/client-mac.ts: let arpCache'))).toEqual([]);
+    expect(found).toEqual([]);
   });
 });

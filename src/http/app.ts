@@ -4,29 +4,30 @@ import type { BootService } from '../boot/service.js';
 import { AppError, httpStatusOf, isAppError } from '../errors.js';
 import type { Store } from '../inventory/store.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { BmcDiscoverer } from '../model/bmc-discovery.js';
 import type { MachinePower } from '../model/power.js';
+import type { NeighbourLookup } from '../net/client-mac.js';
 import { type RolloutServices, rolloutVersions } from '../rollout/services.js';
 import type { Settings } from '../settings.js';
 import type { TokenVerifier } from './access.js';
 import { type AuditSink, eventAudit, installGuard } from './guard.js';
 import { applyRouteBodyLimits, httpServerLimits } from './limits.js';
-import type { Metrics } from '../metrics/metrics.js';
-import type { BmcDiscoverer } from '../model/bmc-discovery.js';
-import { registerConsoleRoutes } from './routes/console.js';
-import { registerObservabilityRoutes } from './routes/observability.js';
-import { registerTokenRoutes } from './routes/tokens.js';
-import { registerGroupRoutes } from './routes/groups.js';
-import { createTokenVerifier } from './tokens.js';
 import { registerApiRoutes } from './routes/api.js';
 import { registerBootRoutes } from './routes/boot.js';
+import { registerConfigRoutes } from './routes/config.js';
+import { registerConsoleRoutes } from './routes/console.js';
+import { registerGroupRoutes } from './routes/groups.js';
 import { registerGrubRoutes } from './routes/grub.js';
 import { registerInspectRoutes } from './routes/inspect.js';
-import { registerConfigRoutes } from './routes/config.js';
 import { registerInventoryRoutes } from './routes/inventory.js';
+import { registerObservabilityRoutes } from './routes/observability.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { registerPowerRoutes } from './routes/power.js';
 import { registerProvisionRoutes } from './routes/provision.js';
 import { registerRolloutRoutes } from './routes/rollout.js';
+import { registerTokenRoutes } from './routes/tokens.js';
+import { createTokenVerifier } from './tokens.js';
 
 /** Everything the HTTP layer needs; built once by main.ts (or by a test). */
 export interface AppDeps {
@@ -57,6 +58,8 @@ export interface AppDeps {
   power?: MachinePower;
   /** Rollout version control and runner (main.ts passes its own; default: inventory versions, no runner). */
   rollouts?: RolloutServices;
+  /** The appliance's neighbour table for identity binding (main.ts passes its own; default: /proc/net/arp read per request). */
+  neighbourMac?: NeighbourLookup;
   /** Issues network boots (main.ts builds one and shares it with the GRUB TFTP handler; default: one per boot route set). */
   boot?: BootService;
 }

@@ -1,9 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Store } from '../inventory/store.js';
 
-/** Kernel neighbour table rows (IPv4 → MAC), re-read at most once a second. */
-let arpCache: { at: number; map: Map<string, string> } | undefined;
-
 /** Parses /proc/net/arp: "IP address HW type Flags HW address Mask Device"; flag 0x2 = complete. */
 export function parseProcNetArp(text: string): Map<string, string> {
   const map = new Map<string, string>();
@@ -15,32 +12,45 @@ export function parseProcNetArp(text: string): Map<string, string> {
   return map;
 }
 
-/**
- * The kernel's neighbour-table MAC for an on-link IPv4 address (complete entries only), from a
- * copy of the table at most `maxAgeMs` old (0: read it now).
- */
-export function neighbourMacOf(ip: string, maxAgeMs = 1000): string | undefined {
-  return arpLookup(ip.startsWith('::ffff:') ? ip.slice(7) : ip, Date.now(), maxAgeMs);
+/** A neighbour-table lookup: the MAC of an on-link IPv4 address, from a copy at most `maxAgeMs` old. */
+export type NeighbourLookup = (ip: string, maxAgeMs: number) => string | undefined;
+
+function readProcNetArp(): string {
+  try {
+    return readFileSync('/proc/net/arp', 'utf8');
+  } catch {
+    return ''; // not Linux: no neighbour table
+  }
 }
 
-function arpLookup(ip: string, now = Date.now(), maxAgeMs = 1000): string | undefined {
-  if (!arpCache || now - arpCache.at > maxAgeMs || maxAgeMs === 0) {
-    let text = '';
-    try {
-      text = readFileSync('/proc/net/arp', 'utf8');
-    } catch {
-      /* not Linux: no neighbour table */
-    }
-    arpCache = { at: now, map: parseProcNetArp(text) };
-  }
-  return arpCache.map.get(ip);
+/**
+ * The kernel's neighbour table (complete entries only), re-read at most once per `maxAgeMs`
+ * (0: read it now). One per appliance, built by the composition root and shared by the boot
+ * routes, the GRUB handlers and the TFTP server; `::ffff:` forms count as IPv4.
+ */
+export class NeighbourTable {
+  private copy: { at: number; map: Map<string, string> } | undefined;
+
+  constructor(
+    private readonly read: () => string = readProcNetArp,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  readonly lookup: NeighbourLookup = (ip, maxAgeMs = 1000) => {
+    const at = this.now();
+    if (!this.copy || maxAgeMs === 0 || at - this.copy.at > maxAgeMs) this.copy = { at, map: parseProcNetArp(this.read()) };
+    return this.copy.map.get(ip.startsWith('::ffff:') ? ip.slice(7) : ip);
+  };
 }
+
+/** The neighbour table read now, uncached: the fallback of deps built without the appliance's table (tests). */
+export const neighbourMacOf: NeighbourLookup = (ip) => new NeighbourTable().lookup(ip, 0);
 
 /** What the IP → MAC lookup reads: rackboot's leases and (tests inject one) the neighbour table. */
 export interface ClientMacDeps {
   store: { leases: { get(ip: string): { mac: string } | undefined } };
-  /** Neighbour-table lookup; default: the kernel's /proc/net/arp (copy at most `maxAgeMs` old). */
-  neighbourMac?: ((ip: string, maxAgeMs: number) => string | undefined) | undefined;
+  /** Neighbour-table lookup (the appliance's NeighbourTable); default: /proc/net/arp read now. */
+  neighbourMac?: NeighbourLookup | undefined;
 }
 
 /**
@@ -56,7 +66,7 @@ export function clientMacOf(deps: ClientMacDeps, ip: string): string | undefined
   return deps.store.leases.get(addr)?.mac ?? (deps.neighbourMac ?? neighbourMacOf)(addr, 1000);
 }
 
-/** clientMacOf with the kernel's neighbour table (the TFTP server's lookup). */
-export function macForClientIp(store: Store, ip: string): string | undefined {
-  return clientMacOf({ store }, ip);
+/** clientMacOf over a store and a neighbour table (the TFTP server's lookup). */
+export function macForClientIp(store: Store, ip: string, neighbourMac?: NeighbourLookup): string | undefined {
+  return clientMacOf({ store, neighbourMac }, ip);
 }

@@ -1,6 +1,6 @@
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
-import { macForClientIp } from '../net/client-mac.js';
+import { type NeighbourLookup, macForClientIp } from '../net/client-mac.js';
 import type { Service, ServiceContext } from '../service.js';
 import { TransferEventBatcher } from './events.js';
 import type { TftpHandlerRegistry } from './handlers.js';
@@ -18,8 +18,8 @@ export function localIpv4Addresses(): string[] {
   return out;
 }
 
-/** Starts the TFTP server from settings, serving settings.assetsDir and the given handlers (main.ts's registry). */
-export async function startTftp(ctx: ServiceContext, handlers?: TftpHandlerRegistry): Promise<Service | undefined> {
+/** Starts the TFTP server from settings, serving settings.assetsDir and the given handlers and neighbour table (main.ts's). */
+export async function startTftp(ctx: ServiceContext, handlers?: TftpHandlerRegistry, neighbourMac?: NeighbourLookup): Promise<Service | undefined> {
   const settings = ctx.settings.tftp;
   const log = ctx.log.child({ subsys: 'tftp' });
   const events = new TransferEventBatcher(ctx.store, log);
@@ -27,7 +27,7 @@ export async function startTftp(ctx: ServiceContext, handlers?: TftpHandlerRegis
     settings,
     root: resolve(ctx.settings.assetsDir),
     log,
-    lookupMac: (ip) => macForClientIp(ctx.store, ip),
+    lookupMac: (ip) => macForClientIp(ctx.store, ip, neighbourMac),
     ...(handlers ? { handlers } : {}),
     onTransfer: (r) => events.push(r),
   });
