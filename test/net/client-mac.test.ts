@@ -43,7 +43,11 @@ it('NeighbourTable: one copy per appliance, re-read when older than asked (0: no
   let reads = 0;
   let at = 1_000;
   let text = 'IP address HW type Flags HW address Mask Device\n198.18.0.100 0x1 0x2 52:54:00:aa:00:01 * br0';
-  const table = new NeighbourTable(() => (reads++, text), () => at);
+  const read = () => {
+    reads++;
+    return text;
+  };
+  const table = new NeighbourTable(read, () => at);
   expect(table.lookup('::ffff:198.18.0.100', 1000)).toBe('52:54:00:aa:00:01');
   text = 'IP address HW type Flags HW address Mask Device\n198.18.0.100 0x1 0x2 52:54:00:aa:00:02 * br0';
   at += 500;
