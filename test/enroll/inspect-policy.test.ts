@@ -107,3 +107,33 @@ describe('planInspection', () => {
     expect(patch.profile).toBeUndefined();
   });
 });
+
+describe('inspection report: the LLDP neighbour of a NIC', () => {
+  const NEIGHBOUR = { chassisId: 'c2:d8:b6:6a:54:eb', portId: 'swp7', systemName: 'leaf-r7', portDescription: 'to node 7', managementAddress: '198.18.0.250' };
+  const withLldp = (lldp: unknown) => {
+    const r = inspectionReportSchema.safeParse({ ...report(1), nics: [{ name: 'eth0', mac: '52:54:00:19:00:01', link: true, lldp }] });
+    return r.success ? 'valid' : r.error.issues.map((i) => i.path.join('.')).join(' ');
+  };
+  it.each([
+    ['the full neighbour', NEIGHBOUR, 'valid'],
+    ['IDs only', { chassisId: '10.0.0.1', portId: 'Ethernet1/7' }, 'valid'],
+    ['none heard (null)', null, 'valid'],
+    ['an older image (absent)', undefined, 'valid'],
+    ['system name of 256 characters', { ...NEIGHBOUR, systemName: 'n'.repeat(256) }, 'valid'],
+    ['system name of 257 characters', { ...NEIGHBOUR, systemName: 'n'.repeat(257) }, 'nics.0.lldp.systemName'],
+    ['chassis ID of 257 characters', { ...NEIGHBOUR, chassisId: 'c'.repeat(257) }, 'nics.0.lldp.chassisId'],
+    ['management address of 65 characters', { ...NEIGHBOUR, managementAddress: 'a'.repeat(65) }, 'nics.0.lldp.managementAddress'],
+    ['no port ID', { chassisId: 'c' }, 'nics.0.lldp.portId'],
+    ['an unknown field', { ...NEIGHBOUR, vlan: 7 }, 'nics.0.lldp'],
+    ['a string', 'leaf-r7', 'nics.0.lldp'],
+  ])('%s: %s', (_what, lldp, want) => {
+    expect(withLldp(lldp)).toBe(want);
+  });
+  it('the facts keep the neighbour per NIC', () => {
+    const r = inspectionReportSchema.parse({ ...report(1), nics: [{ name: 'eth0', mac: '52:54:00:19:00:01', lldp: NEIGHBOUR }, { name: 'eth1', mac: '52:54:00:19:00:02', lldp: null }] });
+    expect((factsFromInspection(r, AT).nics as { items: unknown[] }).items).toEqual([
+      { name: 'eth0', mac: '52:54:00:19:00:01', lldp: NEIGHBOUR },
+      { name: 'eth1', mac: '52:54:00:19:00:02', lldp: null },
+    ]);
+  });
+});

@@ -23,6 +23,21 @@ export const inspectedDiskSchema = z
   })
   .strict();
 
+/**
+ * The LLDP neighbour of a NIC as the image's rackboot-lldp prints it (IEEE 802.1AB TLVs): IDs by
+ * subtype (MAC, address or text), strings of at most 255 octets made printable, the first
+ * management address.
+ */
+export const lldpNeighbourSchema = z
+  .object({
+    chassisId: text(256),
+    portId: text(256),
+    systemName: text(256).optional(),
+    portDescription: text(256).optional(),
+    managementAddress: text(64).optional(),
+  })
+  .strict();
+
 /** One physical NIC from /sys/class/net. */
 export const inspectedNicSchema = z
   .object({
@@ -31,8 +46,8 @@ export const inspectedNicSchema = z
     driver: text(64).optional(),
     link: z.boolean().nullable().optional(),
     speedMbps: z.number().int().nonnegative().nullable().optional(),
-    /** LLDP neighbour, when the image saw one. */
-    lldp: z.object({ chassisId: text(128).optional(), portId: text(128).optional(), systemName: text(256).optional() }).strict().nullable().optional(),
+    /** LLDP neighbour, when the image heard one (null or absent: none heard, or an older image). */
+    lldp: lldpNeighbourSchema.nullable().optional(),
   })
   .strict();
 
