@@ -19,6 +19,7 @@ const USAGE = `usage: rackboot <command> [options]
   machines show MACHINE                      one machine (id, name or MAC)
   machines add --name N --mac M [--mac M2] [--label k=v] [--profile P] [--ipv4 A]
   machines set MACHINE [--name N] [--mac M] [--label k=v] [--profile P] [--ipv4 A] [--state S]
+  machines attach-mac MACHINE MAC           confirm a NIC swap: the MAC joins the machine (admin)
   machines rm MACHINE
   profiles list | show P | add P --file F | set P --file F | rm P
   groups list | show G | apply FILE | delete G  groups: selectors → profile, labels, hostname (apply: all or nothing)

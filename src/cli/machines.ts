@@ -8,7 +8,7 @@ type MachineView = Machine & { bmc: { type: string; address: string } | null };
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const list = (v: unknown): string[] | undefined => (Array.isArray(v) ? v : typeof v === 'string' ? [v] : undefined);
 
-/** `rackboot machines list|show|add|set|rm`. */
+/** `rackboot machines list|show|add|set|attach-mac|rm`. */
 export async function machinesCommand(api: ApiClient, sub: string, args: string[], o: Values): Promise<string> {
   const json = o.json === true;
   switch (sub) {
@@ -60,12 +60,18 @@ export async function machinesCommand(api: ApiClient, sub: string, args: string[
       const m = await api.request<MachineView>('PATCH', `/api/v1/machines/${encodeURIComponent(ref)}`, patch);
       return json ? JSON.stringify(m, null, 2) : `updated ${m.name}`;
     }
+    case 'attach-mac': {
+      const ref = need(args[0], 'MACHINE');
+      const mac = need(args[1], 'MAC');
+      const m = await api.request<MachineView & { attached: boolean }>('POST', `/api/v1/machines/${encodeURIComponent(ref)}/macs`, { mac });
+      return json ? JSON.stringify(m, null, 2) : m.attached ? `attached ${mac} to ${m.name} (${m.macs.join(', ')})` : `${m.name} already has ${mac}`;
+    }
     case 'rm': {
       const m = await api.request<Machine>('DELETE', `/api/v1/machines/${encodeURIComponent(need(args[0], 'MACHINE'))}`);
       return json ? JSON.stringify(m, null, 2) : `removed ${m.name}`;
     }
     default:
-      throw new UsageError(`unknown machines command ${JSON.stringify(sub)} (list|show|add|set|rm)`);
+      throw new UsageError(`unknown machines command ${JSON.stringify(sub)} (list|show|add|set|attach-mac|rm)`);
   }
 }
 

@@ -37,11 +37,11 @@ export async function whyCommand(api: Api, args: string[], o: Values): Promise<s
 /** `rackboot unknown list | enroll MAC --name N [--profile P] [--label k=v]`. */
 export async function unknownCommand(api: Api, sub: string, args: string[], o: Values): Promise<string> {
   if (sub === 'list') {
-    const { items } = await api.get<{ items: UnknownMac[] }>('/api/v1/unknown-macs');
+    const { items } = await api.get<{ items: Array<UnknownMac & { claims?: { machine: string; by: string } | null }> }>('/api/v1/unknown-macs');
     if (o.json === true) return JSON.stringify(items, null, 2);
     return table(
-      ['MAC', 'ARCH', 'VENDOR CLASS', 'RELAY', 'CIRCUIT', 'REMOTE', 'FIRST SEEN', 'LAST SEEN', 'COUNT'],
-      items.map((u) => [u.mac, u.arch, u.vendorClass, u.giaddr, u.circuitId, u.remoteId, u.firstSeen, u.lastSeen, u.count]),
+      ['MAC', 'ARCH', 'VENDOR CLASS', 'RELAY', 'CIRCUIT', 'REMOTE', 'FIRST SEEN', 'LAST SEEN', 'COUNT', 'CLAIMS'],
+      items.map((u) => [u.mac, u.arch, u.vendorClass, u.giaddr, u.circuitId, u.remoteId, u.firstSeen, u.lastSeen, u.count, u.claims ? `${u.claims.machine} (${u.claims.by})` : '']),
     );
   }
   if (sub === 'enroll') {

@@ -3,6 +3,7 @@ import type { DiscoveredClient } from '../inventory/enroll.js';
 import type { UnknownSighting } from '../inventory/unknown-macs.js';
 import { WriteFailureLog } from '../inventory/write-failures.js';
 import type { Logger } from '../log.js';
+import { EVENT } from '../lifecycle/event-kinds.js';
 import type { InterfaceInfo } from '../net/interfaces.js';
 import { intToIp } from '../net/ipv4.js';
 import { type Datagram, type UdpEndpoint, openUdp } from '../net/udp.js';
@@ -130,11 +131,20 @@ export class DhcpServer {
     const s = this.d.settings;
     const now = this.now();
     let host: HostInfo | null = this.hosts.lookup(req.mac, now);
-    // Issue #19: an unknown MAC whose option 97 UUID names a machine is that machine (a NIC swap);
-    // its MAC is attached in the batch, before the reply leaves.
-    const attach = !host && req.uuid !== undefined && (host = this.hosts.lookupByUuid(req.uuid, now)) !== null;
     // Child logger per packet (mac, xid, iface), built only when debug lines will be written.
     const log = this.d.log.isLevelEnabled('debug') ? this.d.log.child({ mac: req.mac, xid: req.packet.xid, iface: ep.iface?.name }) : this.d.log;
+    // Issue #19: an unknown MAC whose option 97 UUID names a machine is a NIC swap, or someone
+    // claiming that machine. `nicSwap: auto` attaches the MAC (in the batch, before the reply
+    // leaves); by default the claim waits, unanswered, for an operator to attach the MAC.
+    let attach = false;
+    const claimed = !host && req.uuid !== undefined ? this.hosts.lookupByUuid(req.uuid, now) : null;
+    if (claimed && s.nicSwap === 'auto') {
+      host = claimed;
+      attach = true;
+    } else if (claimed) {
+      this.refuseClaim(req, ep, claimed, now, log);
+      return;
+    }
     const discovering = !host && s.unknownMacs === 'discover';
     // `lease` (full mode): other devices of the segment get an address, no boot file, no machine row.
     const leasing = !host && s.unknownMacs === 'lease' && s.mode === 'full';
@@ -223,7 +233,7 @@ export class DhcpServer {
     let id = machineId;
     const write = () => {
       if (special === 'attach' && machineId !== null && store.machines.attachMac(machineId, req.mac)) {
-        store.events.addSoon({ mac: req.mac, machineId, source: 'dhcp', kind: 'machine.mac-attached', detail: { by: 'uuid', uuid: req.uuid ?? null } });
+        store.events.addSoon({ mac: req.mac, machineId, source: 'dhcp', kind: EVENT.machineMacAttached, detail: { by: 'uuid', uuid: req.uuid ?? null, nicSwap: 'auto' } });
       }
       id = machineId ?? (special === 'lease' ? null : this.recordDiscovered(req, ep));
       if (persist) store.leases.put(toRecord(persist, this.now()));
@@ -232,6 +242,19 @@ export class DhcpServer {
       send?.();
       record(id);
     });
+  }
+
+  /**
+   * A claimed identity waiting for an operator: the sighting (with the UUID) is listed among the
+   * unknown MACs, and a `machine.identity-claim` event (at most the discovery rate per segment;
+   * source `identity`, so it shows in the claimed machine's trace, not only the MAC's) says so.
+   */
+  private refuseClaim(req: DhcpRequest, ep: UdpEndpoint, claimed: HostInfo, now: number, log: Logger): void {
+    this.stats.ignored++;
+    this.d.store.unknownMacs.noteSoon(unknownSighting(req, now));
+    log.debug({ type: messageTypeName(req.type), uuid: req.uuid, machineId: claimed.machineId }, 'dhcp unknown mac claims a known machine uuid: not answered (nicSwap: confirm)');
+    if (claimed.machineId === null || !this.discoverLimit.take(discoverKey(req.packet.giaddr, ep.iface?.name), now)) return;
+    this.d.store.events.addSoon({ mac: req.mac, machineId: claimed.machineId, source: 'identity', kind: EVENT.machineIdentityClaim, detail: { via: 'dhcp', by: 'uuid', uuid: req.uuid ?? null, giaddr: req.packet.giaddr, iface: ep.iface?.name ?? null, action: 'refused: confirm with rackboot machines attach-mac' } });
   }
 
   /** `unknownMacs: discover`: the MAC becomes a `discovered` machine with what the packet told us. */
@@ -298,6 +321,7 @@ function unknownSighting(req: DhcpRequest, at: number): UnknownSighting {
     giaddr: giaddr === '0.0.0.0' ? null : giaddr,
     circuitId: req.relay?.circuitId ?? null,
     remoteId: req.relay?.remoteId ?? null,
+    uuid: req.uuid ?? null,
     at,
   };
 }

@@ -35,6 +35,14 @@ export const dhcpSettingsSchema = z
      */
     unknownMacs: z.enum(['ignore', 'discover', 'lease']).default('ignore'),
     /**
+     * A MAC no machine has, sending (option 97) the SMBIOS UUID of a known machine: a NIC swap,
+     * or someone claiming that machine's identity. confirm (default): not answered; listed among
+     * the unknown MACs with the machine it claims, until an operator attaches the MAC
+     * (`rackboot machines attach-mac`). auto: attached at once and answered as that machine (for
+     * segments where every device is trusted; a claimed UUID is not proof).
+     */
+    nicSwap: z.enum(['confirm', 'auto']).default('confirm'),
+    /**
      * `discover` mode: new machines admitted per second per relay (giaddr) or interface, and how
      * many at once (the bucket). Unknown MACs past it are not answered (stats.discoverLimited);
      * they retry, so a rack powering on is admitted over a few seconds.

@@ -9,7 +9,6 @@
 import { matchGroup } from '../model/group-match.js';
 import type { MatchCandidate } from '../model/group-selector.js';
 import { type ParsedGroup, renderHostname } from '../model/group.js';
-import { findMachineByIdentity } from './identity.js';
 import type { Machine } from './machines.js';
 import type { Store } from './store.js';
 
@@ -40,11 +39,12 @@ export function candidateOfClient(d: DiscoveredClient): MatchCandidate {
 
 /**
  * Creates the machine for a discovered MAC (inside the caller's transaction) and returns its
- * id: an existing machine by MAC or UUID (the MAC attached: a NIC swap), else a new one shaped
- * by the matching group.
+ * id: the machine that has the MAC, else a new one shaped by the matching group. A MAC is never
+ * attached here: a UUID the client claims is no proof (NIC swaps are the DHCP server's
+ * `nicSwap` decision, made before discovery).
  */
 export function enrollDiscovered(store: Store, d: DiscoveredClient): number {
-  const known = findMachineByIdentity(store, { mac: d.mac, uuid: d.uuid }, { attach: true, source: 'dhcp' });
+  const known = store.machines.findByMac(d.mac);
   if (known) return known.id;
   const c = candidateOfClient(d);
   const g = groupForClient(store.groups.parsed(), c);

@@ -24,20 +24,15 @@ export function usableSerial(raw: string | undefined): string | undefined {
 }
 
 /**
- * The machine a booting client is (by MAC, else UUID, else serial). With `attach`, a machine
- * found by UUID or serial gets the asking MAC attached (a NIC swap keeps the machine), traced
- * as `machine.mac-attached`. Option 97 and iPXE's ${uuid} are what the client claims, as its
- * MAC is: the same trust, no less and no more.
+ * The machine a client's UUID or serial names when its MAC is unknown: a NIC swap, or someone
+ * claiming that machine (option 97 and iPXE's ${uuid} are only what the client says). Never a
+ * reason to answer as that machine: the caller refuses and traces the claim; an operator
+ * confirms a real swap (POST /api/v1/machines/:ref/macs).
  */
-export function findMachineByIdentity(store: Store, id: MachineIdentity, opts: { attach?: boolean; source?: string } = {}): Machine | undefined {
-  const found = store.machines.findByIdentity(id);
-  if (!found) return undefined;
-  const { machine, by } = found;
-  if (opts.attach && by !== 'mac' && id.mac && store.machines.attachMac(machine.id, id.mac)) {
-    store.events.add({ mac: id.mac, machineId: machine.id, source: opts.source ?? 'inventory', kind: 'machine.mac-attached', detail: { by, uuid: id.uuid ?? null, serial: id.serial ?? null, macs: machine.macs } });
-    return store.machines.get(machine.id);
-  }
-  return machine;
+export function claimedMachine(store: Store, id: Omit<MachineIdentity, 'mac'>): { machine: Machine; by: 'uuid' | 'serial' } | undefined {
+  if (!id.uuid && !id.serial) return undefined;
+  const found = store.machines.findByIdentity({ uuid: id.uuid, serial: id.serial });
+  return found && found.by !== 'mac' ? { machine: found.machine, by: found.by } : undefined;
 }
 
 /**

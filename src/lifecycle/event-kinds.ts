@@ -44,6 +44,7 @@ export const EVENT = {
   machineDeleted: 'machine.deleted',
   machineEnrolled: 'machine.enrolled',
   machineMacAttached: 'machine.mac-attached',
+  machineIdentityClaim: 'machine.identity-claim',
   machineDrifted: 'machine.drifted',
   machineNoncompliant: 'machine.noncompliant',
   inspectReport: 'inspect.report',

@@ -18,10 +18,10 @@ const UUID = '4c4c4544-0042-3510-8052-b4c04f313233';
 const OPT97 = [0, 0x44, 0x45, 0x4c, 0x4c, 0x42, 0x00, 0x10, 0x35, 0x80, 0x52, 0xb4, 0xc0, 0x4f, 0x31, 0x32, 0x33];
 const ip = (s: string) => s.split('.').map(Number);
 
-function lab(unknownMacs: 'ignore' | 'discover' | 'lease') {
+function lab(unknownMacs: 'ignore' | 'discover' | 'lease', nicSwap: 'confirm' | 'auto' = 'confirm') {
   const store = Store.memory();
   store.profiles.create('testos', { os: 'testos', boot: 'network' } as never);
-  const settings = defaultSettings({ dhcp: { mode: 'full', unknownMacs, serverAddress: SERVER } });
+  const settings = defaultSettings({ dhcp: { mode: 'full', unknownMacs, serverAddress: SERVER, nicSwap } });
   const subnets = buildSubnets([{ cidr: '198.18.0.0/24', poolStart: '198.18.0.100', poolEnd: '198.18.0.110', dns: [], leaseSeconds: 600 }], [], () => undefined);
   const server = new DhcpServer({
     settings: settings.dhcp,
@@ -100,7 +100,8 @@ describe('discovery matched against groups', () => {
     const l = lab('discover');
     l.store.groups.put(groupSchema.parse({ name: 'lab', selectors: ['subnet=198.18.0.0/24'], profile: 'testos', enroll: 'manual' }));
     await dora(l, '52:54:00:00:08:01', firmware('uefiX64'), '198.18.0.254');
-    await dora(l, '52:54:00:00:08:02', firmware('uefiX64')); // not relayed: no segment address known here
+    // Not relayed: no segment address known here. Another machine: another SMBIOS UUID (the fixture's is shared).
+    await dora(l, '52:54:00:00:08:02', [...firmware('uefiX64').filter(([code]) => code !== OPT.CLIENT_UUID), [OPT.CLIENT_UUID, [0, ...new Array(15).fill(0x42), 0x02]]]);
     await l.server.close();
     expect(l.store.machines.findByMac('52:54:00:00:08:01')).toMatchObject({ state: 'discovered', profile: null, facts: { group: 'lab' } });
     expect(l.store.machines.findByMac('52:54:00:00:08:02')).toMatchObject({ state: 'discovered', profile: null });
@@ -113,15 +114,38 @@ describe('discovery matched against groups', () => {
 });
 
 describe('identity beyond MAC at DHCP', () => {
-  it('a new MAC sending a known SMBIOS UUID (option 97) is that machine: answered as it, the MAC attached and traced', async () => {
-    const l = lab('ignore');
+  it.each(['ignore', 'discover', 'lease'] as const)('hostile (unknownMacs: %s): a new MAC claiming a known SMBIOS UUID (option 97) gets no answer, attaches nothing, becomes no machine; the claim is listed and traced', async (policy) => {
+    const l = lab(policy);
+    const m = l.store.machines.create({ name: 'n1', macs: ['52:54:00:00:09:01'], uuid: UUID.toUpperCase(), profile: 'testos' });
+    for (const type of [MSG.DISCOVER, MSG.REQUEST]) {
+      l.receive(clientBytes({ type, mac: '52:54:00:00:09:99', options: [...firmware('uefiX64'), [OPT.CLIENT_UUID, OPT97], ...(type === MSG.REQUEST ? [[OPT.SERVER_ID, ip(SERVER)] as [number, number[]]] : [])] }));
+    }
+    await l.server.close();
+    expect(l.replies()).toEqual([]);
+    expect(l.store.machines.get(m.id).macs).toEqual(['52:54:00:00:09:01']);
+    expect(l.store.machines.findByMac('52:54:00:00:09:99')).toBeUndefined();
+    expect(l.store.machines.list()).toHaveLength(1);
+    expect(l.store.leases.forMac('52:54:00:00:09:99')).toEqual([]);
+    l.store.events.flush();
+    l.store.unknownMacs.flush();
+    expect(l.store.events.list({ machineId: m.id, kind: 'machine.mac-attached' })).toEqual([]);
+    expect(l.store.events.list({ machineId: m.id, kind: 'machine.identity-claim' }).map((e) => [e.mac, e.detail.uuid])).toEqual([
+      ['52:54:00:00:09:99', UUID],
+      ['52:54:00:00:09:99', UUID],
+    ]);
+    expect(l.store.unknownMacs.list().map((u) => [u.mac, u.uuid])).toEqual([['52:54:00:00:09:99', UUID]]);
+    l.store.close();
+  });
+
+  it('nicSwap: auto (opt-in): the new MAC is that machine: answered as it, the MAC attached and traced', async () => {
+    const l = lab('ignore', 'auto');
     const m = l.store.machines.create({ name: 'n1', macs: ['52:54:00:00:09:01'], uuid: UUID.toUpperCase(), profile: 'testos' });
     const { offer, ack } = await dora(l, '52:54:00:00:09:99', [...firmware('uefiX64'), [OPT.CLIENT_UUID, OPT97]]);
     expect(offer.file).not.toBe(''); // boots like the machine it is
     expect(ack?.options.get(OPT.MESSAGE_TYPE)?.[0]).toBe(MSG.ACK);
     await l.server.close();
     expect(l.store.machines.get(m.id).macs).toEqual(['52:54:00:00:09:01', '52:54:00:00:09:99']);
-    expect(l.store.events.list({ machineId: m.id, kind: 'machine.mac-attached' })).toHaveLength(1);
+    expect(l.store.events.list({ machineId: m.id, kind: 'machine.mac-attached' }).map((e) => e.detail)).toEqual([{ by: 'uuid', uuid: UUID, nicSwap: 'auto' }]);
     expect(l.store.unknownMacs.list()).toEqual([]);
     l.store.close();
   });

@@ -26,8 +26,8 @@ import { type RackbootProcess, startRackboot } from '../helpers/rackboot.js';
  * - relayed sits on another segment behind a real ISC dhcrelay (`-a`: option 82, circuit-id
  *   = its downstream interface) and is matched by circuit-id (a relay selector beats facts).
  * - Then small's QEMU is restarted with another NIC MAC and the same SMBIOS UUID: rackboot
- *   recognises the machine (the MAC is attached to it, no new machine appears) and boots it
- *   with its profile again.
+ *   recognises the machine (with `nicSwap: auto` the MAC is attached to it, no new machine
+ *   appears) and boots it with its profile again.
  */
 const ROOT = resolve(import.meta.dirname, '../..');
 const ASSETS = join(ROOT, 'boot-assets/build');
@@ -96,6 +96,9 @@ beforeAll(async () => {
         interfaces: ['br0'],
         serverAddress: '198.18.0.1',
         unknownMacs: 'discover',
+        // The NIC-swap case below: a new MAC with a known SMBIOS UUID is attached without an operator
+        // (opt-in; the default `confirm` waits for `machines attach-mac`, tested in test/dhcp and test/http).
+        nicSwap: 'auto',
         subnets: [
           { cidr: '198.18.0.0/24', poolStart: '198.18.0.100', poolEnd: '198.18.0.150', router: '198.18.0.1', leaseSeconds: 3600 },
           { cidr: '198.18.1.0/24', poolStart: '198.18.1.100', poolEnd: '198.18.1.150', router: '198.18.1.1', leaseSeconds: 3600 },

@@ -27,16 +27,54 @@ describe('identityQuery', () => {
 });
 
 describe('boot script by SMBIOS identity (issue #19)', () => {
-  it('a new NIC of a known machine gets its script by the UUID in the URL; the MAC is attached and traced', async () => {
+  it('hostile: another host claiming a known UUID or serial gets no script and no config; nothing is attached; the claim is traced', async () => {
+    t.store.profiles.create('p1', { os: 'testos' } as never);
+    const m = t.store.machines.create({ name: 'n1', macs: ['52:54:00:00:00:01'], uuid: UUID, serial: 'SN-1', profile: 'p1' });
+    // The attacker's MAC was even seen at this address (its own DHCP exchange): still nothing.
+    t.store.sightings.note('52:54:00:00:00:99', '127.0.0.1', Date.now());
+    for (const q of [`uuid=${UUID.toUpperCase()}&serial=`, 'uuid=&serial=SN-1', `uuid=${UUID}&serial=SN-1`]) {
+      const r = await t.app.inject({ method: 'GET', url: `/boot.ipxe?mac=52:54:00:00:00:99&${q}` });
+      expect(r.body).not.toMatch(/^kernel /m);
+      expect(r.body).not.toMatch(/token|config/i);
+      expect(r.body).toMatch(/unknown MAC 52:54:00:00:00:99 \(its (uuid|serial) names machine n1\)/);
+      expect(r.body).toMatch(/rackboot machines attach-mac n1 52:54:00:00:00:99/);
+    }
+    expect(t.store.machines.get(m.id).macs).toEqual(['52:54:00:00:00:01']);
+    expect(t.store.machines.findByMac('52:54:00:00:00:99')).toBeUndefined();
+    expect(t.store.events.list({ machineId: m.id, kind: 'machine.mac-attached' })).toEqual([]);
+    expect(t.store.events.list({ machineId: m.id, kind: 'boot.script' })).toEqual([]);
+    const claims = t.store.events.list({ machineId: m.id, kind: 'machine.identity-claim' });
+    expect(claims.map((e) => [e.mac, e.detail.by])).toEqual([['52:54:00:00:00:99', 'uuid'], ['52:54:00:00:00:99', 'serial'], ['52:54:00:00:00:99', 'uuid']]);
+  });
+
+  it('an operator confirms a NIC swap (POST /machines/:ref/macs, admin only): then the new NIC gets its script', async () => {
     t.store.profiles.create('p1', { os: 'testos' } as never);
     const m = t.store.machines.create({ name: 'n1', macs: ['52:54:00:00:00:01'], uuid: UUID, profile: 'p1' });
-    // inject() requests come from 127.0.0.1: the new NIC was seen there (its ProxyDHCP exchange).
     t.store.sightings.note('52:54:00:00:00:99', '127.0.0.1', Date.now());
-    const r = await t.app.inject({ method: 'GET', url: `/boot.ipxe?mac=52:54:00:00:00:99&uuid=${UUID.toUpperCase()}&serial=` });
+    // DHCP listed the new NIC among the unknown MACs, with the machine its option 97 UUID names.
+    t.store.unknownMacs.noteSoon({ mac: '52:54:00:00:00:99', arch: 7, vendorClass: null, messageType: 'discover', giaddr: null, circuitId: null, remoteId: null, uuid: UUID, at: Date.now() });
+    const unknown = async () => (await t.app.inject({ method: 'GET', url: '/api/v1/unknown-macs', headers: t.auth })).json().items;
+    expect(await unknown()).toMatchObject([{ mac: '52:54:00:00:00:99', claims: { machine: 'n1', by: 'uuid' } }]);
+    const attach = (headers: Record<string, string>, payload: unknown) => t.app.inject({ method: 'POST', url: '/api/v1/machines/n1/macs', headers, payload: payload as never });
+    expect((await attach({}, { mac: '52:54:00:00:00:99' })).statusCode).toBe(401);
+    expect((await attach(t.roles.read, { mac: '52:54:00:00:00:99' })).statusCode).toBe(403);
+    expect((await attach(t.roles.operate, { mac: '52:54:00:00:00:99' })).statusCode).toBe(403);
+    expect((await attach(t.auth, { mac: 'nope' })).statusCode).toBe(400);
+    expect((await attach(t.auth, { mac: '52:54:00:00:00:99', extra: 1 })).statusCode).toBe(400);
+    expect((await attach(t.auth, {})).statusCode).toBe(400);
+    expect(t.store.machines.get(m.id).macs).toEqual(['52:54:00:00:00:01']);
+    const ok = await attach(t.auth, { mac: '52-54-00-00-00-99' });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ name: 'n1', attached: true, macs: ['52:54:00:00:00:01', '52:54:00:00:00:99'] });
+    expect(await unknown()).toEqual([]);
+    expect((await attach(t.auth, { mac: '52:54:00:00:00:99' })).json()).toMatchObject({ attached: false });
+    expect(t.store.events.list({ machineId: m.id, kind: 'machine.mac-attached' }).map((e) => e.detail.by)).toEqual(['operator']);
+    // A MAC another machine has is refused with 409, and stays where it was.
+    t.store.machines.create({ name: 'n2', macs: ['52:54:00:00:00:02'] });
+    expect((await attach(t.auth, { mac: '52:54:00:00:00:02' })).statusCode).toBe(409);
+    const r = await t.app.inject({ method: 'GET', url: `/boot.ipxe?mac=52:54:00:00:00:99&uuid=${UUID}&serial=` });
     expect(r.statusCode).toBe(200);
     expect(r.body).toMatch(/^kernel /m);
-    expect(t.store.machines.get(m.id).macs).toEqual(['52:54:00:00:00:01', '52:54:00:00:00:99']);
-    expect(t.store.events.list({ machineId: m.id, kind: 'machine.mac-attached' })).toHaveLength(1);
   });
 
   it('a serial two machines share names nobody: the unknown MAC is refused as before', async () => {

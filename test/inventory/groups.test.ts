@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '../../src/errors.js';
-import { findMachineByIdentity, usableSerial, usableUuid } from '../../src/inventory/identity.js';
+import { claimedMachine, usableSerial, usableUuid } from '../../src/inventory/identity.js';
 import { SEALED } from '../../src/inventory/sealing.js';
 import { Store } from '../../src/inventory/store.js';
 import { type GroupInput, groupSchema } from '../../src/model/group.js';
@@ -100,18 +100,17 @@ describe('identity beyond MAC', () => {
     ]);
   });
 
-  it('a NIC swap keeps the machine: the new MAC is attached and traced', () => {
+  it('a claimed UUID or serial names the machine but attaches nothing (an operator confirms a NIC swap)', () => {
     const store = Store.memory();
-    const m = store.machines.create({ name: 'n1', macs: ['52:54:00:00:00:01'], uuid: UUID });
-    const found = findMachineByIdentity(store, { mac: '52:54:00:00:00:aa', uuid: UUID }, { attach: true, source: 'dhcp' });
-    expect(found?.id).toBe(m.id);
-    expect(found?.macs).toEqual(['52:54:00:00:00:01', '52:54:00:00:00:aa']);
-    expect(store.machines.findByMac('52:54:00:00:00:aa')?.id).toBe(m.id);
-    store.events.flush();
-    const ev = store.events.list({ machineId: m.id, kind: 'machine.mac-attached' });
-    expect(ev).toHaveLength(1);
-    // Again: nothing more to attach, nothing traced.
-    findMachineByIdentity(store, { mac: '52:54:00:00:00:aa', uuid: UUID }, { attach: true });
+    const m = store.machines.create({ name: 'n1', macs: ['52:54:00:00:00:01'], uuid: UUID, serial: 'SN-1' });
+    expect(claimedMachine(store, { uuid: UUID.toUpperCase() })).toMatchObject({ by: 'uuid', machine: { id: m.id } });
+    expect(claimedMachine(store, { serial: 'SN-1' })).toMatchObject({ by: 'serial', machine: { id: m.id } });
+    expect(claimedMachine(store, {})).toBeUndefined();
+    expect(claimedMachine(store, { uuid: 'ffffffff-ffff-ffff-ffff-ffffffffffff' })).toBeUndefined();
+    expect(store.machines.findByMac('52:54:00:00:00:aa')).toBeUndefined();
+    expect(store.machines.get(m.id).macs).toEqual(['52:54:00:00:00:01']);
+    // The operator's attach: once; a second time changes nothing.
+    expect(store.machines.attachMac(m.id, '52:54:00:00:00:aa')).toBe(true);
     expect(store.machines.attachMac(m.id, '52:54:00:00:00:aa')).toBe(false);
     // A MAC another machine has is never taken over.
     store.machines.create({ name: 'n2', macs: ['52:54:00:00:00:02'] });

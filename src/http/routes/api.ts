@@ -13,6 +13,7 @@ import { EVENT } from '../../lifecycle/event-kinds.js';
 const refParams = z.object({ ref: z.string().min(1).max(128) });
 const nameParams = z.object({ name: z.string().min(1).max(128) });
 const listQuery = z.object({ selector: z.string().max(2000).optional() });
+const attachMacSchema = z.object({ mac: z.string().min(1).max(64) }).strict();
 const eventsQuery = z.object({
   after: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
@@ -55,6 +56,18 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
     const m = store.machines.update(store.machines.get(ref).id, patch);
     store.events.add({ machineId: m.id, source: 'api', kind: EVENT.machineUpdated, detail: { fields: Object.keys(patch) } });
     return machineView(m.id);
+  });
+  // Issue #19: an operator confirms a NIC swap (or adds a port); DHCP and boot scripts never attach a claimed identity's MAC by default.
+  app.post('/api/v1/machines/:ref/macs', { config: { access: 'admin' }, ...documented({ summary: 'Attach a MAC to a machine (confirm a NIC swap listed among the unknown MACs)', params: refParams, body: attachMacSchema }) }, async (req) => {
+    const { ref } = parseBody(refParams, req.params, 'path');
+    const mac = normalizeMac(parseBody(attachMacSchema, req.body).mac);
+    return store.transaction(() => {
+      const id = store.machines.get(ref).id;
+      if (!store.machines.attachMac(id, mac)) return { ...machineView(id), attached: false };
+      store.unknownMacs.remove(mac);
+      store.events.add({ mac, machineId: id, source: 'api', kind: EVENT.machineMacAttached, detail: { by: 'operator', operator: req.caller?.name ?? null } });
+      return { ...machineView(id), attached: true };
+    });
   });
   app.delete('/api/v1/machines/:ref', { config: { access: 'admin' }, ...documented({ summary: 'Delete a machine', params: refParams }) }, async (req) => {
     const { ref } = parseBody(refParams, req.params, 'path');

@@ -4,7 +4,7 @@ import { ipxeAnswers } from '../../boot/answers.js';
 import { checkSource } from '../../boot/identity.js';
 import { BootService } from '../../boot/service.js';
 import { BOOT_PATHS } from '../../boot/urls.js';
-import { findMachineByIdentity, identityQuery } from '../../inventory/identity.js';
+import { claimedMachine, identityQuery } from '../../inventory/identity.js';
 import { normalizeMac } from '../../model/mac.js';
 import { renderRefusal } from '../../render/ipxe.js';
 import type { AppDeps, RouteDeps } from '../app.js';
@@ -41,8 +41,16 @@ export async function registerBootRoutes(app: FastifyInstance, deps: RouteDeps):
       const hint = 'chain http://<rackboot>/boot.ipxe?mac=${net0/mac} (or /boot/<mac>.ipxe)';
       return reply.status(400).send(renderRefusal({ mac: null, reason: 'boot script requested without a valid MAC', hint }));
     }
-    // Issue #19: by MAC, else the SMBIOS UUID/serial iPXE put in the URL (a new NIC is attached).
-    const machine = findMachineByIdentity(deps.store, { mac, ...identityQuery(req.query) }, { attach: true, source: 'http' });
+    // By MAC only. The SMBIOS UUID/serial iPXE put in the URL is what the client claims: a new
+    // NIC of a known machine is refused (and traced) until an operator attaches its MAC (#19).
+    const machine = deps.store.machines.findByMac(mac);
+    const claim = machine ? undefined : claimedMachine(deps.store, identityQuery(req.query));
+    if (claim) {
+      deps.store.events.add({ mac, machineId: claim.machine.id, source: 'http', kind: EVENT.machineIdentityClaim, detail: { by: claim.by, client: req.ip, action: 'refused: confirm with rackboot machines attach-mac' } });
+      log.warn({ mac, client: req.ip, claims: claim.machine.name, by: claim.by }, 'boot script: unknown MAC claims a known machine');
+      const hint = `if this is a NIC swap, confirm it: rackboot machines attach-mac ${claim.machine.name} ${mac}, then reboot`;
+      return renderRefusal({ mac, reason: `unknown MAC ${mac} (its ${claim.by} names machine ${claim.machine.name})`, hint });
+    }
     if (!machine) {
       deps.store.events.add({ mac, source: 'http', kind: EVENT.bootUnknown, detail: { client: req.ip } });
       log.info({ mac, client: req.ip }, 'boot script for unknown MAC');

@@ -1,4 +1,5 @@
 import { enrollPending } from '../../inventory/enroll.js';
+import { claimedMachine } from '../../inventory/identity.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
@@ -33,7 +34,12 @@ export function registerWhyRoutes(app: FastifyInstance, deps: AppDeps, now: () =
 
   app.get('/api/v1/unknown-macs', { config: { access: 'read' }, ...documented({ summary: 'MACs seen in DHCP that no machine has (bounded, most recent first)', querystring: listQuery }) }, async (req) => {
     const q = parseBody(listQuery, req.query, 'query');
-    return { items: store.unknownMacs.list(q.limit ? { limit: q.limit } : {}) };
+    // A MAC whose UUID names a known machine is a NIC swap (or a claim) waiting for attach-mac.
+    const items = store.unknownMacs.list(q.limit ? { limit: q.limit } : {}).map((u) => {
+      const claim = claimedMachine(store, { uuid: u.uuid ?? undefined });
+      return { ...u, claims: claim ? { machine: claim.machine.name, by: claim.by } : null };
+    });
+    return { items };
   });
 
   app.post('/api/v1/unknown-macs/:mac/enroll', { config: { access: 'admin' }, ...documented({ summary: 'Create a machine from an unknown MAC (what DHCP told us becomes its facts)', params: macParams, body: enrollSchema, bodyOptional: true, success: 201 }) }, async (req, reply) => {
