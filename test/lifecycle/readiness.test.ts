@@ -73,24 +73,27 @@ describe('kubernetes readiness against the fake API', () => {
     kube.nodes.clear();
   });
 
-  /** A Talos machine that rackboot network-booted: profile, config version, boot script event. */
-  function talosMachine(store: Store, name: string, ipv4: string) {
-    if (!store.profiles.find('talos')) {
-      store.profiles.create('talos', { boot: 'network', chain: 'ipxe', os: 'talos', initrd: [], cmdline: '', requireSecureBoot: false, install: { image: `sha256:${'1'.repeat(64)}`, disk: '/dev/sda' } });
+  /** A Talos (or Bottlerocket) machine that rackboot network-booted: profile, config version, boot script event. */
+  function talosMachine(store: Store, name: string, ipv4: string, os: 'talos' | 'bottlerocket' = 'talos') {
+    if (!store.profiles.find(os)) {
+      store.profiles.create(os, { boot: 'network', chain: 'ipxe', os, initrd: [], cmdline: '', requireSecureBoot: false, install: { image: `sha256:${'1'.repeat(64)}`, disk: '/dev/sda' } });
     }
-    const m = store.machines.create({ name, macs: ['52:54:00:00:10:01'], labels: {}, profile: 'talos', state: 'booting', ipv4 });
-    const body = Buffer.from(`version: v1alpha1\nmachine:\n  type: worker\n  network:\n    hostname: ${name}\n`);
+    const m = store.machines.create({ name, macs: ['52:54:00:00:10:01'], labels: {}, profile: os, state: 'booting', ipv4 });
+    const talos = { format: 'talos', contentType: 'application/yaml', text: `version: v1alpha1\nmachine:\n  type: worker\n  network:\n    hostname: ${name}\n` };
+    const bottlerocket = { format: 'bottlerocket', contentType: 'application/toml', text: `[settings.kubernetes]\napi-server = "https://198.18.0.1:6443"\n[settings.network]\nhostname = "${name}"\n` };
+    const doc = os === 'talos' ? talos : bottlerocket;
+    const body = Buffer.from(doc.text);
     const sha256 = createHash('sha256').update(body).digest('hex');
-    const { version } = store.configs.saveVersion({ machineId: m.id, machineName: name, profile: 'talos', profileRevision: 1, format: 'talos', contentType: 'application/yaml', body, sha256, meta: {} });
+    const { version } = store.configs.saveVersion({ machineId: m.id, machineName: name, profile: os, profileRevision: 1, format: doc.format, contentType: doc.contentType, body, sha256, meta: {} });
     store.configs.setDesired(m.id, version.id);
     const bootScript = () => store.events.add({ machineId: m.id, source: 'http', kind: 'boot.script', detail: { mode: 'network', versionId: version.id, sha256 } });
     bootScript();
     return { m, sha256, version, bootScript };
   }
 
-  it('Node Ready transitions: not ready → ready after the boot; the gate and drift consume the observed ready', async () => {
+  it.each(['talos', 'bottlerocket'] as const)('%s: Node Ready transitions: not ready → ready after the boot; the gate and drift consume the observed ready', async (os) => {
     const store = Store.memory();
-    const { m, sha256, version, bootScript } = talosMachine(store, 'talos-1', '198.18.0.21');
+    const { m, sha256, version, bootScript } = talosMachine(store, 'talos-1', '198.18.0.21', os);
     const startedAt = Date.now();
     const digestOf = (ref: string) => (ref.startsWith('sha256:') ? ref.slice(7) : undefined);
     const deps = { store, sources: { report: reportReadiness, kubernetes: kubernetesReadiness(() => client) }, imageDigestOf: digestOf, log: silentLogger() };
