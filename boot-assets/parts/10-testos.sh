@@ -4,8 +4,10 @@
 #   testos-initrd.img     busybox-static, virtio/ext4 modules, the rackboot node agent
 #   testos-ignition.img   Debian's real Ignition binary + useradd and their shared libraries;
 #                         appended as a second initrd by Flatcar/FCOS profiles (iPXE concatenates)
-#   testos-inspect.img    ipmitool + its libraries and the in-band IPMI modules (KCS/SMIC/BT):
-#                         appended by inspection boots so the image reads the BMC's LAN address
+#   testos-inspect.img    ipmitool + its libraries and the in-band IPMI modules (KCS/SMIC/BT), and
+#                         rackboot-lldp (testos/lldp.c, built with the host's gcc): appended by
+#                         inspection boots so the image reads the BMC's LAN address and the NICs'
+#                         LLDP neighbours
 # Env from build.sh: OUT CACHE IF_MISSING.
 set -euo pipefail
 # Fixed mtimes, sorted names and --reproducible inode numbers: the same inputs give the same
@@ -102,7 +104,7 @@ mv "$OUT/testos-ignition.img.tmp" "$OUT/testos-ignition.img"
 # --- testos-inspect.img ---
 # Modules go to /lib/ipmi (insmod'ed in order by inspect.sh), not under /lib/modules: this cpio
 # is unpacked over the base one and must not replace its modules.dep.
-log "test OS inspection initrd (ipmitool, IPMI modules)"
+log "test OS inspection initrd (ipmitool, IPMI modules, rackboot-lldp)"
 iproot=$(fetch_deb ipmitool)
 r="$stage/inspect"
 mkdir -p "$r/usr/bin" "$r/lib64" "$r/lib/x86_64-linux-gnu" "$r/lib/ipmi"
@@ -110,6 +112,10 @@ install -m 0755 "$iproot/usr/bin/ipmitool" "$r/usr/bin/ipmitool"
 for m in ipmi_msghandler ipmi_devintf ipmi_si; do
   install -m 0644 "$(find "$kroot/lib/modules/$kver" -name "$m.ko" | head -n 1)" "$r/lib/ipmi/$m.ko"
 done
+# rackboot-lldp (testos/lldp.c, read by inspect.sh): the LLDP neighbour of each NIC. Compiled here
+# with the host's gcc, static (it needs nothing from the image), stripped so the bytes do not
+# depend on the build directory.
+gcc -std=c11 -O2 -Wall -Wextra -Werror -static -s -o "$r/usr/bin/rackboot-lldp" "$here/testos/lldp.c"
 ldd "$r/usr/bin/ipmitool" | awk '/=> \// {print $3} /^\t\/lib64/ {print $1}' | sort -u | while read -r lib; do
   case "$lib" in
     /lib64/*) cp -L "$lib" "$r/lib64/" ;;

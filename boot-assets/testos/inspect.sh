@@ -34,7 +34,8 @@ inspect_disks() {
   printf '[%s]' "$out"
 }
 
-# inspect_nics: physical NICs only (a device link), with driver, carrier and speed.
+# inspect_nics: physical NICs only (a device link), with driver, carrier, speed and the LLDP
+# neighbour (after lldp_wait).
 inspect_nics() {
   out=''
   for n in /sys/class/net/*; do
@@ -44,9 +45,38 @@ inspect_nics() {
     case "$(read_first "$n/carrier" 2>/dev/null)" in 1) link=true ;; 0) link=false ;; *) link=null ;; esac
     speed=$(read_first "$n/speed" 2>/dev/null)
     case "$speed" in -*) speed='' ;; esac
-    out="$out${out:+,}{\"name\":$(json_str "$name"),\"mac\":$(json_str "$(read_first "$n/address")"),\"driver\":$(json_str "$drv"),\"link\":$link,\"speedMbps\":$(num "$speed")}"
+    out="$out${out:+,}{\"name\":$(json_str "$name"),\"mac\":$(json_str "$(read_first "$n/address")"),\"driver\":$(json_str "$drv"),\"link\":$link,\"speedMbps\":$(num "$speed"),\"lldp\":$(lldp_of "$name")}"
   done
   printf '[%s]' "$out"
+}
+
+# LLDP: rackboot-lldp (testos-inspect.img) listens on every physical NIC at once, brought up for
+# it, in the background while the rest is inspected, for at most rackboot.lldp_wait seconds
+# (default 5, at most 600; 0: no listening). It stops as soon as every NIC with link has heard a
+# neighbour. Switches send every 30 s by default: rackboot.lldp_wait=31 hears every one of them.
+lldp_start() {
+  LLDP_PID=''
+  rm -f /run/lldp.out
+  w=$(arg rackboot.lldp_wait)
+  case "$w" in ''|*[!0-9]*) w=5 ;; esac
+  [ "$w" -le 600 ] || w=600
+  [ "$w" -gt 0 ] && command -v rackboot-lldp >/dev/null 2>&1 || return 0
+  nics=''
+  for n in /sys/class/net/*; do [ -e "$n/device" ] && nics="$nics $(basename "$n")"; done
+  [ -n "$nics" ] || return 0
+  for n in $nics; do ip link set "$n" up 2>/dev/null; done
+  # shellcheck disable=SC2086 # one argument per NIC
+  rackboot-lldp -w "$w" $nics > /run/lldp.out &
+  LLDP_PID=$!
+}
+
+# lldp_wait: until the listener is done.
+lldp_wait() { [ -z "${LLDP_PID:-}" ] || wait "$LLDP_PID"; LLDP_PID=''; }
+
+# lldp_of NIC: the neighbour heard on NIC (a JSON object), else null.
+lldp_of() {
+  l=$(awk -F '\t' -v n="$1" '$1 == n { print $2; exit }' /run/lldp.out 2>/dev/null)
+  printf '%s' "${l:-null}"
 }
 
 # inspect_bmc: the BMC's LAN address through in-band IPMI: /dev/ipmi0 and ipmitool come with
@@ -71,6 +101,8 @@ inspect_bmc() {
 }
 
 inspection() {
+  lldp_start
+  bmc=$(inspect_bmc)
   fw=bios; sb=null
   if [ -d /sys/firmware/efi ]; then
     fw=uefi; sb=false
@@ -82,11 +114,12 @@ inspection() {
     "$(json_str "$(read_first /sys/class/dmi/id/product_serial)")" \
     "$(json_str "$(read_first /sys/class/dmi/id/sys_vendor)")" \
     "$(json_str "$(read_first /sys/class/dmi/id/product_name)")"
-  printf '"cpu":{"count":%s,"model":%s},"memory":{"bytes":%s},"disks":%s,"nics":%s,' \
+  printf '"cpu":{"count":%s,"model":%s},"memory":{"bytes":%s},"disks":%s,' \
     "$(grep -c '^processor' /proc/cpuinfo)" \
     "$(json_str "$(sed -n 's/^model name[^:]*: *//p' /proc/cpuinfo | head -n 1)")" \
-    "$(inspect_memory)" "$(inspect_disks)" "$(inspect_nics)"
-  printf '"firmware":{"mode":"%s","secureBoot":%s},"bmc":%s,"kernel":%s}' "$fw" "$sb" "$(inspect_bmc)" "$(json_str "$(uname -r)")"
+    "$(inspect_memory)" "$(inspect_disks)"
+  lldp_wait
+  printf '"nics":%s,"firmware":{"mode":"%s","secureBoot":%s},"bmc":%s,"kernel":%s}' "$(inspect_nics)" "$fw" "$sb" "$bmc" "$(json_str "$(uname -r)")"
 }
 
 # run_inspection URL: posts the report (retrying ~90 s) and acts on the answer.
