@@ -2,8 +2,9 @@
  * BMC discovery after an inspection (issue #19): the address comes from the machine's
  * inspection report (read in-band), the credentials from the group the machine matched. The
  * pair is verified against the BMC with an authenticated call before anything is saved: IPMI
- * opens a lanplus session (RAKP proves the password) and reads Get Chassis Status; Redfish reads
- * the service root and logs in (SessionService, or Basic when the service has none).
+ * opens a lanplus session (RAKP proves the password) and reads Get Device ID (its manufacturer,
+ * product and firmware go into the trace); Redfish reads the service root and logs in
+ * (SessionService, or Basic when the service has none).
  */
 import { AppError, isAppError } from '../errors.js';
 import type { NewBmc } from '../inventory/bmcs.js';
@@ -21,8 +22,11 @@ import { EVENT } from '../lifecycle/event-kinds.js';
 
 export type { BmcCandidate, BmcDiscoverer, DiscoveryOutcome, GroupBmcCredentials } from '../model/bmc-discovery.js';
 
-/** Verifies a candidate against the BMC; throws AppError (BMC_*) when it does not answer or refuses. */
-export type BmcProbe = (c: BmcCandidate) => Promise<void>;
+/**
+ * Verifies a candidate against the BMC; throws AppError (BMC_*) when it does not answer or
+ * refuses. Returns what the BMC said about itself, when the protocol tells (IPMI Get Device ID).
+ */
+export type BmcProbe = (c: BmcCandidate) => Promise<Record<string, unknown> | undefined>;
 
 /** Test seams for the default probe. */
 export interface ProbeSeams {
@@ -50,11 +54,10 @@ export function bmcProbe(settings: BmcSettings, log: Logger, seams: ProbeSeams =
         { settings, log: log.child({ bmc: c.address }), limiter: new Semaphore(1), timers, ...(seams.datagrams ? { datagrams: seams.datagrams } : {}) },
       );
       try {
-        await driver.status();
+        return { ...(await driver.deviceId()) };
       } finally {
         await driver.close().catch(() => undefined);
       }
-      return;
     }
     const scheme = o.scheme === 'http' ? 'http' : 'https';
     const baseUrl = `${scheme}://${c.address}${c.port ? `:${c.port}` : ''}`;
@@ -69,6 +72,7 @@ export function bmcProbe(settings: BmcSettings, log: Logger, seams: ProbeSeams =
       await client.connect();
       // Basic-auth services accept any login above: one authenticated read proves the password.
       await client.get('/redfish/v1/Systems');
+      return undefined;
     } finally {
       await client.close().catch(() => undefined);
       transport.close();
@@ -88,11 +92,12 @@ export async function discoverBmc(
   const { store } = deps;
   const existing = store.bmcs.find(machineId);
   let out: DiscoveryOutcome;
+  let device: Record<string, unknown> | undefined;
   if (existing) {
     out = { result: 'kept', address: existing.address };
   } else {
     try {
-      await deps.probe(candidate);
+      device = await deps.probe(candidate);
       const bmc: NewBmc = { type: candidate.type, address: candidate.address, port: candidate.port ?? null, username: candidate.username, password: candidate.password, options: candidate.options ?? {} };
       store.bmcs.set(machineId, bmc);
       out = { result: 'saved', address: candidate.address, type: candidate.type };
@@ -102,7 +107,7 @@ export async function discoverBmc(
     }
   }
   // Never the password: the event says where and what, not with what.
-  store.events.add({ machineId, source: 'bmc', kind: EVENT.bmcDiscovery, detail: { ...out, username: candidate.username } });
+  store.events.add({ machineId, source: 'bmc', kind: EVENT.bmcDiscovery, detail: { ...out, username: candidate.username, ...(device ? { device } : {}) } });
   deps.log?.info({ subsys: 'bmc', machineId, ...out }, 'bmc discovery');
   return out;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBootFlags, decodeChannelAuthCaps, decodeChassisStatus, encodeBootFlags } from '../../src/bmc/ipmi/commands.js';
+import { decodeBootFlags, decodeChannelAuthCaps, decodeChassisStatus, decodeDeviceId, encodeBootFlags } from '../../src/bmc/ipmi/commands.js';
 import { decryptPayload, encryptPayload, integrityCode } from '../../src/bmc/ipmi/crypto.js';
 import { decodeIpmiRequest, decodeIpmiResponse, encodeIpmiRequest, encodeIpmiResponse } from '../../src/bmc/ipmi/message.js';
 import {
@@ -20,6 +20,19 @@ import { decodeRmcp, encodeAsfPing, encodeAsfPong, encodeV15, encodeV20 } from '
 import { isAppError } from '../../src/errors.js';
 
 const k = Buffer.alloc(32, 7);
+
+describe('Get Device ID (IPMI 2.0 table 20-2)', () => {
+  it.each([
+    // id, rev (bit 7: SDRs), fw major (bit 7: update in progress), fw minor BCD, IPMI 2.0, support, IANA 3 bytes LS first, product LS first
+    [[0x20, 0x81, 0x02, 0x15, 0x02, 0xbf, 0xa2, 0x02, 0x00, 0x00, 0x01], { deviceId: 0x20, deviceRevision: 1, firmware: '2.15', ipmiVersion: '2.0', manufacturerId: 674, productId: 0x100 }],
+    [[0x00, 0x00, 0x81, 0x09, 0x51, 0x00, 0x57, 0x01, 0x00, 0x34, 0x12, 0xaa, 0xbb, 0xcc, 0xdd], { deviceId: 0, deviceRevision: 0, firmware: '1.09', ipmiVersion: '1.5', manufacturerId: 343, productId: 0x1234 }],
+  ])('%j', (bytes, want) => {
+    expect(decodeDeviceId(Buffer.from(bytes))).toEqual(want);
+  });
+  it('a short response is a PROTOCOL error', () => {
+    expect(() => decodeDeviceId(Buffer.alloc(10))).toThrow(/device id: need 11 bytes/);
+  });
+});
 
 describe('RMCP / RMCP+ codec', () => {
   it('round-trips ASF ping and pong', () => {

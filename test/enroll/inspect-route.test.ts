@@ -31,6 +31,7 @@ beforeEach(async () => {
   const bmcProbe: BmcProbe = async (c) => {
     probed.push(c);
     if (probeFails) throw new AppError('BMC_AUTH_FAILED', 'RAKP 2: wrong password');
+    return undefined;
   };
   const settings = defaultSettings({ http: { publicUrl: 'http://198.18.0.1:8080' }, assetsDir: fx.dir, dataDir: fx.dataDir });
   deps = { settings, store, log: silentLogger(), adminToken: 'test-token', bmcDiscovery: (id, c) => discoverBmc({ store, probe: bmcProbe }, id, c) };

@@ -79,8 +79,8 @@ describe('kubernetes readiness against the fake API', () => {
       store.profiles.create(os, { boot: 'network', chain: 'ipxe', os, initrd: [], cmdline: '', requireSecureBoot: false, install: { image: `sha256:${'1'.repeat(64)}`, disk: '/dev/sda' } });
     }
     const m = store.machines.create({ name, macs: ['52:54:00:00:10:01'], labels: {}, profile: os, state: 'booting', ipv4 });
-    const talos = { format: 'talos', contentType: 'application/yaml', text: `version: v1alpha1\nmachine:\n  type: worker\n  network:\n    hostname: ${name}\n` };
-    const bottlerocket = { format: 'bottlerocket', contentType: 'application/toml', text: `[settings.kubernetes]\napi-server = "https://198.18.0.1:6443"\n[settings.network]\nhostname = "${name}"\n` };
+    const talos = { format: 'talos' as const, contentType: 'application/yaml', text: `version: v1alpha1\nmachine:\n  type: worker\n  network:\n    hostname: ${name}\n` };
+    const bottlerocket = { format: 'bottlerocket' as const, contentType: 'application/toml', text: `[settings.kubernetes]\napi-server = "https://198.18.0.1:6443"\n[settings.network]\nhostname = "${name}"\n` };
     const doc = os === 'talos' ? talos : bottlerocket;
     const body = Buffer.from(doc.text);
     const sha256 = createHash('sha256').update(body).digest('hex');

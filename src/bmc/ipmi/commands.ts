@@ -38,6 +38,33 @@ export function decodeChassisStatus(d: Buffer): ChassisStatus {
   return { powerOn: (s & 0x01) !== 0, powerOverload: (s & 0x02) !== 0, powerFault: (s & 0x10) !== 0, lastPowerEvent: d[1]! };
 }
 
+/** Get Device ID response (IPMI 2.0 §20.1, table 20-2): who the BMC says it is. */
+export interface DeviceId {
+  deviceId: number;
+  deviceRevision: number;
+  /** Major.minor (the minor byte is BCD). */
+  firmware: string;
+  /** "2.0" for an IPMI v2.0 BMC (BCD nibbles, low nibble major). */
+  ipmiVersion: string;
+  /** IANA enterprise number (3 bytes, LS first). */
+  manufacturerId: number;
+  productId: number;
+}
+
+/** Decodes Get Device ID response data (the 11 mandatory bytes; the auxiliary revision is ignored). */
+export function decodeDeviceId(d: Buffer): DeviceId {
+  need(d, 0, 11, 'device id');
+  const bcd = (b: number) => `${b >> 4}${b & 0x0f}`;
+  return {
+    deviceId: d[0]!,
+    deviceRevision: d[1]! & 0x0f,
+    firmware: `${d[2]! & 0x7f}.${bcd(d[3]!)}`,
+    ipmiVersion: `${d[4]! & 0x0f}.${d[4]! >> 4}`,
+    manufacturerId: d[6]! | (d[7]! << 8) | ((d[8]! & 0x0f) << 16),
+    productId: d[9]! | (d[10]! << 8),
+  };
+}
+
 /** Set System Boot Options parameter 0 (set in progress): 1 = set in progress, 0 = set complete. */
 export function encodeBootParamSetInProgress(inProgress: boolean): Buffer {
   return Buffer.from([0x00, inProgress ? 0x01 : 0x00]);

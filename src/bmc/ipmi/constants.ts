@@ -36,6 +36,8 @@ export const NETFN = { CHASSIS: 0x00, APP: 0x06 } as const;
 /** Command numbers (IPMI 2.0 appendix G). */
 export const CMD = {
   GET_CHASSIS_STATUS: 0x01,
+  /** App netfn (§20.1); the same number as Get Chassis Status in the Chassis netfn. */
+  GET_DEVICE_ID: 0x01,
   CHASSIS_CONTROL: 0x02,
   SET_BOOT_OPTIONS: 0x08,
   GET_BOOT_OPTIONS: 0x09,

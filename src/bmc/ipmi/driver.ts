@@ -6,6 +6,8 @@ import type { BmcSettings } from '../settings.js';
 import {
   decodeBootFlags,
   decodeChassisStatus,
+  type DeviceId,
+  decodeDeviceId,
   encodeBootFlags,
   encodeBootParamNoAutoClear,
   encodeBootParamSetInProgress,
@@ -58,6 +60,11 @@ export class IpmiDriver implements PowerDriver {
     private readonly deps: IpmiDriverDeps,
   ) {
     this.timers = deps.timers ?? realTimers;
+  }
+
+  /** Get Device ID (App netfn): the BMC's identity, for discovery's authenticated check. */
+  async deviceId(): Promise<DeviceId> {
+    return decodeDeviceId(await this.call(NETFN.APP, CMD.GET_DEVICE_ID, Buffer.alloc(0), 'Get Device ID'));
   }
 
   async status(): Promise<PowerState> {
