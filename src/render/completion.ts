@@ -5,7 +5,8 @@ import type { RenderInput } from './types.js';
  * systemd unit (Ignition / Butane) or a unit started from cloud-init's runcmd, which POSTs the
  * boot's report to rackboot's /api/v1/report with the boot's report token. The URL and the token
  * come from the kernel command line of a rackboot network boot (`rackboot.report=`,
- * `rackboot.token=`), never from the config: the config stays token-free, so one stored version
+ * `rackboot.token=`) or, for cloud-init on an installed disk, from the files the image copied
+ * from its installer's state block (INSTALLED_STATE_DIR), never from the config: the config stays token-free, so one stored version
  * serves every boot and its digest means the same bytes everywhere.
  */
 
@@ -110,6 +111,13 @@ exit 1
 }
 
 /**
+ * Where an installed image puts the report URL and token its installer wrote to disk (files
+ * `report` and `token`, from the state block: boot-assets/image/README.md), for boots from disk,
+ * whose kernel command line has none.
+ */
+export const INSTALLED_STATE_DIR = '/var/lib/rackboot/state';
+
+/**
  * Python 3 (cloud-init is a Python program, so it is always there). Reads cloud-init's own
  * result (/run/cloud-init/result.json, written at the end of cloud-final): errors make the
  * report `failed` with them as the message; the config digest is the SHA-256 of the user-data
@@ -141,9 +149,20 @@ def os_name():
     return 'unknown'
 
 
+def installed(name):
+    try:
+        with open('${INSTALLED_STATE_DIR}/' + name) as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+# A network boot's kernel command line; else, booted from disk, what the installer wrote there.
 url, token = arg('rackboot.report'), arg('rackboot.token')
 if not url or not token:
-    print('rackboot-report: no rackboot.report/rackboot.token on the kernel command line', file=sys.stderr)
+    url, token = installed('report'), installed('token')
+if not url or not token:
+    print('rackboot-report: no rackboot.report/rackboot.token on the kernel command line nor in ${INSTALLED_STATE_DIR}', file=sys.stderr)
     sys.exit(0)
 with open('/proc/sys/kernel/random/boot_id') as f:
     boot_id = f.read().strip()
@@ -194,14 +213,17 @@ sys.exit(1)
 /**
  * The oneshot unit. Restart=on-failure (systemd ≥ 244 allows it for oneshot) covers outages
  * longer than the program's own retries; exit 2 (refused) is final. Runs only on boots whose
- * kernel command line carries a report token, i.e. rackboot network boots.
+ * kernel command line carries a report token, i.e. rackboot network boots, or, given `tokenFile`,
+ * where that file exists (an installed image booted from disk).
  */
-export function reportUnit(opts: { after: string[]; execStart: string; description: string }): string {
+export function reportUnit(opts: { after: string[]; execStart: string; description: string; tokenFile?: string }): string {
+  // Either condition ('|': triggering conditions, any one suffices) when the token may also be on disk.
+  const condition = opts.tokenFile ? `ConditionKernelCommandLine=|rackboot.token\nConditionPathExists=|${opts.tokenFile}` : 'ConditionKernelCommandLine=rackboot.token';
   return `[Unit]
 Description=${opts.description}
 Wants=network-online.target
 After=${['network-online.target', ...opts.after].join(' ')}
-ConditionKernelCommandLine=rackboot.token
+${condition}
 StartLimitIntervalSec=0
 
 [Service]
@@ -223,9 +245,13 @@ export const IGNITION_REPORT_UNIT = reportUnit({
   description: 'rackboot completion report (rendered by rackboot into the Ignition config)',
 });
 
-/** The unit cloud-init user-data gets: started from runcmd, ordered after cloud-final so cloud-init's result exists. */
+/**
+ * The unit cloud-init user-data gets: started from runcmd, ordered after cloud-final so cloud-init's
+ * result exists; also on boots from an installed disk, where the token is in INSTALLED_STATE_DIR.
+ */
 export const CLOUDINIT_REPORT_UNIT = reportUnit({
   after: ['cloud-final.service'],
   execStart: `/usr/bin/python3 ${REPORT_PROGRAM}`,
   description: 'rackboot completion report (rendered by rackboot into cloud-init user-data)',
+  tokenFile: `${INSTALLED_STATE_DIR}/token`,
 });

@@ -150,6 +150,28 @@ describe('completion report rendered into cloud-init user-data', () => {
     expect(body.facts).toMatchObject({ cloudInit: { errors } });
   });
 
+  it('booted from an installed disk (no token on the command line): reports with the URL and token the image copied from the state block', async () => {
+    sink.posts = [];
+    const unit = doc.write_files.find((f: { path: string }) => f.path === `/etc/systemd/system/${REPORT_UNIT}`).content as string;
+    expect(unit).toMatch(/^ConditionKernelCommandLine=\|rackboot\.token\nConditionPathExists=\|\/var\/lib\/rackboot\/state\/token$/m);
+    writeFileSync(join(dir, 'report.py'), program);
+    const r = await runInNamespace(dir, `python3 ${join(dir, 'report.py')}`, {
+      cmdline: 'BOOT_IMAGE=/boot/vmlinuz console=ttyS0,115200 rackboot.slot=a rackboot.image_size=167772160',
+      mounts: {
+        '/var/lib': { 'cloud/instance/user-data.txt': ok.body, 'rackboot/state/report': `${sink.url}\n`, 'rackboot/state/token': `${TOKEN}\n` },
+        '/run': { 'cloud-init/result.json': JSON.stringify({ v1: { datasource: 'DataSourceNoCloud [seed=/var/lib/cloud/seed/nocloud]', errors: [] } }) },
+      },
+    });
+    expect(r.output).toContain('ready reported');
+    expect(sink.posts[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(reportSchema.parse(JSON.parse(sink.posts[0]!.body))).toMatchObject({ phase: 'ready', configDigest: digestOf('sha256', ok.body) });
+    // Neither on the command line nor on disk: nothing is sent.
+    sink.posts = [];
+    const none = await runInNamespace(dir, `python3 ${join(dir, 'report.py')}`, { cmdline: 'root=/dev/vda ro', mounts: { '/var/lib': { 'cloud/x': '' } } });
+    expect(none).toMatchObject({ code: 0, output: expect.stringContaining('nor in /var/lib/rackboot/state') });
+    expect(sink.posts).toEqual([]);
+  });
+
   it('no result file (cloud-final never finished): failed, saying so', async () => {
     sink.posts = [];
     writeFileSync(join(dir, 'report.py'), program);
