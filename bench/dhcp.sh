@@ -9,6 +9,9 @@
 #                                  SERVERS="rackboot kea" for a subset while iterating;
 #                                  SERVERS="rackboot rackboot-fsync kea" adds rackboot with
 #                                  dhcp.durability: fsync, a copy of the same seeded data dir;
+#                                  "rackboot-lease" adds rackboot with an EMPTY inventory and
+#                                  dhcp.unknownMacs: lease, serving every client as a segment's
+#                                  plain DHCP server does (issue #19);
 #                                  MODES="relay broadcast" picks the rows, see below)
 # Modes: perfdhcp -4 always acts as a relay (it sends from port 67 with giaddr = its address on
 # -l and takes the replies there), so every row is relayed traffic; "relay" sends unicast to the
@@ -60,6 +63,10 @@ if has rackboot-fsync; then
   cp -a "$work/rb" "$work/rb-fsync"
   rackboot_yaml "$work/rb-fsync" "" fsync > "$work/rb-fsync.yaml"
 fi
+if has rackboot-lease; then
+  mkdir -p "$work/rb-lease"
+  rackboot_yaml "$work/rb-lease" "" "" lease > "$work/rb-lease.yaml"
+fi
 cat > "$work/kea.json" <<JSON
 { "Dhcp4": {
   "interfaces-config": { "interfaces": ["sv0"], "dhcp-socket-type": "udp" },
@@ -77,11 +84,12 @@ if has rackboot; then
     node dist/cli.js serve --config "$work/rb.yaml" > "$work/rackboot.log" 2>&1 &
   PIDS[rackboot]=$!
 fi
-if has rackboot-fsync; then
-  ip netns exec "$(srv rackboot-fsync)" taskset -c "$SRVCORE" env RACKBOOT_LOG_JSON=1 \
-    node dist/cli.js serve --config "$work/rb-fsync.yaml" > "$work/rackboot-fsync.log" 2>&1 &
-  PIDS[rackboot-fsync]=$!
-fi
+for v in fsync lease; do
+  has "rackboot-$v" || continue
+  ip netns exec "$(srv "rackboot-$v")" taskset -c "$SRVCORE" env RACKBOOT_LOG_JSON=1 \
+    node dist/cli.js serve --config "$work/rb-$v.yaml" > "$work/rackboot-$v.log" 2>&1 &
+  PIDS[rackboot-$v]=$!
+done
 if has kea; then
   ip netns exec "$(srv kea)" taskset -c "$SRVCORE" env KEA_PIDFILE_DIR="$work" KEA_LOCKFILE_DIR="$work" \
     kea-dhcp4 -c "$work/kea.json" > "$work/kea.out" 2>&1 &
@@ -94,7 +102,7 @@ if has dnsmasq; then
     --dhcp-leasefile="$work/dnsmasq.leases" --log-facility="$work/dnsmasq.log" > "$work/dnsmasq.out" 2>&1 &
   PIDS[dnsmasq]=$!
 fi
-for s in rackboot rackboot-fsync; do
+for s in rackboot rackboot-fsync rackboot-lease; do
   has "$s" || continue
   for i in $(seq 1 60); do grep -q 'rackboot serving' "$work/$s.log" && break; sleep 1; done
   grep -q 'rackboot serving' "$work/$s.log" || { cat "$work/$s.log"; exit 1; }
@@ -166,6 +174,10 @@ done
     awk -v f="${BEST[rackboot-fsync]:-0}" -v r="${BEST[rackboot]:-0}" -v k="${BEST[kea]:-0}" 'BEGIN {
       printf "ratio rackboot-fsync/kea      %.2f\n", (k > 0 ? f / k : 0);
       printf "ratio rackboot-fsync/rackboot %.2f\n", (r > 0 ? f / r : 0) }'
+  fi
+  if has rackboot-lease; then
+    awk -v l="${BEST[rackboot-lease]:-0}" -v k="${BEST[kea]:-0}" 'BEGIN {
+      printf "ratio rackboot-lease/kea      %.2f\n", (k > 0 ? l / k : 0) }'
   fi
   echo
   echo "# avalanche: $AVALANCHE clients (--scenario avalanche, perfdhcp's template MACs), at most 120 s;"
