@@ -3,6 +3,8 @@
 #   rackboot.report=<url> rackboot.token=<t>      phone-home endpoint + report token (Bearer)
 #   rackboot.config=<url> rackboot.config_sha256=<hex>   testos config document + expected digest
 #   ignition.config.url=<url>                    Flatcar/FCOS: the real Ignition fetches and applies it
+#   ds=nocloud-net;s=<url>/                      cloud-init (with rackboot.image=): the NoCloud seed goes
+#                                                into the state block for the installed image
 #   rackboot.image=<url> rackboot.image_sha256=<hex> rackboot.disk=<dev>
 #                                                install: stream the image to the disk, verify, reboot
 #                                                (testos: the config document's "install" says it)
@@ -30,6 +32,7 @@ TOKEN=$(arg rackboot.token)
 CONFIG=$(arg rackboot.config)
 CONFIG_SHA=$(arg rackboot.config_sha256)
 IGN_URL=$(arg ignition.config.url)
+DS=$(arg ds)
 IMAGE=$(arg rackboot.image)
 IMAGE_SHA=$(arg rackboot.image_sha256)
 DISK=$(arg rackboot.disk)
@@ -150,6 +153,24 @@ fetch_config() {
   fi
 }
 
+# fetch_nocloud: the NoCloud seed (meta-data, user-data, vendor-data) from the seed URL of
+# ds=nocloud-net;s=<url>/, user-data checked against rackboot.config_sha256. The installed OS
+# cannot fetch it (the boot's config token is spent by then), so it goes into the state block,
+# as coreos-installer writes Ignition's config onto the disk it installs.
+fetch_nocloud() {
+  seed=${DS#*;s=}
+  rm -rf /run/nocloud; mkdir -p /run/nocloud
+  for f in meta-data user-data vendor-data; do
+    wget -q -O "/run/nocloud/$f" "$seed$f" || fail "NoCloud seed fetch failed: $seed$f"
+  done
+  got=$(sha256sum /run/nocloud/user-data | cut -d' ' -f1)
+  if [ -n "$CONFIG_SHA" ] && [ "$got" != "$CONFIG_SHA" ]; then
+    fail "user-data digest mismatch: got $got, want $CONFIG_SHA"
+  fi
+  CONFIG_DIGEST=$got
+  say "NoCloud seed fetched; user-data sha256:$got"
+}
+
 # install: streams the image to the disk, checks the stream digest, then reads it back.
 install_image() {
   disk=${DISK:-/dev/$(ls /sys/block | grep -Ev '^(loop|ram|zram|sr)' | head -n 1)}
@@ -190,6 +211,7 @@ write_state() {
   printf '%s\n' "$REPORT" > /run/st/state/report
   printf '%s\n' "$TOKEN" > /run/st/state/token
   [ -f /run/config.doc ] && cp /run/config.doc /run/st/state/config.doc
+  [ -d /run/nocloud ] && cp -r /run/nocloud /run/st/state/nocloud
   printf '%s\n' "$CONFIG_DIGEST" > /run/st/state/config.sha256
   printf '%s\n' "$IMAGE_DIGEST" > /run/st/state/image.sha256
   ( cd /run/st && tar -cf - state ) | dd of="$1" bs=512 seek=$((($2 + 511) / 512)) conv=notrunc 2>/dev/null \
@@ -228,6 +250,10 @@ if [ -n "$IGN_URL" ]; then
   [ -n "$IMAGE" ] && install_image
   run_ignition
   report "$([ -n "$IMAGE" ] && echo installed || echo configured)" "ignition applied"
+elif [ -n "$IMAGE" ] && [ "${DS#nocloud*;s=}" != "$DS" ]; then
+  fetch_nocloud
+  install_image
+  report installed "image installed; NoCloud seed in the state block"
 elif [ -n "$CONFIG" ]; then
   fetch_config
   report configured "config applied"
