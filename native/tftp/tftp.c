@@ -1,7 +1,7 @@
 /*
- * rackboot-tftp: the data path of TFTP file transfers, one thread per transfer. JavaScript
- * negotiates options, opens the file and keeps ownership of its descriptor; the thread only
- * moves blocks (transfer.c). Node's UDP receive path costs ~19 us of user time per datagram,
+ * rackboot-tftp: the data path of TFTP file transfers. JavaScript negotiates options, opens the
+ * file and keeps ownership of its descriptor; one event-loop thread (loop.c) moves the blocks of
+ * every transfer (transfer.c). Node's UDP receive path costs ~19 us of user time per datagram,
  * tftpd-hpa's whole loop ~1 us; lock-step (window 1) is bound by that per-packet cost.
  *
  *   sendFile(opts, done) -> { abort(reason?) }
@@ -10,36 +10,20 @@
  *     done({ result, bytes, blocks, retransmits, ms, error? }) is called once on the JS thread;
  *     the fd must stay open until then.
  *
- * One pthread per transfer, not napi async work: a transfer blocks for its whole life, and
- * libuv's pool has only 4 threads shared with file system calls. Completion goes through a
- * threadsafe function, called once and released, which keeps the loop alive meanwhile.
+ * One thread for all transfers, not one each and not napi async work: a thread per transfer let
+ * a boot storm's 1,000 transfers starve Node's event loop on the core they share, and libuv's
+ * pool has only 4 threads shared with file system calls. Completion goes through a threadsafe
+ * function per transfer, called once and released, which keeps Node's loop alive meanwhile.
  *
- * abort() runs only through a live handle, so the struct is alive; it shuts the socket down
- * under the lock that also guards closing it, so it never touches a closed (or reused) fd.
+ * abort() runs only through a live handle, so the struct is alive; it only queues a request for
+ * the loop thread, which owns the socket, so it never touches a closed (or reused) fd.
  */
 #include "transfer.h"
 #include <arpa/inet.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
-
-static void *thread_main(void *arg) {
-  transfer *t = arg;
-  transfer_run(t);
-  pthread_mutex_lock(&t->lock);
-  if (t->sock >= 0) close(t->sock);
-  t->sock = -1;
-  pthread_mutex_unlock(&t->lock);
-  t->ms = (transfer_now_ns() - t->started_ns + 500000) / 1000000;
-  /* After the call the completion callback owns our reference and may free t: copy tsfn first. */
-  napi_threadsafe_function tsfn = t->tsfn;
-  if (napi_call_threadsafe_function(tsfn, t, napi_tsfn_blocking) != napi_ok) transfer_unref(t);
-  napi_release_threadsafe_function(tsfn, napi_tsfn_release);
-  return NULL;
-}
 
 static void set_number(napi_env env, napi_value obj, const char *name, double v) {
   napi_value x;
@@ -47,7 +31,7 @@ static void set_number(napi_env env, napi_value obj, const char *name, double v)
   napi_set_named_property(env, obj, name, x);
 }
 
-/* Runs on the JS thread: hands the result to done() and drops the thread's reference. */
+/* Runs on the JS thread: hands the result to done() and drops the loop's reference. */
 static void call_done(napi_env env, napi_value done, void *context, void *data) {
   (void)context;
   transfer *t = data;
@@ -84,13 +68,7 @@ static napi_value js_abort(napi_env env, napi_callback_info info) {
   char reason[sizeof t->reason] = "aborted";
   size_t len;
   if (argc >= 1) napi_get_value_string_latin1(env, argv[0], reason, sizeof reason, &len);
-  pthread_mutex_lock(&t->lock);
-  if (!atomic_load(&t->aborted)) memcpy(t->reason, reason, sizeof reason);
-  atomic_store(&t->aborted, 1);
-  /* SHUT_RD wakes a recv blocked on this socket (it returns 0) and leaves sending open, so the
-   * thread can still tell the client why with an ERROR packet. */
-  if (t->sock >= 0) shutdown(t->sock, SHUT_RD);
-  pthread_mutex_unlock(&t->lock);
+  loop_abort(t, reason);
   return NULL;
 }
 
@@ -129,8 +107,6 @@ static napi_value js_send_file(napi_env env, napi_callback_info info) {
   transfer *t = calloc(1, sizeof *t);
   if (!t) return fail(env, NULL, "out of memory");
   atomic_init(&t->refs, 2);
-  atomic_init(&t->aborted, 0);
-  pthread_mutex_init(&t->lock, NULL);
   t->sock = -1;
   t->started_ns = transfer_now_ns();
   napi_value o = argv[0];
@@ -165,24 +141,14 @@ static napi_value js_send_file(napi_env env, napi_callback_info info) {
   napi_create_string_utf8(env, "rackboot-tftp", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, NULL, NULL, NULL, call_done, &t->tsfn) != napi_ok)
     return fail(env, t, "cannot create the completion callback");
-  /* The thread takes no signals: Node's handlers run on its own threads. */
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 256 * 1024);
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_t thread;
-  int err = pthread_create(&thread, &attr, thread_main, t);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  pthread_attr_destroy(&attr);
+  int err = loop_start();
   if (err != 0) {
     napi_release_threadsafe_function(t->tsfn, napi_tsfn_abort);
     transfer_unref(t), transfer_unref(t);
     napi_throw_error(env, "ETHREAD", strerror(err));
     return NULL;
   }
+  loop_submit(t);
   napi_create_object(env, &handle);
   napi_create_function(env, "abort", NAPI_AUTO_LENGTH, js_abort, NULL, &fn);
   napi_set_named_property(env, handle, "abort", fn);

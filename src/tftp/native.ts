@@ -13,7 +13,7 @@ export interface NativeSendOptions extends TransferConfig {
   peerPort: number;
 }
 
-/** The native/tftp addon (rackboot-tftp): a file's TFTP data path on a thread of its own. */
+/** The native/tftp addon (rackboot-tftp): files' TFTP data path, every transfer on one native event-loop thread. */
 export interface NativeTftp {
   /** Starts the transfer; `done` is called once with the same result a TS Transfer produces. */
   sendFile(opts: NativeSendOptions, done: (r: TransferResult) => void): { abort(reason?: string): void };

@@ -212,7 +212,7 @@ export class TftpServer {
       retries: this.o.settings.retries,
       oack,
     };
-    // Files in octet mode go to the native thread; handlers and netascii stream through TS.
+    // Files in octet mode go to the native loop; handlers and netascii stream through TS.
     const opened = mode === 'octet' ? content.file : undefined;
     const native = this.native !== undefined && opened !== undefined;
     let transfer: ActiveTransfer;

@@ -27,8 +27,9 @@ export const tftpSettingsSchema = z
     /** Largest dynamic file buffered to learn its size when the client asks for tsize. */
     maxBufferedHandlerBytes: z.number().int().min(0).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
     /**
-     * Send files from the root (octet mode) on a native thread per transfer (native/tftp) where
-     * the addon is built; false keeps every transfer on node:dgram (same protocol, slower).
+     * Send files from the root (octet mode) through the native data path (native/tftp: one
+     * event-loop thread for every transfer) where the addon is built; false keeps every transfer
+     * on node:dgram (same protocol, slower).
      */
     nativeTransfers: z.boolean().default(true),
   })

@@ -189,7 +189,7 @@ describe('native TFTP data path (rackboot-tftp addon) over real loopback UDP', (
     expect(() => nativeTftp!.sendFile({ blksize: 0 } as unknown as NativeSendOptions, () => {})).toThrow(TypeError);
   });
 
-  it('runs 50 transfers in parallel (one thread each)', async () => {
+  it('runs 50 transfers in parallel (all on the one loop thread)', async () => {
     const content = randomBytes(100 * 1024 + 5);
     const path = file(content);
     const runs = await Promise.all(
@@ -273,7 +273,7 @@ describe('TftpServer on the native path', () => {
     await s.close();
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ result: 'closed', error: 'server shutting down' });
-    // bytes counts what the transfer thread saw acknowledged: the client's 10th ACK can still be
+    // bytes counts what the native loop saw acknowledged: the client's 10th ACK can still be
     // in flight to it when close() aborts.
     expect([9 * 512, 10 * 512]).toContain(records[0]!.bytes);
     await until('the ERROR packet', () => errors[0]);
