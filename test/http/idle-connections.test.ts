@@ -49,6 +49,7 @@ describe('10,000 idle HTTP connections', () => {
     const out = lines(flood);
     const r = JSON.parse(await waitFor('flood summary', () => out[0], 60_000)) as {
       attempted: number;
+      connected: number;
       open: number;
       closed: number;
       api: { status: number; ms: number };
@@ -58,9 +59,14 @@ describe('10,000 idle HTTP connections', () => {
     expect(r.closed).toBeGreaterThanOrEqual(10_000 - limits.maxConnectionsPerClient);
     expect(r.api.status).toBe(200);
     expect(r.api.ms).toBeLessThan(2000);
-    const seen = serverOut.length;
-    const stats = JSON.parse(await waitFor('server stats', () => serverOut.slice(seen).find((l) => l.startsWith('{')), 5000)) as Record<string, number>;
-    expect(stats.overClient).toBeGreaterThanOrEqual(10_000 - limits.maxConnectionsPerClient);
+    // Every connection that completed its handshake was either kept (at most the cap) or closed
+    // at accept. On a loaded machine some handshakes never complete (the listen backlog is
+    // full): those the server never saw, so the count is against the handshakes made. The
+    // server prints its stats every second; wait for a line that has caught up.
+    const caughtUp = (l: string) => l.startsWith('{') && (JSON.parse(l) as { overClient: number }).overClient >= r.connected - limits.maxConnectionsPerClient;
+    const stats = JSON.parse(await waitFor('server stats', () => serverOut.find(caughtUp), 10_000)) as Record<string, number>;
+    expect(r.connected).toBeGreaterThan(limits.maxConnectionsPerClient);
+    expect(stats.overClient).toBeGreaterThanOrEqual(r.connected - limits.maxConnectionsPerClient);
     expect(stats.open).toBeLessThanOrEqual(limits.maxConnectionsPerClient + 1);
     flood.kill('SIGKILL');
   }, 120_000);
