@@ -253,6 +253,9 @@ int transfer_open(transfer *t) {
   cap = (cap + t->blksize - 1) / t->blksize * t->blksize;
   if (cap > t->size) cap = t->size;
   t->cap = (size_t)cap;
+  /* No burst pending until the first window (next_send > send_until). */
+  t->next_send = 1;
+  t->send_until = 0;
   reset_backoff(t);
   t->buf = malloc(cap > 0 ? cap : 1);
   if (!t->buf) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type NativeSendOptions, nativeTftp } from '../../src/tftp/native.js';
-import { decodeTftpPacket, encodeAck } from '../../src/tftp/packet.js';
+import { decodeTftpPacket, encodeAck, encodeOack } from '../../src/tftp/packet.js';
 import type { TransferResult } from '../../src/tftp/transfer.js';
 import { sha256 } from './helpers/files.js';
 import { RealClient, loopbackSocket } from './helpers/udp.js';
@@ -238,7 +238,11 @@ describe('native TFTP event loop: every transfer on one thread', () => {
     expect(runs.every((r) => r.s.calls() === 1)).toBe(true);
   });
 
-  it.each([1, 4])('duplicate and stale ACKs never trigger a resend (window %i): DATA datagrams equal blocks', async (windowsize) => {
+  it.each([
+    [1, false],
+    [1, true],
+    [4, true],
+  ])('duplicate and stale ACKs never trigger a resend (window %i, OACK %s): one DATA datagram per block, none numbered 0', async (windowsize, withOack) => {
     const content = randomBytes(512 * 60 + 11);
     const { sock, local } = await loopbackSocket();
     try {
@@ -248,6 +252,10 @@ describe('native TFTP event loop: every transfer on one thread', () => {
       const complete = new Promise<void>((resolve) => {
         sock.on('message', (m, rinfo) => {
           const p = decodeTftpPacket(m);
+          if (p.op === 'oack') {
+            for (let k = 0; k < 2; k++) sock.send(encodeAck(0), rinfo.port, rinfo.address);
+            return;
+          }
           if (p.op !== 'data') return;
           datagrams++;
           if (p.block !== expected) return;
@@ -263,7 +271,8 @@ describe('native TFTP event loop: every transfer on one thread', () => {
           if (last) resolve();
         });
       });
-      const s = start(file(content), local, { windowsize, timeoutMs: 2000, maxTimeoutMs: 2000 });
+      const oack = withOack ? encodeOack({ blksize: '512', windowsize: String(windowsize) }) : undefined;
+      const s = start(file(content), local, { windowsize, timeoutMs: 2000, maxTimeoutMs: 2000, oack });
       const r = await s.result;
       await complete;
       expect(r).toMatchObject({ result: 'sent', bytes: content.length, blocks: 61, retransmits: 0 });
