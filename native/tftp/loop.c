@@ -167,7 +167,8 @@ static void start(transfer *t, int aborted) {
 /* Handles what JS queued: new transfers and aborts. Each entry holds a reference. */
 static void take_requests(void) {
   uint64_t n;
-  if (read(wakefd, &n, sizeof n) < 0 && errno != EAGAIN) return;
+  /* Resets the counter; a failed read (EAGAIN: a spurious wake-up) changes nothing below. */
+  if (read(wakefd, &n, sizeof n) < 0) n = 0;
   pthread_mutex_lock(&lock);
   transfer *t = queue_head;
   queue_head = queue_tail = NULL;
