@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,6 +25,9 @@ import { type RackbootProcess, startRackboot } from '../helpers/rackboot.js';
  *   group's BMC credentials at that address over RMCP+ before it saves the machine's BMC.
  * - relayed sits on another segment behind a real ISC dhcrelay (`-a`: option 82, circuit-id
  *   = its downstream interface) and is matched by circuit-id (a relay selector beats facts).
+ * - A real LLDP sender (Debian's lldpd, in its own namespace on a veth joined to br0, which
+ *   forwards LLDP's group address) stands in for the switch: small's and big's inspection
+ *   reports carry its system name and port as their NIC's neighbour.
  * - Then small's QEMU is restarted with another NIC MAC and the same SMBIOS UUID: rackboot
  *   recognises the machine (with `nicSwap: auto` the MAC is attached to it, no new machine
  *   appears) and boots it with its profile again.
@@ -43,6 +46,8 @@ const VMS = {
 type VmName = keyof typeof VMS;
 /** big's BMC: its LAN address (on rackboot's segment) and the group's credentials. */
 const BMC = { address: '198.18.0.201', mac: '52:54:00:19:0e:02', port: 623, username: 'admin', password: 'rb19-bmc-pw', vmPort: 9002 };
+/** The LLDP neighbour on br0: lldpd's system name, its port (interface) and management address. */
+const LLDP = { systemName: 'rb19-leaf', port: 'swp19', address: '198.18.0.250' };
 /** small's replacement NIC. */
 const SWAPPED_MAC = '52:54:00:19:0b:11';
 
@@ -50,6 +55,9 @@ let net: TestNet;
 let rb: RackbootProcess;
 let work: string;
 let relayNs: string;
+let lldpNs: string;
+let lldpDir: string;
+let lldpd: ChildProcess | undefined;
 let passed = false;
 const qemus = new Map<string, ChildProcess>();
 
@@ -84,6 +92,7 @@ beforeAll(async () => {
   for (const v of [VMS.small, VMS.big]) await net.addTap(v.tap);
   relayNs = await relaySegment(net);
   await startBmc(net);
+  lldpNs = await startLldpNeighbour(net);
   rb = await startRackboot(
     net,
     {
@@ -113,6 +122,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const q of qemus.values()) q.kill('SIGKILL');
+  if (lldpd && lldpd.exitCode === null && lldpd.signalCode === null) {
+    const gone = new Promise((r) => lldpd?.once('exit', r));
+    lldpd.kill('SIGTERM'); // its monitor stops its privilege-separated child too
+    await gone;
+  }
+  if (lldpNs) await run('ip', ['netns', 'del', lldpNs]).catch(() => undefined);
+  if (lldpDir) rmSync(lldpDir, { recursive: true, force: true });
   await rb?.stop().catch(() => {});
   await net?.destroy();
   if (relayNs) await run('ip', ['netns', 'del', relayNs]).catch(() => undefined);
@@ -192,6 +208,31 @@ async function startBmc(n: TestNet): Promise<void> {
   await waitFor('ipmi_sim listening', async () => (await n.exec(n.srv, 'ss', ['-ulnt'])).stdout.includes(`127.0.0.1:${BMC.vmPort}`), 20_000);
 }
 
+/**
+ * The switch's LLDP: lldpd (foreground, its own socket and configuration, sending every second)
+ * in namespace <srv>-l on port LLDP.port, a veth whose peer joins br0. A Linux bridge does not
+ * forward 01:80:c2:00:00:0e unless group_fwd_mask has bit 14, which is what lets the taps hear it.
+ */
+async function startLldpNeighbour(n: TestNet): Promise<string> {
+  const ns = `${n.srv.slice(0, -2)}-l`;
+  const ip = (...a: string[]) => run('ip', a);
+  await ip('netns', 'add', ns);
+  await ip('-n', n.srv, 'link', 'add', 'vlldp', 'type', 'veth', 'peer', 'name', LLDP.port, 'netns', ns);
+  await ip('-n', n.srv, 'link', 'set', 'vlldp', 'master', 'br0');
+  await ip('-n', n.srv, 'link', 'set', 'vlldp', 'up');
+  await ip('-n', n.srv, 'link', 'set', 'br0', 'type', 'bridge', 'group_fwd_mask', '0x4000');
+  await ip('-n', ns, 'addr', 'add', `${LLDP.address}/24`, 'dev', LLDP.port);
+  await ip('-n', ns, 'link', 'set', LLDP.port, 'up');
+  // lldpd runs lldpcli with this configuration as its unprivileged user: a directory it can reach.
+  lldpDir = mkdtempSync(join(tmpdir(), 'rb-enroll-lldp-'));
+  chmodSync(lldpDir, 0o755);
+  writeFileSync(join(lldpDir, 'lldpd.conf'), `configure system hostname ${LLDP.systemName}\nconfigure lldp tx-interval 1\nconfigure lldp portidsubtype ifname\n`);
+  const sock = join(lldpDir, 'lldpd.sock');
+  lldpd = spawn('ip', ['netns', 'exec', ns, 'lldpd', '-d', '-u', sock, '-O', join(lldpDir, 'lldpd.conf'), '-I', LLDP.port, '-m', LLDP.address], { stdio: 'ignore' });
+  await waitFor('lldpd control socket', () => existsSync(sock), 20_000);
+  return ns;
+}
+
 function startVm(name: VmName, mac: string = VMS[name].mac, tag: string = name): void {
   const v = VMS[name];
   const disk = name === 'big' ? join(work, 'big.raw') : undefined;
@@ -255,9 +296,13 @@ describe('zero-touch enrollment: inspection boot, groups by facts and by relay c
       expect(kinds.lastIndexOf('report.ready')).toBeGreaterThan(kinds.indexOf('machine.enrolled'));
       const inspections = read((s) => s.inspections.list(m.id));
       expect(inspections).toHaveLength(1);
-      const facts = inspections[0]!.facts as { memory: { gib: number }; disks: { count: number }; uuid: string; serial: string; firmware: { mode: string }; nics: { items: Array<{ mac: string; driver: string }> } };
+      const facts = inspections[0]!.facts as { memory: { gib: number }; disks: { count: number }; uuid: string; serial: string; firmware: { mode: string }; nics: { items: Array<{ mac: string; driver: string; lldp?: unknown }> } };
       expect(facts).toMatchObject({ uuid: vm.uuid, serial: vm.serial, firmware: { mode: 'bios' } });
       expect(facts.nics.items).toContainEqual(expect.objectContaining({ mac: vm.mac, driver: 'virtio_net' }));
+      // The neighbour lldpd announces on br0, heard by the inspection image (rackboot-lldp).
+      expect(facts.nics.items).toContainEqual(
+        expect.objectContaining({ mac: vm.mac, lldp: expect.objectContaining({ systemName: LLDP.systemName, portId: LLDP.port, managementAddress: LLDP.address }) }),
+      );
       expect(facts.memory.gib).toBeCloseTo(vm.memoryMb / 1024, 1);
       expect(facts.disks.count).toBe(group === 'big' ? 1 : 0);
       expect(serialOf(group)).toContain('rackboot-agent: inspection reported');
