@@ -18,16 +18,21 @@ import { TestNet, waitFor } from '../helpers/netns.js';
 import { type RackbootProcess, startRackboot } from '../helpers/rackboot.js';
 
 /**
- * Three SeaBIOS + iPXE VMs (TCG, at the same time) PXE-boot real OS images with no rackboot agent.
- * Two boot `cloudos` (Debian kernel + systemd +
- * Debian's real cloud-init, built by boot-assets/parts/40-cloudos.sh; no rackboot agent inside)
- * live from its initramfs. cloud1's one boot proves: the NoCloud-net seed URL on the kernel command line reaches
- * rackboot's config route (meta-data, user-data, vendor-data with the boot's token); cloud-init
- * applies the rendered user-data (hostname, the profile's runcmd); the report unit rendered into
- * it posts `ready` with the SHA-256 of the user-data cloud-init received, which equals the stored
- * version, so the machine is ready and drift finds it in sync. cloud2 gets schema-valid user-data whose
- * runcmd fails: cloud-init's own result carries the error, and the same unit reports `failed`
- * with it, which is what the trace shows. ign1 boots `ignitionos` (the same Debian root with
+ * Three SeaBIOS + iPXE VMs (TCG, at the same time) PXE-boot real OS images with no rackboot agent
+ * in them. Two run `cloudos` (Debian kernel + systemd + Debian's real cloud-init, built by
+ * boot-assets/parts/40-cloudos.sh; no rackboot agent inside). cloud1's profile installs it: the
+ * test OS agent fetches the NoCloud seed (meta-data, user-data, vendor-data with the boot's token,
+ * user-data checked against the digest on its command line), writes `cloudos-disk.raw`
+ * (parts/42-cloudos-disk.sh: the A/B GPT layout of the rackboot OS image) to the VM's disk with the
+ * seed and the report URL and token in the state block after it, and reboots; rackboot's script
+ * hands the installed machine to its disk; GRUB boots cloudos, whose first stage makes the state
+ * block cloud-init's NoCloud local seed; cloud-init applies the rendered user-data (hostname, the
+ * profile's runcmd); the report unit rendered into it posts `ready` with the SHA-256 of the
+ * user-data cloud-init received, which equals the stored version, so the machine is ready and
+ * drift finds it in sync. A power cycle then boots it from its disk again (script: local disk).
+ * cloud2 boots cloudos live from its initramfs (NoCloud-net seed URL on the kernel command line)
+ * with schema-valid user-data whose runcmd fails: cloud-init's own result carries the error, and
+ * the same unit reports `failed` with it, which is what the trace shows. ign1 boots `ignitionos` (the same Debian root with
  * Debian's Ignition in a first-boot stage before systemd, boot-assets/parts/41-ignitionos.sh):
  * Ignition fetches rackboot's Butane-rendered config, writes the file, creates the user and
  * enables the units; systemd runs the profile's unit and the rendered report unit, which reports
@@ -37,16 +42,13 @@ import { type RackbootProcess, startRackboot } from '../helpers/rackboot.js';
  * `ign-v2` (new Butane), which passes the health gate on the SHA-512 the node reports and leaves
  * drift empty; then to `ign-broken` (schema-valid, one unit exits 3), where the canary's rendered
  * report says `failed` naming the unit, and the rollout pauses with the second machine untouched.
- * Not covered here: installing cloudos to a disk (the image boots live, so its next network boot
- * is another live boot; the local-disk hand-off after `ready` is the installing profiles' rule,
- * tested with the test OS in test/boot/vm.test.ts).
  */
 const ROOT = resolve(import.meta.dirname, '../..');
 const ASSETS = join(ROOT, 'boot-assets/build');
 const PORT = 8080;
 const API_PORT = 8443;
 const VMS = {
-  cloud1: { name: 'cloud1', mac: '52:54:00:c1:00:01', tap: 'tapc1', ip: '198.18.0.101', profile: 'cloud' },
+  cloud1: { name: 'cloud1', mac: '52:54:00:c1:00:01', tap: 'tapc1', ip: '198.18.0.101', profile: 'cloud-install' },
   cloud2: { name: 'cloud2', mac: '52:54:00:c1:00:02', tap: 'tapc2', ip: '198.18.0.102', profile: 'cloud-broken' },
   ign1: { name: 'ign1', mac: '52:54:00:c1:00:03', tap: 'tapc3', ip: '198.18.0.103', profile: 'ign' },
 } as const;
@@ -78,6 +80,11 @@ systemd:
         WantedBy=multi-user.target
 `;
 const VM = VMS.cloud1;
+const serial = (name: string) => join(work, `${name}.serial.log`);
+const log = (name: string, file = serial(name)) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
+/** Starts a cloudos VM, network first (SeaBIOS → iPXE → rackboot's script); cloud1 with its disk. */
+const startCloudVm = (v: (typeof VMS)['cloud1' | 'cloud2'], serialLog: string) =>
+  net.spawn(net.srv, 'qemu-system-x86_64', qemuArgs({ ...v, ...(v === VMS.cloud1 ? { disk: join(work, 'cloud1.raw') } : {}), firmware: 'bios', serialLog, memoryMb: 1024 }));
 /** ign1's virtual BMC (ipmi_sim in the server namespace). */
 const BMC = { address: '198.18.0.1', port: 6231, username: 'admin', password: 'lifecycle-vbmc' };
 /** A machine with no VM: the broken rollout's second member, which must never be touched. */
@@ -101,12 +108,16 @@ let rb: RackbootProcess;
 let work: string;
 let api: LabApi;
 let vbmcDir: string;
+/** SHA-256 of cloudos-disk.raw, the image cloud1's profile installs (from the assets manifest). */
+let diskImage: string;
 
 beforeAll(async () => {
   execFileSync('bash', [join(ROOT, 'boot-assets/build.sh'), '--if-missing'], { stdio: 'inherit' });
-  for (const f of ['cloudos-vmlinuz', 'cloudos-initrd.img', 'ignitionos-vmlinuz', 'ignitionos-initrd.img']) {
+  for (const f of ['cloudos-vmlinuz', 'cloudos-initrd.img', 'cloudos-disk.raw', 'ignitionos-vmlinuz', 'ignitionos-initrd.img']) {
     if (!existsSync(join(ASSETS, f))) throw new Error(`boot-assets/build/${f} missing: install mmdebstrap (scripts/deps/test-lifecycle.txt) and run boot-assets/build.sh`);
   }
+  const manifest = JSON.parse(readFileSync(join(ASSETS, 'manifest.json'), 'utf8')) as { artifacts: Array<{ name: string; sha256: string }> };
+  diskImage = manifest.artifacts.find((a) => a.name === 'cloudos-disk.raw')!.sha256;
   work = mkdtempSync(join(tmpdir(), 'rb-cloudos-'));
   const dataDir = join(work, 'data');
   mkdirSync(dataDir);
@@ -115,7 +126,11 @@ beforeAll(async () => {
   try {
     const profile = (runcmd: unknown[]) =>
       profileSpecSchema.parse({ os: 'cloudinit', kernel: 'cloudos-vmlinuz', initrd: ['cloudos-initrd.img'], cloudInit: { userData: { runcmd } } });
-    store.profiles.create('cloud', profile([['sh', '-c', 'echo rackboot-runcmd-ran on $(hostname) > /dev/ttyS0']]));
+    // No kernel: the test OS agent boots and installs; the machine then boots cloudos from its disk.
+    store.profiles.create(
+      'cloud-install',
+      profileSpecSchema.parse({ os: 'cloudinit', install: { image: 'cloudos-disk.raw', disk: '/dev/vda' }, cloudInit: { userData: { runcmd: [['sh', '-c', 'echo rackboot-runcmd-ran on $(hostname) > /dev/ttyS0']] } } }),
+    );
     // Schema-valid user-data whose command fails: cloud-init records the failure in its result.
     store.profiles.create('cloud-broken', profile(['echo about to fail > /dev/ttyS0', 'exit 3']));
     const ign = (butane: string) => profileSpecSchema.parse({ os: 'fcos', kernel: 'ignitionos-vmlinuz', initrd: ['ignitionos-initrd.img'], butane });
@@ -172,13 +187,12 @@ describe('cloudos: Debian + systemd + real cloud-init, no rackboot agent', () =>
     expect(list.filter((f) => /rackboot-agent|rackboot\/report/.test(f))).toEqual([]);
   });
 
-  it('two live VMs at once: PXE → NoCloud-net user-data from rackboot → cloud-init → rendered report: ready and in sync; a failing runcmd → failed with cloud-init\'s own error', async () => {
-    const serial = (name: string) => join(work, `${name}.serial.log`);
-    const log = (name: string) => (existsSync(serial(name)) ? readFileSync(serial(name), 'utf8') : '');
+  it('PXE → installer writes cloudos to the disk with the NoCloud seed → boots it from disk → cloud-init → rendered report: ready and in sync; live, a failing runcmd → failed with cloud-init\'s own error', async () => {
     const vms = [];
+    execFileSync('truncate', ['-s', '256M', join(work, 'cloud1.raw')]);
     for (const v of [VMS.cloud1, VMS.cloud2]) {
       await net.addTap(v.tap);
-      vms.push(net.spawn(net.srv, 'qemu-system-x86_64', qemuArgs({ ...v, firmware: 'bios', serialLog: serial(v.name), memoryMb: 1024 })));
+      vms.push(startCloudVm(v, serial(v.name)));
     }
     await api.request('POST', '/api/v1/machines/ign1/power', { action: 'on' });
     try {
@@ -190,7 +204,7 @@ describe('cloudos: Debian + systemd + real cloud-init, no rackboot agent', () =>
           s.close();
         }
       };
-      await waitFor('every VM ready or failed', () => states().every((st) => st === 'ready' || st === 'failed') || undefined, 540_000, 3000).catch((e) => {
+      await waitFor('every VM ready or failed', () => states().every((st) => st === 'ready' || st === 'failed') || undefined, 840_000, 3000).catch((e) => {
         throw new Error(`${(e as Error).message}: ${states().join(', ')}\n--- cloud1 ---\n${log('cloud1').slice(-4000)}\n--- cloud2 ---\n${log('cloud2').slice(-3000)}`);
       });
       const store = rb.openStore();
@@ -198,19 +212,23 @@ describe('cloudos: Debian + systemd + real cloud-init, no rackboot agent', () =>
         const m = store.machines.get(VM.name);
         expect(m.state, log(VM.name).slice(-4000)).toBe('ready');
         const events = store.events.list({ machineId: m.id, limit: 10_000 });
-        const kinds = events.map((e) => e.kind);
-        // NoCloud-net fetched its seed from rackboot with the boot's token.
+        // The installer fetched the NoCloud seed from rackboot with the boot's token.
         const served = events.filter((e) => e.kind === 'config.served').map((e) => e.detail.file);
-        expect(served).toEqual(expect.arrayContaining(['meta-data', 'user-data']));
+        expect(served).toEqual(expect.arrayContaining(['meta-data', 'user-data', 'vendor-data']));
+        // Network script → installed → the next script hands the machine to its disk → ready from there.
+        const path = events.filter((e) => e.kind === 'report.installed' || e.kind === 'report.ready' || e.kind === 'boot.script').map((e) => (e.kind === 'boot.script' ? `script:${e.detail.mode}` : e.kind));
+        expect(path).toEqual(['script:network', 'report.installed', 'script:disk', 'report.ready']);
         const ready = events.filter((e) => e.kind === 'report.ready');
-        expect(ready).toHaveLength(1);
-        expect(kinds.indexOf('boot.script')).toBeLessThan(kinds.indexOf('report.ready'));
-        // The digest the node measured is the stored version's: the bytes cloud-init received.
+        // The digest the node measured is the stored version's: the bytes cloud-init received from its disk.
         const version = store.configs.desired(m.id)!;
         const body = store.configs.getVersion(version.id).body;
         expect(ready[0]!.detail.configDigest).toBe(digestOf('sha256', body).hex);
         expect(ready[0]!.detail.message).toBe('cloud-init finished');
-        expect(m.facts).toMatchObject({ bootedImage: { os: expect.stringContaining('Debian'), kernel: expect.stringMatching(/amd64$/) }, cloudInit: { errors: [] } });
+        expect(ready[0]!.detail.imageDigest).toBe(diskImage);
+        expect(m.facts).toMatchObject({
+          bootedImage: { os: expect.stringContaining('Debian'), kernel: expect.stringMatching(/amd64$/), served: { install: `sha256:${diskImage}` } },
+          cloudInit: { datasource: expect.stringContaining('seed=/var/lib/cloud/seed/nocloud'), errors: [] },
+        });
         // Drift: nothing to report for it.
         const drift = driftReport(store, inventoryVersions(store, () => undefined), { staleAfterMs: 3600_000 });
         expect(drift.filter((d) => d.machine === VM.name)).toEqual([]);
@@ -237,7 +255,11 @@ describe('cloudos: Debian + systemd + real cloud-init, no rackboot agent', () =>
       } finally {
         store.close();
       }
-      // cloud-init itself ran the profile's runcmd and set the hostname from rackboot's user-data.
+      // cloud-init itself ran the profile's runcmd and set the hostname from rackboot's user-data,
+      // in cloudos booted by GRUB from the disk the installer wrote.
+      expect(log(VM.name)).toMatch(/rackboot-agent: image sha256:[0-9a-f]{64} written to \/dev\/vda/);
+      expect(log(VM.name)).toContain('cloudos: booted slot a from disk');
+      expect(log(VM.name)).toMatch(/cloudos: NoCloud seed from the state block on \/dev\/vda/);
       expect(log(VM.name)).toContain(`rackboot-runcmd-ran on ${VM.name}`);
       expect(log('cloud2')).toContain('about to fail');
       // Ignition writes its presets in no fixed order.
@@ -246,6 +268,48 @@ describe('cloudos: Debian + systemd + real cloud-init, no rackboot agent', () =>
       expect(log('ign1')).toMatch(/rackboot-hello: hello from rackboot via ignition; uid=1500\(rackops\)/);
     } finally {
       for (const vm of vms) vm.kill('SIGKILL');
+    }
+  }, 600_000);
+  it('cloud1 power cycle: rackboot\'s script says local disk and cloudos boots from its disk again, cloud-init and the rendered report with it', async () => {
+    const s0 = rb.openStore();
+    const mark = s0.events.lastId();
+    s0.close();
+    // The VM was powered off at the end of the test before; power it on again with the same disk.
+    const second = join(work, 'cloud1.boot2.serial.log');
+    const vm = startCloudVm(VMS.cloud1, second);
+    try {
+      const since = (kind: string) => {
+        const st = rb.openStore();
+        try {
+          return st.events.list({ machineId: st.machines.get(VM.name).id, afterId: mark, kind });
+        } finally {
+          st.close();
+        }
+      };
+      await waitFor('cloud1 ready again', () => since('report.ready').length > 0 || undefined, 480_000, 3000).catch((e) => {
+        throw new Error(`${(e as Error).message}\n${log(VM.name, second).slice(-4000)}`);
+      });
+      const store = rb.openStore();
+      try {
+        const m = store.machines.get(VM.name);
+        expect(m.state).toBe('ready');
+        const events = store.events.list({ machineId: m.id, afterId: mark, limit: 10_000 });
+        // One script, and it hands the machine to its disk: no config fetched, no installer.
+        expect(events.filter((e) => e.kind === 'boot.script').map((e) => e.detail.mode)).toEqual(['disk']);
+        expect(events.filter((e) => e.kind === 'config.served' || /^report\.(booting|installing|installed)$/.test(e.kind))).toEqual([]);
+        const ready = events.filter((e) => e.kind === 'report.ready');
+        const body = store.configs.getVersion(store.configs.desired(m.id)!.id).body;
+        expect(ready[0]!.detail).toMatchObject({ configDigest: digestOf('sha256', body).hex, imageDigest: diskImage, message: 'cloud-init finished' });
+        expect(driftReport(store, inventoryVersions(store, () => undefined), { staleAfterMs: 3600_000 }).filter((d) => d.machine === VM.name)).toEqual([]);
+      } finally {
+        store.close();
+      }
+      const console2 = log(VM.name, second);
+      expect(console2).toContain('cloudos: booted slot a from disk');
+      expect(console2).not.toContain('rackboot-agent');
+      expect(console2).toContain(`rackboot-runcmd-ran on ${VM.name}`);
+    } finally {
+      vm.kill('SIGKILL');
     }
   }, 600_000);
   it('ignitionos rollouts through rackboot (IPMI power cycle): a new Butane version passes the health gate and drift is empty; a broken one pauses at the canary', async () => {
