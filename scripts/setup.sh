@@ -32,6 +32,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt_lists=$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' 2>/dev/null | head -n 1)
   [ -n "$apt_lists" ] || apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 || { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; }
+  # The tests run these daemons inside their own namespaces only. Installed here, their packages
+  # would still enable them for the host's next boot, where they would serve or advertise on the
+  # real interfaces (lldpd sends LLDP on every port; cloud-init probes for a datasource). So a
+  # package this run installed has its unit disabled (a symlink removed: nothing is stopped) and
+  # cloud-init gets its documented off switch. Packages the host already had are left alone.
+  for p in "${missing[@]}"; do
+    case $p in
+      lldpd | dnsmasq | nginx | kea-dhcp4-server | tftpd-hpa | isc-dhcp-relay | prometheus)
+        if command -v systemctl > /dev/null; then systemctl disable --quiet "$p" 2> /dev/null && log "disabled $p.service for the next boot (tests start their own)" || true; fi ;;
+      cloud-init)
+        if [ ! -e /etc/cloud/cloud-init.disabled ]; then mkdir -p /etc/cloud && touch /etc/cloud/cloud-init.disabled && log "cloud-init installed for its schema checks: off on this host (/etc/cloud/cloud-init.disabled)"; fi ;;
+    esac
+  done
 fi
 
 # Native addons (native/mmap, native/tftp, and any dependency without a prebuilt binary) build
