@@ -310,7 +310,10 @@ describe('zero-touch enrollment: inspection boot, groups by facts and by relay c
     // big's BMC: read in-band by the image, verified over RMCP+ with the group's credentials, saved.
     expect(read((s) => s.inspections.latest(big.id)?.facts.bmc)).toEqual({ address: BMC.address, mac: BMC.mac, channel: 1 });
     expect(read((s) => s.bmcs.get(big.id))).toMatchObject({ type: 'ipmi', address: BMC.address, port: BMC.port, username: BMC.username });
-    expect(read((s) => s.events.list({ machineId: big.id, kind: 'bmc.discovery' }).map((e) => e.detail))).toEqual([{ result: 'saved', address: BMC.address, type: 'ipmi', username: BMC.username }]);
+    // Verified with Get Device ID over the RMCP+ session: ipmi_sim's identity is in the trace.
+    expect(read((s) => s.events.list({ machineId: big.id, kind: 'bmc.discovery' }).map((e) => e.detail))).toEqual([
+      { result: 'saved', address: BMC.address, type: 'ipmi', username: BMC.username, device: expect.objectContaining({ ipmiVersion: '2.0', firmware: expect.any(String), manufacturerId: expect.any(Number) }) },
+    ]);
     expect(read((s) => s.bmcs.find(small.id))).toBeUndefined();
     // The relayed VM: the relay's circuit-id (its downstream interface, br1) picked the group.
     expect(relayed).toMatchObject({ profile: 'rack7', labels: { rack: 'r7' }, macs: [VMS.relayed.mac] });
