@@ -62,8 +62,9 @@ export function tftpGet(local: string, server: string, file: string, o: TftpOpti
       arm();
     };
     sock.on('error', (e) => done(e));
+    let finishing = false;
     sock.on('message', (msg, rinfo) => {
-      if (rinfo.address !== server) return;
+      if (finishing || rinfo.address !== server) return;
       if (peerPort === 0) peerPort = rinfo.port;
       if (rinfo.port !== peerPort) return;
       let p: ReturnType<typeof decodeTftpPacket>;
@@ -90,13 +91,18 @@ export function tftpGet(local: string, server: string, file: string, o: TftpOpti
       expected++;
       inWindow++;
       const final = p.data.length < blksize;
-      if (final || inWindow >= windowsize) {
-        inWindow = 0;
-        send(encodeAck(p.block));
-      }
       if (final) {
         if (tsize !== undefined && tsize !== bytes) return done(new Error(`TFTP ${file}: ${bytes} bytes, tsize said ${tsize}`));
-        done();
+        // Close only once the final ACK has left: Node drops a send still pending (its address
+        // lookup runs on the next tick) when the socket closes, and the server never hears it.
+        finishing = true;
+        clearTimeout(timer);
+        sock.send(encodeAck(p.block), peerPort, server, () => done());
+        return;
+      }
+      if (inWindow >= windowsize) {
+        inWindow = 0;
+        send(encodeAck(p.block));
       }
     });
     sock.bind(0, local, () => {
