@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # rackboot HTTP vs nginx (sendfile on, 1 worker), in the same run, inside a private network
-# namespace on 127.0.0.1 (nothing leaves it). Measures:
+# namespace (nothing leaves it: 127.0.0.1 and a veth pair in 198.18.254.0/24). Measures:
 #   1. single-stream download of a 64 MiB digest-addressed asset (MB/s, median of ROUNDS curl runs,
 #      rackboot and nginx interleaved so drifting machine load hits both alike)
 #   2. wrk -c32 on the same asset (MB/s)
-#   3. wrk -c32 on /boot.ipxe (requests/s; rackboot renders + versions the config, issues tokens and
-#      records an event per request; nginx serves a static file of the same size: the ceiling)
+#   3. wrk -c32 on /boot.ipxe (requests/s; rackboot issues two fresh one-use tokens and records the
+#      boot per request, reusing the config version while its inputs are unchanged; nginx serves a
+#      static file of the same bytes: the ceiling). Every response must be 200 (else the bench fails).
+# Boot identity binding stays on: a script goes only to the machine's own address. The /boot.ipxe
+# requests therefore come from a second namespace over a veth pair whose client end has the bench
+# machine's MAC, so the server's kernel neighbour entry for the client address is that MAC (the
+# on-link evidence src/boot/binding.ts accepts), exactly as for a real machine on the boot segment.
+# nginx is measured over the same veth. The asset rows run inside the server namespace (loopback).
 # Prints ratios rackboot/nginx. Bounded: every wrk run is DURATION seconds, every step has a timeout.
 # Like the peer figures in the brief: both servers pinned to one core (SRVCORE), curl/wrk to the
 # other (CLICORE); rackboot runs from the compiled dist/ (npm run build), as `npm start` does.
@@ -18,6 +24,10 @@ ROUNDS=${ROUNDS:-7}
 SRVCORE=${SRVCORE:-1}
 CLICORE=${CLICORE:-0}
 ns="rb-bench-$$"
+nsc="rb-benchc-$$"
+srv_ip=198.18.254.1
+cli_ip=198.18.254.2
+bench_mac=52:54:00:be:00:01
 load0=$(cut -d" " -f1-3 /proc/loadavg)
 work=$(mktemp -d /tmp/rb-bench-XXXXXX)
 pids=()
@@ -25,13 +35,24 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   sleep 0.3
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  ip netns del "$nsc" 2>/dev/null || true
   ip netns del "$ns" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 ip netns add "$ns"
+ip netns add "$nsc"
 ip -n "$ns" link set lo up
+ip -n "$nsc" link set lo up
+# The boot segment: the server end in $ns, the "machine" end (MAC = the bench machine's) in $nsc.
+ip -n "$ns" link add rbb0 type veth peer name rbb1 netns "$nsc"
+ip -n "$nsc" link set rbb1 address "$bench_mac"
+ip -n "$ns" addr add "$srv_ip/24" dev rbb0
+ip -n "$nsc" addr add "$cli_ip/24" dev rbb1
+ip -n "$ns" link set rbb0 up
+ip -n "$nsc" link set rbb1 up
 in_ns() { ip netns exec "$ns" taskset -c "$CLICORE" "$@"; }
+in_cli() { ip netns exec "$nsc" taskset -c "$CLICORE" "$@"; }
 npm run -s build
 
 # Assets: a 64 MiB blob (kind disk: no per-download events) and small test OS stand-ins.
@@ -47,7 +68,8 @@ cat > "$work/rackboot.yaml" <<EOF
 dataDir: $work/data
 assetsDir: $work/assets
 logLevel: warn
-http: { host: 127.0.0.1, port: 18080 }
+http: { host: $srv_ip, port: 18080 }
+api: { host: 127.0.0.1, port: 18443 }
 dhcp: { enabled: false }
 tftp: { enabled: false }
 EOF
@@ -55,7 +77,7 @@ EOF
 ip netns exec "$ns" taskset -c "$SRVCORE" node dist/cli.js serve --config "$work/rackboot.yaml" > "$work/rackboot.log" 2>&1 &
 pids+=($!)
 # A second rackboot with mapAssets off: the same stream read through buffers (no native addon).
-sed -e "s#dataDir: .*#dataDir: $work/data-read#" -e 's/port: 18080/port: 18081/' "$work/rackboot.yaml" > "$work/rackboot-read.yaml"
+sed -e "s#dataDir: .*#dataDir: $work/data-read#" -e 's/port: 18080/port: 18081/' -e 's/port: 18443/port: 18444/' "$work/rackboot.yaml" > "$work/rackboot-read.yaml"
 ip netns exec "$ns" taskset -c "$SRVCORE" env RACKBOOT_HTTP__MAPASSETS=false node dist/cli.js serve --config "$work/rackboot-read.yaml" > "$work/rackboot-read.log" 2>&1 &
 pids+=($!)
 
@@ -71,34 +93,47 @@ http {
   tcp_nopush on;
   client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
   uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-  server { listen 127.0.0.1:18082; root $work/assets; default_type application/octet-stream; }
+  server { listen $srv_ip:18082; root $work/assets; default_type application/octet-stream; }
 }
 EOF
 ip netns exec "$ns" taskset -c "$SRVCORE" nginx -c "$work/nginx/nginx.conf" -g 'daemon off;' &
 pids+=($!)
 
 for i in $(seq 1 100); do
-  in_ns curl -sf -o /dev/null http://127.0.0.1:18080/healthz && in_ns curl -sf -o /dev/null http://127.0.0.1:18081/healthz && in_ns curl -sf -o /dev/null http://127.0.0.1:18082/big.raw -r 0-0 && break
+  in_ns curl -sf -o /dev/null "http://$srv_ip:18080/healthz" && in_ns curl -sf -o /dev/null "http://$srv_ip:18081/healthz" && in_ns curl -sf -o /dev/null "http://$srv_ip:18082/big.raw" -r 0-0 && break
   sleep 0.3
 done
 token=$(cat "$work/data/admin.token")
-api() { in_ns curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1:18080$1" > /dev/null; }
+# The management API is its own TLS listener; its certificate is checked against rackboot's local CA.
+api() { in_ns curl -sSf --cacert "$work/data/tls/ca.crt" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$2" "https://127.0.0.1:18443$1" > /dev/null; }
 api /api/v1/profiles '{"name":"bench","spec":{"os":"testos"}}'
-api /api/v1/machines '{"name":"bench-1","macs":["52:54:00:be:00:01"],"profile":"bench"}'
-in_ns curl -sf -o "$work/assets/boot.ipxe" 'http://127.0.0.1:18080/boot.ipxe?mac=52:54:00:be:00:01'
+api /api/v1/machines "{\"name\":\"bench-1\",\"macs\":[\"$bench_mac\"],\"profile\":\"bench\"}"
+rb_ipxe="http://$srv_ip:18080/boot.ipxe?mac=$bench_mac"
+ng_ipxe="http://$srv_ip:18082/boot.ipxe"
+# Two scripts fetched by the machine: both 200, and each names its own fresh config token.
+in_cli timeout 10 curl -sSf -o "$work/assets/boot.ipxe" "$rb_ipxe"
+in_cli timeout 10 curl -sSf -o "$work/boot2.ipxe" "$rb_ipxe"
+tok1=$(grep -o '/config/[A-Za-z0-9_-]*' "$work/assets/boot.ipxe" | head -1)
+tok2=$(grep -o '/config/[A-Za-z0-9_-]*' "$work/boot2.ipxe" | head -1)
+if [ -z "$tok1" ] || [ "$tok1" = "$tok2" ]; then echo "bench: /boot.ipxe did not mint a fresh config token per request" >&2; exit 1; fi
+# From another address the same script is refused: binding is on.
+refused=$(in_ns timeout 10 curl -s -o /dev/null -w '%{http_code}' "$rb_ipxe")
+if [ "$refused" != 403 ]; then echo "bench: /boot.ipxe from an unbound address answered $refused, not 403" >&2; exit 1; fi
 
-rb_big="http://127.0.0.1:18080/assets/sha256/$big"
-rd_big="http://127.0.0.1:18081/assets/sha256/$big"
-ng_big="http://127.0.0.1:18082/sha256/$big"
-rb_ipxe='http://127.0.0.1:18080/boot.ipxe?mac=52:54:00:be:00:01'
-ng_ipxe='http://127.0.0.1:18082/boot.ipxe'
+rb_big="http://$srv_ip:18080/assets/sha256/$big"
+rd_big="http://$srv_ip:18081/assets/sha256/$big"
+ng_big="http://$srv_ip:18082/sha256/$big"
 
 speed() { in_ns timeout 60 curl -s -o /dev/null -w '%{speed_download}' "$1"; }
 median_mb() { sort -n | awk '{ v[NR] = $1 } END { printf "%.0f", v[int((NR + 1) / 2)] / 1e6 }'; }
-# wrk_metric URL FIELD: FIELD=rps → Requests/sec; FIELD=mbps → Transfer/sec in MB/s.
+# wrk_metric URL FIELD [RUNNER]: FIELD=rps → Requests/sec; FIELD=mbps → Transfer/sec in MB/s.
+# Any non-2xx answer, socket error or timeout fails the bench: a fast error is not a boot.
 wrk_metric() {
   local out
-  out=$(in_ns timeout $((DURATION + 30)) wrk -t2 -c32 -d"${DURATION}s" --timeout 20s "$1")
+  out=$(${3:-in_ns} timeout $((DURATION + 30)) wrk -t2 -c32 -d"${DURATION}s" --timeout 20s "$1")
+  if grep -qE 'Non-2xx|Socket errors' <<< "$out"; then
+    echo "bench: wrk $1 had failed requests:" >&2; echo "$out" >&2; exit 1
+  fi
   if [ "$2" = rps ]; then
     awk '/^Requests\/sec/ { printf "%.0f", $2 }' <<< "$out"
   else
@@ -119,11 +154,13 @@ s_rb=$(printf '%s\n' "${runs_rb[@]}" | median_mb); s_ng=$(printf '%s\n' "${runs_
 s_rd=$(printf '%s\n' "${runs_rd[@]}" | median_mb)
 mb_list() { for v in "$@"; do awk -v b="$v" 'BEGIN { printf "%.0f ", b / 1e6 }'; done; }
 w_rb=$(wrk_metric "$rb_big" mbps); w_ng=$(wrk_metric "$ng_big" mbps); w_rd=$(wrk_metric "$rd_big" mbps)
-i_rb=$(wrk_metric "$rb_ipxe" rps); i_ng=$(wrk_metric "$ng_ipxe" rps)
+i_rb=$(wrk_metric "$rb_ipxe" rps in_cli); i_ng=$(wrk_metric "$ng_ipxe" rps in_cli)
 
 report=$(cat <<EOF
 rackboot HTTP benchmark vs nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') (sendfile on, 1 worker); $(date -u +%Y-%m-%dT%H:%M:%SZ)
 host: $(nproc) CPUs, $(uname -r), node $(node --version), load average at start: $load0; loopback in a private netns; wrk -t2 -c32 -d${DURATION}s
+/boot.ipxe: from a second netns over a veth whose end has the machine's MAC (binding on, bound by the
+ neighbour entry; an unbound address got 403); every wrk response 2xx, no socket errors
 servers on core $SRVCORE, clients on core $CLICORE; single stream = median of $ROUNDS interleaved curl runs
                                    rackboot      nginx     ratio
 64 MiB single stream (MB/s)     $(printf '%10s %10s %9s' "$s_rb" "$s_ng" "$(ratio "$s_rb" "$s_ng")")
@@ -134,8 +171,9 @@ servers on core $SRVCORE, clients on core $CLICORE; single stream = median of $R
 single-stream runs (MB/s): rackboot $(mb_list "${runs_rb[@]}")| nginx $(mb_list "${runs_ng[@]}")| mapAssets off $(mb_list "${runs_rd[@]}")
 (mapAssets on, the default: cached pages go to the socket from a read-only mapping, one kernel copy;
  off: read into reused buffers, then written: two copies. nginx: sendfile)
-(/boot.ipxe: rackboot renders the script, stores/reuses the config version, issues two tokens and
- records an event per request; nginx serves the same bytes as a static file)
+(/boot.ipxe: rackboot checks the binding, reuses the unchanged config version, mints two fresh
+ one-use tokens, records the boot and fills the script per request; nginx serves the same bytes
+ as a static file)
 EOF
 )
 echo "$report"
