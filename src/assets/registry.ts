@@ -35,6 +35,8 @@ export class AssetRegistry {
   private manifest: Asset[] = [];
   private mtime = -1;
   private registered: Registered[] = [];
+  /** manifest + registered as Assets, built once per change (a boot resolves two or three names). */
+  private all: Asset[] | undefined;
   private readonly blobDir: string;
   private readonly indexFile: string;
 
@@ -54,6 +56,14 @@ export class AssetRegistry {
     if (m === this.mtime) return;
     this.manifest = loadManifest(resolve(this.assetsDir));
     this.mtime = m;
+    this.all = undefined;
+  }
+
+  /** The current artifacts, shared: callers of the private lookups never change it. */
+  private current(): Asset[] {
+    this.reload();
+    this.all ??= [...this.manifest, ...this.registered.map((r) => this.toAsset(r))];
+    return this.all;
   }
 
   private toAsset(r: Registered): Asset {
@@ -62,19 +72,17 @@ export class AssetRegistry {
 
   /** All artifacts (manifest first, then registered). */
   list(): Asset[] {
-    this.reload();
-    return [...this.manifest, ...this.registered.map((r) => this.toAsset(r))];
+    return [...this.current()];
   }
 
   /** The artifact with this digest, if any. */
   byDigest(hex: string): Asset | undefined {
-    return this.list().find((a) => a.sha256 === hex);
+    return this.current().find((a) => a.sha256 === hex);
   }
 
   /** The artifact with this name (registered names win over the build's). */
   byName(name: string): Asset | undefined {
-    const all = this.list();
-    return all.filter((a) => a.name === name).pop();
+    return this.current().findLast((a) => a.name === name);
   }
 
   /** Resolves a profile reference (`sha256:<hex>` or a name); unknown → INVALID_CONFIG. */
@@ -117,6 +125,7 @@ export class AssetRegistry {
       registeredAt: new Date().toISOString(),
     };
     this.registered = [...this.registered.filter((r) => r.name !== reg.name), entry];
+    this.all = undefined;
     const tmp = `${this.indexFile}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(this.registered, null, 2)}\n`, { mode: 0o600 });
     renameSync(tmp, this.indexFile);

@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 import type { Db } from './db.js';
-import { nowIso } from './db.js';
+import { Statements, nowIso } from './db.js';
 import { normalizeMac } from '../model/mac.js';
 import { type MachineIdentity, usableSerial, usableUuid } from './identity.js';
 import { type Requirement, matchesSelector, validateLabels } from './match.js';
@@ -107,7 +107,10 @@ export class MachineRepo {
       if (this.changes.length > 4096) this.changes.splice(0, 2048);
     }
   }
+  private readonly stmts: Statements;
+
   constructor(private readonly db: Db) {
+    this.stmts = new Statements(db);
     this.byId = db.prepare('SELECT * FROM machines WHERE id = ?');
     this.byName = db.prepare('SELECT * FROM machines WHERE name = ?');
     this.byMac = db.prepare('SELECT m.* FROM machines m JOIN interfaces i ON i.machine_id = m.id WHERE i.mac = ?');
@@ -171,12 +174,12 @@ export class MachineRepo {
     if (byMac) return { machine: byMac, by: 'mac' };
     const uuid = usableUuid(id.uuid);
     if (uuid) {
-      const rows = this.db.prepare('SELECT * FROM machines WHERE lower(uuid) = ? LIMIT 2').all(uuid) as Row[];
+      const rows = this.stmts.get('SELECT * FROM machines WHERE lower(uuid) = ? LIMIT 2').all(uuid) as Row[];
       if (rows.length === 1) return { machine: this.toMachine(rows[0]!), by: 'uuid' };
     }
     const serial = usableSerial(id.serial);
     if (serial) {
-      const rows = this.db.prepare('SELECT * FROM machines WHERE serial = ? LIMIT 2').all(serial) as Row[];
+      const rows = this.stmts.get('SELECT * FROM machines WHERE serial = ? LIMIT 2').all(serial) as Row[];
       if (rows.length === 1) return { machine: this.toMachine(rows[0]!), by: 'serial' };
     }
     return undefined;
@@ -185,7 +188,7 @@ export class MachineRepo {
   /** Machine ids by usable UUID (lower-case) and serial, for in-memory lookups (DHCP). */
   identities(id?: number): Array<{ id: number; uuid: string | null; serial: string | null }> {
     const sql = 'SELECT id, lower(uuid) AS uuid, serial FROM machines WHERE (uuid IS NOT NULL OR serial IS NOT NULL)';
-    const rows = (id === undefined ? this.db.prepare(sql).all() : this.db.prepare(`${sql} AND id = ?`).all(id)) as Array<{ id: number; uuid: string | null; serial: string | null }>;
+    const rows = (id === undefined ? this.stmts.get(sql).all() : this.stmts.get(`${sql} AND id = ?`).all(id)) as Array<{ id: number; uuid: string | null; serial: string | null }>;
     return rows.map((r) => ({ id: r.id, uuid: usableUuid(r.uuid ?? undefined) ?? null, serial: usableSerial(r.serial ?? undefined) ?? null }));
   }
 
@@ -201,8 +204,8 @@ export class MachineRepo {
         const m = this.get(ref);
         if (m.macs.includes(mac)) return m;
         this.assertMacsFree([mac], m.id);
-        this.db.prepare('INSERT INTO interfaces (mac, machine_id, position) VALUES (?, ?, ?)').run(mac, m.id, m.macs.length);
-        this.db.prepare('UPDATE machines SET updated_at = ? WHERE id = ?').run(nowIso(), m.id);
+        this.stmts.get('INSERT INTO interfaces (mac, machine_id, position) VALUES (?, ?, ?)').run(mac, m.id, m.macs.length);
+        this.stmts.get('UPDATE machines SET updated_at = ? WHERE id = ?').run(nowIso(), m.id);
         added = true;
         return m;
       })(),
@@ -212,13 +215,13 @@ export class MachineRepo {
 
   /** The machine holding a reserved address, if any. */
   findByIpv4(ip: string): Machine | undefined {
-    const row = this.db.prepare('SELECT * FROM machines WHERE ipv4 = ?').get(ip) as Row | undefined;
+    const row = this.stmts.get('SELECT * FROM machines WHERE ipv4 = ?').get(ip) as Row | undefined;
     return row ? this.toMachine(row) : undefined;
   }
 
   /** All machines ordered by name, filtered by a parsed label selector. */
   list(selector: Requirement[] = []): Machine[] {
-    const rows = this.db.prepare('SELECT * FROM machines ORDER BY name').all() as Row[];
+    const rows = this.stmts.get('SELECT * FROM machines ORDER BY name').all() as Row[];
     return rows.map((r) => this.toMachine(r)).filter((m) => matchesSelector(m.labels, selector));
   }
 
@@ -235,12 +238,10 @@ export class MachineRepo {
       if (this.byName.get(input.name)) throw new AppError('CONFLICT', `machine name ${input.name} already exists`);
       this.assertMacsFree(macs);
       this.assertIpFree(input.ipv4 ?? null);
-      const r = this.db
-        .prepare(
-          `INSERT INTO machines (name, labels, profile, state, uuid, serial, ipv4, facts, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
+      const r = this.stmts.get(
+        `INSERT INTO machines (name, labels, profile, state, uuid, serial, ipv4, facts, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
           input.name,
           JSON.stringify(input.labels ?? {}),
           input.profile ?? null,
@@ -272,12 +273,10 @@ export class MachineRepo {
       }
       if (patch.ipv4 !== undefined && patch.ipv4 !== m.ipv4) this.assertIpFree(patch.ipv4, m.id);
       const next = { ...m, ...stripUndefined(patch) };
-      this.db
-        .prepare(
-          `UPDATE machines SET name = ?, labels = ?, profile = ?, state = ?, uuid = ?, serial = ?, ipv4 = ?,
-           facts = ?, updated_at = ? WHERE id = ?`,
-        )
-        .run(
+      this.stmts.get(
+        `UPDATE machines SET name = ?, labels = ?, profile = ?, state = ?, uuid = ?, serial = ?, ipv4 = ?,
+         facts = ?, updated_at = ? WHERE id = ?`,
+      ).run(
           next.name,
           JSON.stringify(next.labels),
           next.profile ?? null,
@@ -292,7 +291,7 @@ export class MachineRepo {
       if (patch.macs) {
         const macs = patch.macs.map(normalizeMac);
         this.assertMacsFree(macs, m.id);
-        this.db.prepare('DELETE FROM interfaces WHERE machine_id = ?').run(m.id);
+        this.stmts.get('DELETE FROM interfaces WHERE machine_id = ?').run(m.id);
         this.setMacs(m.id, macs);
       }
       return this.get(m.id);
@@ -303,20 +302,20 @@ export class MachineRepo {
   remove(ref: string | number): Machine {
     return this.track(() => {
       const m = this.get(ref);
-      this.db.prepare('DELETE FROM machines WHERE id = ?').run(m.id);
+      this.stmts.get('DELETE FROM machines WHERE id = ?').run(m.id);
       return m;
     });
   }
 
   private setMacs(id: number, macs: string[]): void {
-    const ins = this.db.prepare('INSERT INTO interfaces (mac, machine_id, position) VALUES (?, ?, ?)');
+    const ins = this.stmts.get('INSERT INTO interfaces (mac, machine_id, position) VALUES (?, ?, ?)');
     macs.forEach((mac, i) => ins.run(mac, id, i));
   }
 
   private assertMacsFree(macs: string[], exceptMachine?: number): void {
     if (new Set(macs).size !== macs.length) throw new AppError('BAD_INPUT', 'the same MAC is listed twice');
     for (const mac of macs) {
-      const owner = this.db.prepare('SELECT machine_id FROM interfaces WHERE mac = ?').pluck().get(mac) as
+      const owner = this.stmts.get('SELECT machine_id FROM interfaces WHERE mac = ?', { value: true }).get(mac) as
         | number
         | undefined;
       if (owner !== undefined && owner !== exceptMachine) {

@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 import type { Db } from './db.js';
-import { nowIso } from './db.js';
+import { Statements, nowIso } from './db.js';
 import type { ProfileSpec } from '../model/profile-spec.js';
 import type { SecretBox } from './secrets.js';
 import {
@@ -60,10 +60,14 @@ const toProfile = (r: Row): Profile => ({
  * read shows them as SEALED, and only unsealed() opens them.
  */
 export class ProfileRepo {
+  private readonly stmts: Statements;
+
   constructor(
     private readonly db: Db,
     private readonly box: SecretBox,
-  ) {}
+  ) {
+    this.stmts = new Statements(db);
+  }
 
   /** A profile, secrets shown as SEALED. */
   find(name: string): Profile | undefined {
@@ -80,7 +84,7 @@ export class ProfileRepo {
 
   /** Every profile by name, secrets shown as SEALED. */
   list(): Profile[] {
-    return (this.db.prepare('SELECT * FROM profiles ORDER BY name').all() as Row[]).map(toProfile);
+    return (this.stmts.get('SELECT * FROM profiles ORDER BY name').all() as Row[]).map(toProfile);
   }
 
   /** The profile with its secrets opened: only for rendering configs and an admin's export. */
@@ -106,9 +110,7 @@ export class ProfileRepo {
     if (this.row(name)) throw new AppError('CONFLICT', `profile ${name} already exists`);
     const { masked, secrets } = this.seal(this.withStoredSecrets(name, spec));
     const now = nowIso();
-    this.db
-      .prepare('INSERT INTO profiles (name, spec, secrets, revision, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)')
-      .run(name, masked, secrets, now, now);
+    this.stmts.get('INSERT INTO profiles (name, spec, secrets, revision, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)').run(name, masked, secrets, now, now);
     return this.get(name);
   }
 
@@ -118,23 +120,21 @@ export class ProfileRepo {
     const clear = this.withStoredSecrets(name, spec);
     if (JSON.stringify(old.spec) === JSON.stringify(clear)) return this.get(name);
     const { masked, secrets } = this.seal(clear);
-    this.db
-      .prepare('UPDATE profiles SET spec = ?, secrets = ?, revision = revision + 1, updated_at = ? WHERE name = ?')
-      .run(masked, secrets, nowIso(), name);
+    this.stmts.get('UPDATE profiles SET spec = ?, secrets = ?, revision = revision + 1, updated_at = ? WHERE name = ?').run(masked, secrets, nowIso(), name);
     return this.get(name);
   }
 
   /** Deletes a profile; refused while machines still use it. */
   remove(name: string): Profile {
     const p = this.get(name);
-    const users = this.db.prepare('SELECT COUNT(*) FROM machines WHERE profile = ?').pluck().get(name) as number;
+    const users = this.stmts.get('SELECT COUNT(*) FROM machines WHERE profile = ?', { value: true }).get(name) as number;
     if (users > 0) throw new AppError('CONFLICT', `profile ${name} is used by ${users} machine(s)`);
-    this.db.prepare('DELETE FROM profiles WHERE name = ?').run(name);
+    this.stmts.get('DELETE FROM profiles WHERE name = ?').run(name);
     return p;
   }
 
   private row(name: string): Row | undefined {
-    return this.db.prepare('SELECT * FROM profiles WHERE name = ?').get(name) as Row | undefined;
+    return this.stmts.get('SELECT * FROM profiles WHERE name = ?').get(name) as Row | undefined;
   }
 
   /** The column values for a clear spec: masked JSON and the sealed secret subtrees. */

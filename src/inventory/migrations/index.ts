@@ -10,6 +10,7 @@ import * as m009 from './009_sealed_secrets.js';
 import * as m010 from './010_unknown_macs.js';
 import * as m011 from './011_groups.js';
 import * as m012 from './012_inspection.js';
+import * as m013 from './013_token_revoke_index.js';
 
 /**
  * One migration. `foreignKeysOff`: a table rebuild (lang_altertable.html's 12 steps) that must
@@ -35,4 +36,5 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
   { version: 10, sql: m010.sql },
   { version: 11, sql: m011.sql },
   { version: 12, sql: m012.sql },
+  { version: 13, sql: m013.sql },
 ];
