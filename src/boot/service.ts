@@ -6,10 +6,13 @@
  *
  * Issue #21: a config version is rendered once per (profile revision, machine inputs) and reused
  * while they stay the same, so a boot costs a few cheap inserts (two tokens, an event) instead
- * of a render, a hash and a store; every boot still gets fresh tokens.
+ * of a render, a hash and a store; every boot still gets fresh tokens. answerCommitted (the iPXE
+ * route) goes further: such a boot's tokens and trace row join the store's group commit
+ * (BootWriteQueue), and the answer is given only once they are committed.
  */
 import type { AssetRegistry } from '../assets/index.js';
-import { type ConfigDeps, bootConfigOf, configVersionEvent, issueBootTokens, renderMachineVersion } from '../config/index.js';
+import { type BootTokens, type ConfigDeps, bootConfigOf, configVersionEvent, issueBootTokens, mintBootTokens, renderMachineVersion } from '../config/index.js';
+import type { BootWrite } from '../inventory/boot-writes.js';
 import { type AppError, isAppError } from '../errors.js';
 import type { ConfigVersion } from '../inventory/configs.js';
 import type { Machine } from '../inventory/machines.js';
@@ -80,16 +83,41 @@ export class BootService {
   private readonly versions = new Map<number, CachedVersion>();
   private readonly specs = new Map<string, { key: string; spec: ProfileSpec }>();
   private prunedAt = Number.NEGATIVE_INFINITY;
+  private readonly configLog: Logger | undefined;
 
-  constructor(private readonly deps: BootServiceDeps) {}
+  constructor(private readonly deps: BootServiceDeps) {
+    this.configLog = deps.log?.child({ subsys: 'config' });
+  }
 
   /** Decides (src/boot/decide.ts) and issues one boot; see BootAnswers. */
   answer<T>(r: BootRequest, answers: BootAnswers<T>): T {
+    return this.decideAndIssue(r, answers, false).out;
+  }
+
+  /**
+   * Like answer, but a boot that only needs fresh tokens and its trace row (unchanged version,
+   * machine already booting) queues them for the store's group commit and resolves once they
+   * are committed: the answer, which carries the tokens, is never given before they are durable.
+   */
+  async answerCommitted<T>(r: BootRequest, answers: BootAnswers<T>): Promise<T> {
+    const { out, pending } = this.decideAndIssue(r, answers, true);
+    if (pending) {
+      try {
+        await this.deps.store.bootWrites.commitSoon(pending);
+      } catch (e) {
+        this.deps.log?.error({ mac: r.mac, machine: r.machine.name, err: e }, 'boot writes not committed; no script given');
+        throw e;
+      }
+    }
+    return out;
+  }
+
+  private decideAndIssue<T>(r: BootRequest, answers: BootAnswers<T>, batch: boolean): { out: T; pending?: BootWrite | undefined } {
     const { store } = this.deps;
     const stored = r.machine.profile ? store.profiles.get(r.machine.profile) : null;
     const spec = stored ? this.specOf(stored) : null;
     const plan = decide({ mac: r.mac, state: r.machine.state }, spec, { kind: r.client });
-    return this.issue(r, plan, stored && spec ? { stored, spec } : null, answers);
+    return this.issueWith(r, plan, stored && spec ? { stored, spec } : null, answers, batch);
   }
 
   /** The parsed spec of a stored profile, parsed once per revision (zod is most of a repeat boot's CPU). */
@@ -105,9 +133,21 @@ export class BootService {
 
   /** Carries out `plan` in one transaction; an AppError rolls everything back and is traced as `boot.error`. */
   issue<T>(r: BootRequest, plan: BootPlan, profile: { stored: Profile; spec: ProfileSpec } | null, answers: BootAnswers<T>): T {
+    return this.issueWith(r, plan, profile, answers, false).out;
+  }
+
+  /** issue; with `batch`, a steady-state boot writes nothing and returns its writes as `pending`. */
+  private issueWith<T>(r: BootRequest, plan: BootPlan, profile: { stored: Profile; spec: ProfileSpec } | null, answers: BootAnswers<T>, batch: boolean): { out: T; pending?: BootWrite | undefined } {
     const { store } = this.deps;
     const { machine, mac } = r;
     const trace = r.trace ?? {};
+    if (batch && plan.target === 'network' && profile) {
+      const queued = this.queued(r, profile);
+      if (queued) {
+        this.remember(machine.id, queued.entry);
+        return { out: answers.network(queued.boot), pending: queued.pending };
+      }
+    }
     let cache: CachedVersion | undefined;
     const out = this.run(r, () => {
       if (plan.target === 'none' || !profile) {
@@ -118,12 +158,27 @@ export class BootService {
         store.events.add({ mac, machineId: machine.id, source: r.source, kind: EVENT.bootScript, detail: { ...trace, mode: 'disk', profile: machine.profile } });
         return answers.disk();
       }
-      const { boot, entry } = this.network(r, profile);
-      cache = entry;
-      return answers.network(boot);
+      const issued = this.network(r, profile, false)!; // undefined only with queueOnly
+      cache = issued.entry;
+      return answers.network(issued.boot);
     }, answers.error);
     if (cache) this.remember(machine.id, cache);
-    return out;
+    return { out };
+  }
+
+  /**
+   * A steady-state network boot without writing anything (no transaction: it only reads): its
+   * answer and the writes to queue, or undefined when the boot needs more than fresh tokens and
+   * a trace row, or failed (the transactional path then does it, and traces the failure).
+   */
+  private queued(r: BootRequest, profile: { stored: Profile; spec: ProfileSpec }): { boot: IssuedBoot; entry: CachedVersion; pending: BootWrite } | undefined {
+    try {
+      const issued = this.network(r, profile, true);
+      return issued?.pending ? { boot: issued.boot, entry: issued.entry, pending: issued.pending } : undefined;
+    } catch (e) {
+      if (isAppError(e)) return undefined;
+      throw e;
+    }
   }
 
   /**
@@ -143,8 +198,13 @@ export class BootService {
     }
   }
 
-  /** The network boot's writes (inside the caller's transaction). */
-  private network(r: BootRequest, profile: { stored: Profile; spec: ProfileSpec }): { boot: IssuedBoot; entry: CachedVersion } {
+  /**
+   * The network boot's writes (inside the caller's transaction). With `queueOnly`, it writes
+   * nothing: a boot that needs nothing but fresh tokens and its trace row (version reused, machine
+   * already booting, no token pruning due) returns them as `pending` for the group commit, any
+   * other boot returns undefined.
+   */
+  private network(r: BootRequest, profile: { stored: Profile; spec: ProfileSpec }, queueOnly: boolean): { boot: IssuedBoot; entry: CachedVersion; pending?: BootWrite } | undefined {
     const { store, assets, settings } = this.deps;
     const { machine, mac, base } = r;
     const { spec } = profile;
@@ -156,7 +216,10 @@ export class BootService {
     const hit = this.versions.get(machine.id);
     let version: CachedVersion['version'];
     let created = false;
-    if (hit && hit.key === key && store.configs.desired(machine.id)?.id === hit.version.id) {
+    const reuse = hit !== undefined && hit.key === key && store.configs.desired(machine.id)?.id === hit.version.id;
+    const pruneDue = now - this.prunedAt >= PRUNE_EVERY_MS;
+    if (queueOnly && !(reuse && machine.state === 'booting' && !pruneDue)) return undefined;
+    if (hit && reuse) {
       version = hit.version; // unchanged inputs: the machine's desired version is still the one they render
     } else {
       const saved = renderMachineVersion(configDeps, machine, base, { kernel: images.kernel.sha256, initrds: images.initrds.map((a) => a.sha256) });
@@ -165,11 +228,19 @@ export class BootService {
       store.configs.setDesired(machine.id, version.id);
       if (created) store.events.add(configVersionEvent(machine.id, saved.version));
     }
-    if (now - this.prunedAt >= PRUNE_EVERY_MS) {
+    if (pruneDue) {
       store.configs.pruneTokens(now);
       this.prunedAt = now;
     }
-    const tokens = issueBootTokens(configDeps, machine.id, version, now);
+    let tokens: BootTokens;
+    let tokenRows: BootWrite['tokens'] | undefined;
+    if (queueOnly) {
+      const minted = mintBootTokens(configDeps, machine.id, version, now);
+      tokens = minted.tokens;
+      tokenRows = minted.rows;
+    } else {
+      tokens = issueBootTokens(configDeps, machine.id, version, now);
+    }
     const config = bootConfigOf(version, spec.os, base, tokens);
     const args = [spec.cmdline, ...config.kernelArgs, ...install, settings.http.consoleArgs];
     if (machine.state !== 'booting') store.machines.update(machine.id, { state: 'booting' });
@@ -182,10 +253,12 @@ export class BootService {
       kernel: images.kernel.sha256,
       initrds: images.initrds.map((a) => a.sha256),
     };
-    store.events.add({ mac, machineId: machine.id, source: r.source, kind: EVENT.bootScript, detail });
-    this.deps.log?.child({ subsys: 'config' }).info({ machine: machine.name, versionId: version.id, sha256: version.sha256, created }, 'config prepared');
+    const event = { mac, machineId: machine.id, source: r.source, kind: EVENT.bootScript, detail };
+    if (!tokenRows) store.events.add(event);
+    this.configLog?.info({ machine: machine.name, versionId: version.id, sha256: version.sha256, created }, 'config prepared');
     const boot: IssuedBoot = { ...images, versionId: version.id, sha256: version.sha256, configUrl: config.configUrl, reportToken: tokens.reportToken, args, created };
-    return { boot, entry: { key, version: { id: version.id, sha256: version.sha256, format: version.format } } };
+    const entry = { key, version: { id: version.id, sha256: version.sha256, format: version.format } };
+    return tokenRows ? { boot, entry, pending: { machineId: machine.id, tokens: tokenRows, event } } : { boot, entry };
   }
 
   private configDeps(base: string): ConfigDeps {

@@ -8,6 +8,7 @@ export {
   bootConfigOf,
   configVersionEvent,
   issueBootTokens,
+  mintBootTokens,
   type ConfigDeps,
   configVersion,
   configVersionFor,

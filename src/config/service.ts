@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import type { ConfigVersion, ConfigVersionWithBody } from '../inventory/configs.js';
+import type { ConfigToken, ConfigVersion, ConfigVersionWithBody } from '../inventory/configs.js';
 import type { Machine } from '../inventory/machines.js';
 import type { Store } from '../inventory/store.js';
 import type { Logger } from '../log.js';
@@ -108,17 +108,29 @@ export interface BootTokens {
  */
 export function issueBootTokens(deps: ConfigDeps, machineId: number, version: Pick<ConfigVersion, 'id' | 'format'>, now = nowOf(deps)): BootTokens {
   const { store } = deps;
-  const http = deps.settings.http;
-  const configToken = newTokenSecret();
-  const reportToken = newTokenSecret();
-  const uses = http.configTokenUses * (FETCHES_PER_BOOT[version.format] ?? 1);
+  const { tokens, rows } = mintBootTokens(deps, machineId, version, now);
   // One report token per network boot: the new boot's token replaces every earlier one (a
   // harvested token dies at the machine's next boot). The installed OS reports with the token
   // its installer wrote to disk, which stays valid until the machine boots from the network again.
   store.configs.revokeTokens(machineId, 'report');
-  store.configs.addToken({ hash: hashToken(configToken), kind: 'config', machineId, versionId: version.id, usesLeft: uses, expiresAt: now + http.configTokenTtlSeconds * 1000, createdAt: now });
-  store.configs.addToken({ hash: hashToken(reportToken), kind: 'report', machineId, versionId: version.id, usesLeft: null, expiresAt: now + http.reportTokenTtlSeconds * 1000, createdAt: now });
-  return { configToken, reportToken };
+  for (const row of rows) store.configs.addToken(row);
+  return tokens;
+}
+
+/**
+ * A boot's fresh config and report tokens and the rows that store them (hashes only), written
+ * by the caller: issueBootTokens at once, BootService through the boot write queue.
+ */
+export function mintBootTokens(deps: ConfigDeps, machineId: number, version: Pick<ConfigVersion, 'id' | 'format'>, now = nowOf(deps)): { tokens: BootTokens; rows: ConfigToken[] } {
+  const http = deps.settings.http;
+  const configToken = newTokenSecret();
+  const reportToken = newTokenSecret();
+  const uses = http.configTokenUses * (FETCHES_PER_BOOT[version.format] ?? 1);
+  const rows: ConfigToken[] = [
+    { hash: hashToken(configToken), kind: 'config', machineId, versionId: version.id, usesLeft: uses, expiresAt: now + http.configTokenTtlSeconds * 1000, createdAt: now },
+    { hash: hashToken(reportToken), kind: 'report', machineId, versionId: version.id, usesLeft: null, expiresAt: now + http.reportTokenTtlSeconds * 1000, createdAt: now },
+  ];
+  return { tokens: { configToken, reportToken }, rows };
 }
 
 /** The `config.version` trace row of a newly stored version. */

@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 import type { Db } from './db.js';
-import { nowIso } from './db.js';
+import { Statements, nowIso } from './db.js';
 import type { SecretBox } from './secrets.js';
 import { openJson, sealJson } from './sealing.js';
 
@@ -109,34 +109,37 @@ const toToken = (r: TokenRow): ConfigToken => ({
  * callers that serve a machine or an admin may pass them on unredacted.
  */
 export class ConfigRepo {
+  /** Writes queued boots first (BootWriteQueue.flush): token reads and writes keep their order. */
+  pendingWrites: (() => void) | undefined;
+
+  private readonly stmts: Statements;
+
   constructor(
     private readonly db: Db,
     private readonly box: SecretBox,
-  ) {}
+  ) {
+    this.stmts = new Statements(db);
+  }
 
   /** Stores a rendering; identical output for the same machine and format reuses the old version. */
   saveVersion(v: NewConfigVersion): { version: ConfigVersion; created: boolean } {
     return this.db.transaction(() => {
-      const same = this.db
-        .prepare(`SELECT ${COLUMNS} FROM config_versions WHERE machine_id = ? AND format = ? AND sha256 = ?`)
-        .get(v.machineId, v.format, v.sha256) as VersionRow | undefined;
+      const same = this.stmts.get(`SELECT ${COLUMNS} FROM config_versions WHERE machine_id = ? AND format = ? AND sha256 = ?`).get(v.machineId, v.format, v.sha256) as VersionRow | undefined;
       if (same) return { version: toVersion(same), created: false };
-      const r = this.db
-        .prepare(
-          `INSERT INTO config_versions (machine_id, machine_name, profile, profile_revision, format, content_type,
-           body, sealed, secrets, sha256, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
-        )
-        .run(v.machineId, v.machineName, v.profile, v.profileRevision, v.format, v.contentType,
+      const r = this.stmts.get(
+        `INSERT INTO config_versions (machine_id, machine_name, profile, profile_revision, format, content_type,
+         body, sealed, secrets, sha256, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
+      ).run(v.machineId, v.machineName, v.profile, v.profileRevision, v.format, v.contentType,
           this.box.sealBytes(v.body), v.secrets?.length ? sealJson(this.box, v.secrets) : null, v.sha256,
           JSON.stringify(v.meta), nowIso());
-      const row = this.db.prepare(`SELECT ${COLUMNS} FROM config_versions WHERE id = ?`).get(r.lastInsertRowid) as VersionRow;
+      const row = this.stmts.get(`SELECT ${COLUMNS} FROM config_versions WHERE id = ?`).get(r.lastInsertRowid) as VersionRow;
       return { version: toVersion(row), created: true };
     })();
   }
 
   /** A version with its body, if it exists. */
   findVersion(id: number): ConfigVersionWithBody | undefined {
-    const r = this.db.prepare(`SELECT ${COLUMNS}, body, sealed FROM config_versions WHERE id = ?`).get(id) as VersionRow | undefined;
+    const r = this.stmts.get(`SELECT ${COLUMNS}, body, sealed FROM config_versions WHERE id = ?`).get(id) as VersionRow | undefined;
     if (!r) return undefined;
     const body = r.sealed === 1 ? this.box.openBytes(r.body as Buffer) : (r.body as Buffer);
     return { ...toVersion(r), body };
@@ -144,7 +147,7 @@ export class ConfigRepo {
 
   /** The secret strings the version was rendered with (empty when none were recorded). */
   secretValues(id: number): string[] {
-    const sealed = this.db.prepare('SELECT secrets FROM config_versions WHERE id = ?').pluck().get(id) as Buffer | null | undefined;
+    const sealed = this.stmts.get('SELECT secrets FROM config_versions WHERE id = ?', { value: true }).get(id) as Buffer | null | undefined;
     return openJson<string[]>(this.box, sealed) ?? [];
   }
 
@@ -157,66 +160,61 @@ export class ConfigRepo {
 
   /** Every version rendered for a machine, newest first (bodies left out). */
   listVersions(machineId: number): ConfigVersion[] {
-    const rows = this.db
-      .prepare(`SELECT ${COLUMNS} FROM config_versions WHERE machine_id = ? ORDER BY id DESC`)
-      .all(machineId) as VersionRow[];
+    const rows = this.stmts.get(`SELECT ${COLUMNS} FROM config_versions WHERE machine_id = ? ORDER BY id DESC`).all(machineId) as VersionRow[];
     return rows.map(toVersion);
   }
 
   /** Records the version a machine was given at its latest boot (its desired config). */
   setDesired(machineId: number, versionId: number): void {
-    this.db
-      .prepare(
-        `INSERT INTO machine_configs (machine_id, version_id, assigned_at) VALUES (?, ?, ?)
-         ON CONFLICT(machine_id) DO UPDATE SET version_id = excluded.version_id, assigned_at = excluded.assigned_at`,
-      )
-      .run(machineId, versionId, nowIso());
+    this.stmts.get(
+      `INSERT INTO machine_configs (machine_id, version_id, assigned_at) VALUES (?, ?, ?)
+       ON CONFLICT(machine_id) DO UPDATE SET version_id = excluded.version_id, assigned_at = excluded.assigned_at`,
+    ).run(machineId, versionId, nowIso());
   }
 
   /** The desired version of a machine, if it was ever given one. */
   desired(machineId: number): ConfigVersion | undefined {
-    const r = this.db
-      .prepare(
-        `SELECT ${COLUMNS} FROM config_versions WHERE id = (SELECT version_id FROM machine_configs WHERE machine_id = ?)`,
-      )
-      .get(machineId) as VersionRow | undefined;
+    const r = this.stmts.get(
+      `SELECT ${COLUMNS} FROM config_versions WHERE id = (SELECT version_id FROM machine_configs WHERE machine_id = ?)`,
+    ).get(machineId) as VersionRow | undefined;
     return r ? toVersion(r) : undefined;
   }
 
   /** Stores a token hash. */
   addToken(t: ConfigToken): void {
-    this.db
-      .prepare(
-        `INSERT INTO config_tokens (hash, kind, machine_id, version_id, uses_left, expires_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(t.hash, t.kind, t.machineId, t.versionId, t.usesLeft, t.expiresAt, t.createdAt);
+    this.pendingWrites?.();
+    this.stmts.get(
+      `INSERT INTO config_tokens (hash, kind, machine_id, version_id, uses_left, expires_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(t.hash, t.kind, t.machineId, t.versionId, t.usesLeft, t.expiresAt, t.createdAt);
   }
 
   /** A token by hash, whatever its state. */
   findToken(hash: string): ConfigToken | undefined {
-    const r = this.db.prepare('SELECT * FROM config_tokens WHERE hash = ?').get(hash) as TokenRow | undefined;
+    this.pendingWrites?.();
+    const r = this.stmts.get('SELECT * FROM config_tokens WHERE hash = ?').get(hash) as TokenRow | undefined;
     return r ? toToken(r) : undefined;
   }
 
   /** Spends one use atomically; false when the token is spent or expired at `nowMs`. */
   consumeToken(hash: string, nowMs: number): boolean {
-    const r = this.db
-      .prepare(
-        `UPDATE config_tokens SET uses_left = uses_left - 1
-         WHERE hash = ? AND expires_at > ? AND (uses_left IS NULL OR uses_left > 0)`,
-      )
-      .run(hash, nowMs);
+    this.pendingWrites?.();
+    const r = this.stmts.get(
+      `UPDATE config_tokens SET uses_left = uses_left - 1
+       WHERE hash = ? AND expires_at > ? AND (uses_left IS NULL OR uses_left > 0)`,
+    ).run(hash, nowMs);
     return r.changes === 1;
   }
 
   /** Deletes a machine's tokens of one kind (a new boot's report token replaces the older ones); returns how many. */
   revokeTokens(machineId: number, kind: ConfigToken['kind']): number {
-    return this.db.prepare('DELETE FROM config_tokens WHERE machine_id = ? AND kind = ?').run(machineId, kind).changes;
+    this.pendingWrites?.();
+    return this.stmts.get('DELETE FROM config_tokens WHERE machine_id = ? AND kind = ?').run(machineId, kind).changes;
   }
 
   /** Deletes tokens that expired before `nowMs`; returns how many. */
   pruneTokens(nowMs: number): number {
-    return this.db.prepare('DELETE FROM config_tokens WHERE expires_at <= ?').run(nowMs).changes;
+    this.pendingWrites?.();
+    return this.stmts.get('DELETE FROM config_tokens WHERE expires_at <= ?').run(nowMs).changes;
   }
 }

@@ -67,6 +67,8 @@ export class EventRepo {
   onFlushError: ((err: unknown, rows: number) => void) | undefined;
   /** Queued rows lost to a failed flush. */
   lostRows = 0;
+  /** Writes queued boots first (BootWriteQueue.flush), so their rows keep their place too. */
+  pendingWrites: (() => void) | undefined;
 
   constructor(
     private readonly db: Db,
@@ -97,6 +99,7 @@ export class EventRepo {
 
   /** Writes the queued rows in one transaction (also on Store.close). */
   flush(): void {
+    this.pendingWrites?.();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const rows = this.queued;

@@ -38,6 +38,9 @@ const MACHINES_PER_STEP = 50;
 
 /** The SQL of retention: each method deletes at most `limit` rows in one transaction. */
 export class RetentionRepo {
+  /** Writes queued boots first (BootWriteQueue.flush): a version a queued token names is kept. */
+  pendingWrites: (() => void) | undefined;
+
   constructor(private readonly db: Db) {}
 
   /** Deletes the oldest events stamped before `cutoffIso` (ids follow time, so they are a prefix). */
@@ -78,6 +81,7 @@ export class RetentionRepo {
    * from (its current config), and one whose digest a rollout moves the machine from or to.
    */
   pruneConfigVersions(keep: number, limit: number, afterMachineId = 0): { deleted: number; next: number | null } {
+    this.pendingWrites?.();
     const machines = this.db
       .prepare(
         `SELECT machine_id FROM config_versions WHERE machine_id > ?

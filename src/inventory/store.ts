@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { ApiTokenRepo } from './api-tokens.js';
 import { BmcRepo } from './bmcs.js';
+import { BootWriteQueue } from './boot-writes.js';
 import { ConfigRepo } from './configs.js';
 import { type Db, type OpenDbOptions, openDb } from './db.js';
 import { EventRepo } from './events.js';
@@ -42,6 +43,8 @@ export class Store {
   readonly groups: GroupRepo;
   /** Inspection reports (bounded history per machine) and inspection-boot tokens. */
   readonly inspections: InspectionRepo;
+  /** Group commit of steady-state boots' tokens and trace rows (written before any token or event access). */
+  readonly bootWrites: BootWriteQueue;
   /** In memory: where MACs were last seen (ProxyDHCP) and boot-binding refusal counts. */
   readonly sightings = new SightingBook();
 
@@ -61,6 +64,11 @@ export class Store {
     this.rollouts = new RolloutRepo(db, this.events);
     this.retention = new RetentionRepo(db);
     this.inspections = new InspectionRepo(db);
+    this.bootWrites = new BootWriteQueue(db, this.configs, this.events);
+    const flushBoots = () => this.bootWrites.flush();
+    this.configs.pendingWrites = flushBoots;
+    this.events.pendingWrites = flushBoots;
+    this.retention.pendingWrites = flushBoots;
     // Databases from before migration 009 held cluster secrets, Kg and config bodies in clear.
     sealClearSecrets(db, box);
   }
@@ -99,13 +107,15 @@ export class Store {
     return startWalCheckpointer(this.db, opts);
   }
 
-  /** Runs fn in one transaction. */
+  /** Runs fn in one transaction (queued boot writes are committed first, so they keep their order). */
   transaction<T>(fn: () => T): T {
+    this.bootWrites.flush();
     return this.db.transaction(fn)();
   }
 
   /** Writes queued trace rows, then closes the database. */
   close(): void {
+    this.bootWrites.flush();
     this.events.flush();
     this.unknownMacs.flush();
     if (this.db.open) this.db.close();

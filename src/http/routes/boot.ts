@@ -68,8 +68,9 @@ export async function registerBootRoutes(app: FastifyInstance, deps: RouteDeps):
     if (wantsInspection(machine)) {
       return boot.run(request, () => inspectionScript(deps, assets, machine, mac, base), (e) => ipxeAnswers(machine, mac, base).error(e));
     }
-    // One transaction: the config version, both tokens, the state and the event commit together.
-    return boot.answer(request, ipxeAnswers(machine, mac, base));
+    // The config version, both tokens, the state and the event commit together (a steady-state
+    // boot's in the next group commit, BootWriteQueue); the script is sent only after that commit.
+    return boot.answerCommitted(request, ipxeAnswers(machine, mac, base));
   };
 
   app.get(BOOT_PATHS.script, { config: { access: 'public-boot' }, ...documented({ summary: "iPXE script for ?mac=${net0/mac}: the machine's kernel, initrds and config URL", querystring: macQuery, produces: 'text/plain' }) }, async (req, reply) => script(req, reply, macQuery.parse(req.query).mac));

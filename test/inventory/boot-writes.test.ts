@@ -1,0 +1,91 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { issueBootTokens, mintBootTokens } from '../../src/config/index.js';
+import type { BootWrite } from '../../src/inventory/boot-writes.js';
+import { Store } from '../../src/inventory/store.js';
+import { defaultSettings } from '../../src/settings.js';
+
+const settings = defaultSettings({ http: { publicUrl: 'http://198.18.0.1:8080' } });
+let store: Store;
+afterEach(() => store?.close());
+
+/** A file store with one machine and one stored version (tokens need both). */
+function setup(): { dir: string; machineId: number; versionId: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'rb-bootw-'));
+  store = Store.open(dir);
+  const m = store.machines.create({ name: 'n1', macs: ['52:54:00:00:00:01'], state: 'booting' });
+  const { version } = store.configs.saveVersion({ machineId: m.id, machineName: 'n1', profile: 'p', profileRevision: 1, format: 'testos', contentType: 'application/json', sha256: 'a'.repeat(64), meta: {}, body: Buffer.from('{}') });
+  return { dir, machineId: m.id, versionId: version.id };
+}
+
+const bootWrite = (machineId: number, versionId: number, now = Date.now()) => {
+  const { tokens, rows } = mintBootTokens({ store, settings, publicUrl: 'http://198.18.0.1:8080' }, machineId, { id: versionId, format: 'testos' }, now);
+  const write: BootWrite = { machineId, tokens: rows, event: { machineId, source: 'http', kind: 'boot.script', detail: { versionId } } };
+  return { tokens, rows, write };
+};
+
+describe('BootWriteQueue (group commit of steady-state boots)', () => {
+  it('writes a turn of boots in one transaction and resolves only once another connection sees them', async () => {
+    const { dir, machineId, versionId } = setup();
+    const other = new Database(join(dir, 'inventory.db'), { readonly: true });
+    const count = () => other.prepare('SELECT count(*) FROM config_tokens').pluck().get() as number;
+    const boots = Array.from({ length: 5 }, () => bootWrite(machineId, versionId));
+    let settled = 0;
+    const done = boots.map((b) => store.bootWrites.commitSoon(b.write).then(() => settled++));
+    expect(store.bootWrites.size).toBe(5);
+    expect(count()).toBe(0); // nothing committed yet, nothing handed out yet
+    expect(settled).toBe(0);
+    await Promise.all(done);
+    // 5 config tokens; of the report tokens only the last boot's survives (each boot revokes the earlier ones).
+    expect(count()).toBe(6);
+    const reports = other.prepare("SELECT hash FROM config_tokens WHERE kind = 'report'").pluck().all();
+    expect(reports).toEqual([boots[4]!.rows[1]!.hash]);
+    expect(store.events.list({ kind: 'boot.script' })).toHaveLength(5);
+    other.close();
+  });
+
+  it('token reads and event reads see queued boots at once (flush before access)', () => {
+    const { machineId, versionId } = setup();
+    const b = bootWrite(machineId, versionId);
+    void store.bootWrites.commitSoon(b.write);
+    expect(store.configs.findToken(b.rows[0]!.hash)).toMatchObject({ kind: 'config', machineId });
+    expect(store.bootWrites.size).toBe(0);
+    expect(store.events.list({ kind: 'boot.script' })).toHaveLength(1);
+  });
+
+  it('keeps boot order with a transactional boot in the same turn: the later report token survives', async () => {
+    const { machineId, versionId } = setup();
+    const queued = bootWrite(machineId, versionId);
+    const committed = store.bootWrites.commitSoon(queued.write);
+    const later = store.transaction(() => issueBootTokens({ store, settings, publicUrl: 'http://198.18.0.1:8080' }, machineId, { id: versionId, format: 'testos' }));
+    await committed;
+    const reports = store.configs.findToken(queued.rows[1]!.hash);
+    expect(reports).toBeUndefined(); // revoked by the later boot, as in sequence
+    expect(store.configs.revokeTokens(machineId, 'report')).toBe(1); // the later boot's one
+    expect(later.reportToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('a boot whose writes fail is rejected alone; the others in its batch commit', async () => {
+    const { machineId, versionId } = setup();
+    const good = [bootWrite(machineId, versionId), bootWrite(machineId, versionId)];
+    const bad = bootWrite(machineId, versionId + 999); // no such version: the foreign key refuses it
+    const results = await Promise.allSettled([good[0]!, bad, good[1]!].map((b) => store.bootWrites.commitSoon(b.write)));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(store.configs.findToken(bad.rows[0]!.hash)).toBeUndefined();
+    for (const b of good) expect(store.configs.findToken(b.rows[0]!.hash)).toBeDefined();
+    expect(store.events.list({ kind: 'boot.script' })).toHaveLength(2);
+  });
+
+  it('close writes what is still queued', async () => {
+    const { dir, machineId, versionId } = setup();
+    const b = bootWrite(machineId, versionId);
+    const p = store.bootWrites.commitSoon(b.write);
+    store.close();
+    await p;
+    store = Store.open(dir);
+    expect(store.configs.findToken(b.rows[0]!.hash)).toBeDefined();
+  });
+});
