@@ -154,7 +154,11 @@ s_rb=$(printf '%s\n' "${runs_rb[@]}" | median_mb); s_ng=$(printf '%s\n' "${runs_
 s_rd=$(printf '%s\n' "${runs_rd[@]}" | median_mb)
 mb_list() { for v in "$@"; do awk -v b="$v" 'BEGIN { printf "%.0f ", b / 1e6 }'; done; }
 w_rb=$(wrk_metric "$rb_big" mbps); w_ng=$(wrk_metric "$ng_big" mbps); w_rd=$(wrk_metric "$rd_big" mbps)
+# Both warmed for 2 s first (V8 compiles the script path while it runs), then measured.
+in_cli timeout 30 wrk -t2 -c32 -d2s "$rb_ipxe" > /dev/null; in_cli timeout 30 wrk -t2 -c32 -d2s "$ng_ipxe" > /dev/null
 i_rb=$(wrk_metric "$rb_ipxe" rps in_cli); i_ng=$(wrk_metric "$ng_ipxe" rps in_cli)
+# The same HTTP stack answering with no work at all (GET /healthz): the ceiling of any route.
+i_hz=$(wrk_metric "http://$srv_ip:18080/healthz" rps in_cli)
 
 report=$(cat <<EOF
 rackboot HTTP benchmark vs nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') (sendfile on, 1 worker); $(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -168,6 +172,7 @@ servers on core $SRVCORE, clients on core $CLICORE; single stream = median of $R
 64 MiB wrk -c32 (MB/s)          $(printf '%10s %10s %9s' "$w_rb" "$w_ng" "$(ratio "$w_rb" "$w_ng")")
   same, mapAssets off (MB/s)     $(printf '%10s %10s %9s' "$w_rd" "$w_ng" "$(ratio "$w_rd" "$w_ng")")
 /boot.ipxe wrk -c32 (req/s)     $(printf '%10s %10s %9s' "$i_rb" "$i_ng" "$(ratio "$i_rb" "$i_ng")")
+  /healthz, no work (req/s)      $(printf '%10s %10s %9s' "$i_hz" "$i_ng" "$(ratio "$i_hz" "$i_ng")")
 single-stream runs (MB/s): rackboot $(mb_list "${runs_rb[@]}")| nginx $(mb_list "${runs_ng[@]}")| mapAssets off $(mb_list "${runs_rd[@]}")
 (mapAssets on, the default: cached pages go to the socket from a read-only mapping, one kernel copy;
  off: read into reused buffers, then written: two copies. nginx: sendfile)
