@@ -1,35 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, mkdtempSync, openSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { closeSync, fstatSync, openSync, readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type NativeSendOptions, nativeTftp } from '../../src/tftp/native.js';
 import { decodeTftpPacket, encodeAck, encodeOack } from '../../src/tftp/packet.js';
 import type { TransferResult } from '../../src/tftp/transfer.js';
 import { sha256 } from './helpers/files.js';
-import { RealClient, loopbackSocket } from './helpers/udp.js';
+import { nativeFixture } from './helpers/native-fixture.js';
+import { loopbackSocket } from './helpers/udp.js';
 
 /*
  * Issue #21: the native data path runs every transfer on one event-loop thread (epoll, timer
  * heap, round-robin bursts), so a boot storm costs a bounded number of threads. Loopback only.
  */
 
-const dir = mkdtempSync(join(tmpdir(), 'rb-tftp-loop-'));
-let nfile = 0;
-const clients: RealClient[] = [];
+const { file, client, close: closeClients } = nativeFixture('rb-tftp-loop-');
 const fds: number[] = [];
-
-function file(content: Buffer): string {
-  const path = join(dir, `f${++nfile}`);
-  writeFileSync(path, content);
-  return path;
-}
-
-async function client(): Promise<RealClient> {
-  const c = await RealClient.open();
-  clients.push(c);
-  return c;
-}
 
 /** A started transfer: its result, how often done ran, and abort. */
 interface Started {
@@ -82,7 +67,7 @@ async function until<T>(what: string, f: () => T | undefined, ms = 10_000): Prom
 }
 
 afterAll(() => {
-  for (const c of clients) c.close();
+  closeClients();
   for (const fd of fds) closeSync(fd);
 });
 

@@ -11,23 +11,10 @@ import { type TransferRecord, TftpServer } from '../../src/tftp/server.js';
 import { tftpSettingsSchema } from '../../src/tftp/settings.js';
 import type { TransferResult } from '../../src/tftp/transfer.js';
 import { sha256 } from './helpers/files.js';
+import { nativeFixture } from './helpers/native-fixture.js';
 import { LossyRelay, RealClient } from './helpers/udp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'rb-tftp-native-'));
-let nfile = 0;
-const clients: RealClient[] = [];
-
-function file(content: Buffer): string {
-  const path = join(dir, `f${++nfile}`);
-  writeFileSync(path, content);
-  return path;
-}
-
-async function client(): Promise<RealClient> {
-  const c = await RealClient.open();
-  clients.push(c);
-  return c;
-}
+const { file, client, close: closeClients } = nativeFixture('rb-tftp-native-');
 
 /** Runs the addon on `path` (size defaults to the file's) toward `peer`; closes the fd after done. */
 async function send(path: string, peer: { address: string; port: number }, o: Partial<NativeSendOptions> = {}): Promise<TransferResult> {
@@ -67,7 +54,7 @@ async function until<T>(what: string, f: () => T | undefined, ms = 10_000): Prom
 }
 
 afterAll(() => {
-  for (const c of clients) c.close();
+  closeClients();
 });
 
 describe('native TFTP data path (rackboot-tftp addon) over real loopback UDP', () => {
