@@ -45,6 +45,16 @@ describe('boot script by SMBIOS identity (issue #19)', () => {
     expect(t.store.events.list({ machineId: m.id, kind: 'boot.script' })).toEqual([]);
     const claims = t.store.events.list({ machineId: m.id, kind: 'machine.identity-claim' });
     expect(claims.map((e) => [e.mac, e.detail.by])).toEqual([['52:54:00:00:00:99', 'uuid'], ['52:54:00:00:00:99', 'serial'], ['52:54:00:00:00:99', 'uuid']]);
+    // A flood of claims is refused every time, but traced only at the bucket's rate (burst 3, then one per 10 s).
+    const floodStart = Date.now();
+    for (let i = 0; i < 50; i++) {
+      const r = await t.app.inject({ method: 'GET', url: `/boot.ipxe?mac=02:00:00:00:01:${(i % 256).toString(16).padStart(2, '0')}&uuid=${UUID}` });
+      expect(r.body).toMatch(/names machine n1/);
+    }
+    // The 3 above used the burst; the bucket refills by one per 10 s of however long the flood took.
+    const refills = Math.ceil((Date.now() - floodStart) / 10_000);
+    expect(t.store.events.list({ machineId: m.id, kind: 'machine.identity-claim' }).length).toBeLessThanOrEqual(3 + refills);
+    expect(t.store.machines.list()).toHaveLength(1);
   });
 
   it('an operator confirms a NIC swap (POST /machines/:ref/macs, admin only): then the new NIC gets its script', async () => {

@@ -5,6 +5,7 @@ import { checkSource } from '../../boot/identity.js';
 import { BootService } from '../../boot/service.js';
 import { BOOT_PATHS } from '../../boot/urls.js';
 import { claimedMachine, identityQuery } from '../../inventory/identity.js';
+import { KeyedLimiter } from '../../model/keyed-limiter.js';
 import { normalizeMac } from '../../model/mac.js';
 import { renderRefusal } from '../../render/ipxe.js';
 import type { AppDeps, RouteDeps } from '../app.js';
@@ -17,6 +18,8 @@ import { inspectionScript, wantsInspection } from './inspect.js';
 import { EVENT } from '../../lifecycle/event-kinds.js';
 
 
+/** Identity claims traced per claimed machine: a burst of 3, then one per 10 s. */
+const CLAIM_TRACE = { perSecond: 0.1, burst: 3 };
 const macQuery = z.object({ mac: z.string().max(64).optional() }).passthrough();
 const macParams = z.object({ mac: z.string().max(64) });
 /** What GET /boot/:file is documented with (its handler reads the MAC out of `<mac>.ipxe`). */
@@ -32,6 +35,7 @@ export async function registerBootRoutes(app: FastifyInstance, deps: RouteDeps):
   registerAssetApi(app, deps, assets);
   registerReportRoutes(app, deps, assets);
 
+  const claimTrace = new KeyedLimiter(CLAIM_TRACE.perSecond, CLAIM_TRACE.burst);
   const script = (req: FastifyRequest, reply: FastifyReply, rawMac: string | undefined) => {
     void reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store');
     let mac: string;
@@ -46,8 +50,11 @@ export async function registerBootRoutes(app: FastifyInstance, deps: RouteDeps):
     const machine = deps.store.machines.findByMac(mac);
     const claim = machine ? undefined : claimedMachine(deps.store, identityQuery(req.query));
     if (claim) {
-      deps.store.events.add({ mac, machineId: claim.machine.id, source: 'http', kind: EVENT.machineIdentityClaim, detail: { by: claim.by, client: req.ip, action: 'refused: confirm with rackboot machines attach-mac' } });
-      log.warn({ mac, client: req.ip, claims: claim.machine.name, by: claim.by }, 'boot script: unknown MAC claims a known machine');
+      // Traced and logged at most CLAIM_TRACE per machine (a flood of claims must not bury its trace); always refused.
+      if (claimTrace.take(String(claim.machine.id), Date.now())) {
+        deps.store.events.add({ mac, machineId: claim.machine.id, source: 'http', kind: EVENT.machineIdentityClaim, detail: { by: claim.by, client: req.ip, action: 'refused: confirm with rackboot machines attach-mac' } });
+        log.warn({ mac, client: req.ip, claims: claim.machine.name, by: claim.by }, 'boot script: unknown MAC claims a known machine');
+      }
       const hint = `if this is a NIC swap, confirm it: rackboot machines attach-mac ${claim.machine.name} ${mac}, then reboot`;
       return renderRefusal({ mac, reason: `unknown MAC ${mac} (its ${claim.by} names machine ${claim.machine.name})`, hint });
     }
