@@ -118,7 +118,9 @@ describe('kill -9 of a process running the runner', () => {
     first.proc.kill('SIGKILL');
     expect(await first.exited).toBe(null);
     const second = runChild(dir);
-    expect(await second.exited).toBe(0);
+    const code = await second.exited;
+    // On a failure, show how the rollout settled (the child prints only its final state).
+    expect(code, JSON.stringify(control.list()[0])).toBe(0);
     const v = control.list()[0]!;
     expect(v.state).toBe('succeeded');
     const fleet = JSON.parse(readFileSync(join(dir, 'fleet.json'), 'utf8')) as { order: string[]; machines: Record<string, { cycles: number; installed: string }> };
