@@ -146,7 +146,8 @@ export function encodeDhcpPacket(p: DhcpPacket): Buffer {
   if (Buffer.byteLength(p.sname, 'latin1') > 63) throw protocolError(`sname longer than 63 bytes: ${p.sname.length}`);
   if (Buffer.byteLength(p.file, 'latin1') > 127) throw protocolError(`boot file name longer than 127 bytes: ${p.file.length}`);
   const size = Math.max(MIN_REPLY_LEN, HEADER_LEN + 4 + optionsSize(p.options));
-  const out = Buffer.alloc(size);
+  // From the shared pool (no backing store of its own per reply), zeroed like Buffer.alloc.
+  const out = Buffer.allocUnsafe(size).fill(0);
   out[0] = p.op;
   out[1] = p.htype;
   out[2] = p.hlen;

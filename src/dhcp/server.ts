@@ -17,6 +17,7 @@ import { decodeDhcpPacket, encodeDhcpPacket } from './packet.js';
 import { replyDestination } from './reply.js';
 import { type DhcpRequest, messageTypeName, readRequest } from './request.js';
 import type { DhcpSettings } from './settings.js';
+import { shedsDiscover } from './shed.js';
 import { sightedAddress } from './sighting.js';
 import { selectSubnet } from './subnets.js';
 
@@ -27,7 +28,10 @@ export interface DhcpStats {
   ignored: number;
   replied: number;
   errors: number;
-  /** Requests dropped because they waited longer than maxQueueMs in the socket (overload). */
+  /**
+   * Requests dropped because they waited too long in the socket (overload): longer than
+   * maxQueueMs, or DISCOVERs longer than shedDiscoverMs (those are also in `shedDiscovers`).
+   */
   stale: number;
   /** Unknown MACs not answered in discover mode: their relay/segment was over its rate. */
   discoverLimited: number;
@@ -55,6 +59,8 @@ export interface DhcpServerDeps {
 /** Receive → decode → look up → decide → commit → send. Never throws out of the receive path. */
 export class DhcpServer {
   readonly stats: DhcpStats = { received: 0, malformed: 0, ignored: 0, replied: 0, errors: 0, stale: 0, discoverLimited: 0 };
+  /** DISCOVERs dropped by shedDiscoverMs (shed.ts), counted in stats.stale as well. */
+  shedDiscovers = 0;
   private readonly endpoints: UdpEndpoint[] = [];
   private readonly hosts: HostDirectory;
   private readonly batch: TurnBatcher;
@@ -110,6 +116,12 @@ export class DhcpServer {
 
   private receive(dg: Datagram, ep: UdpEndpoint): void {
     this.stats.received++;
+    if (shedsDiscover(dg.data, dg.queuedMs, this.d.settings.shedDiscoverMs)) {
+      // One warning per burst, as for the stale drops: the log must not grow with the overload.
+      this.stats.stale++;
+      if (this.shedDiscovers++ % 10_000 === 0) this.d.log.warn({ shed: this.shedDiscovers, shedDiscoverMs: this.d.settings.shedDiscoverMs }, 'dhcp overloaded: dropping DISCOVERs that waited too long (REQUESTs first)');
+      return;
+    }
     let req: DhcpRequest;
     try {
       req = readRequest(decodeDhcpPacket(dg.data));
@@ -289,7 +301,7 @@ export class DhcpServer {
     // Pending writes commit and their replies leave while the sockets are still open.
     this.batch.close();
     await Promise.all(this.endpoints.map((e) => e.close()));
-    this.d.log.info({ ...this.stats, ...this.batch.stats }, 'dhcp stopped');
+    this.d.log.info({ ...this.stats, shedDiscovers: this.shedDiscovers, ...this.batch.stats }, 'dhcp stopped');
   }
 }
 

@@ -78,6 +78,13 @@ export const dhcpSettingsSchema = z
      */
     maxQueueMs: z.number().int().min(0).max(60_000).default(500),
     /**
+     * Overload shedding by type (native sockets): a DISCOVER that waited longer than this is
+     * dropped before any REQUEST is (REQUESTs wait up to maxQueueMs), so above saturation the
+     * server completes the exchanges it has started instead of starting ones it cannot finish
+     * (shed.ts). Its clients retry as after any lost DISCOVER. 0 turns it off.
+     */
+    shedDiscoverMs: z.number().int().min(0).max(60_000).default(200),
+    /**
      * How lease commits reach the disk. normal: a commit survives a rackboot crash; an OS
      * crash or power loss can lose the last ones (SQLite synchronous=NORMAL in WAL mode).
      * fsync: every commit is fsynced before its ACK leaves (synchronous=FULL), so an ACKed

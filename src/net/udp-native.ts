@@ -59,13 +59,14 @@ export function openNativeUdp(addon: UdpAddon, o: UdpOptions): UdpEndpoint {
           o.onOversize?.({ address, port });
           continue;
         }
-        if (maxQueuedUs > 0 && meta[i * META + 3]! > maxQueuedUs) {
+        const queuedUs = meta[i * META + 3]!;
+        if (maxQueuedUs > 0 && queuedUs > maxQueuedUs) {
           o.onStale?.({ address, port });
           continue;
         }
         const packet = Buffer.allocUnsafe(length);
         data.copy(packet, 0, i * SLOT, i * SLOT + length);
-        o.onMessage({ data: packet, from: { address, port }, iface: o.iface, port: opened.port }, at.endpoint!);
+        o.onMessage({ data: packet, from: { address, port }, iface: o.iface, port: opened.port, queuedMs: queuedUs / 1000 }, at.endpoint!);
       } catch (err) {
         // Never let a handler's exception escape into the addon (it would end the process).
         o.onSendError?.(err as Error, address);

@@ -46,6 +46,8 @@ export interface Datagram {
   iface: InterfaceInfo | undefined;
   /** Local port it arrived on. */
   port: number;
+  /** How long it waited in the socket's receive queue (native sockets; undefined with dgram). */
+  queuedMs?: number;
 }
 
 /** A UDP socket, optionally bound to one interface: it receives only what arrives there and sends only out of it. */
