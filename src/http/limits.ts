@@ -3,6 +3,8 @@ import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance, FastifyServerOptions, RouteOptions } from 'fastify';
 import type { Logger } from '../log.js';
+import { keepAliveUntilDelivered } from './keep-alive.js';
+import { type SendQueueLookup, procSendQueues } from './send-queue.js';
 import type { HttpLimits, HttpSettings } from './settings.js';
 
 const KiB = 1024;
@@ -103,10 +105,12 @@ export function overloadResponse(retryAfterSeconds = OVERLOAD_RETRY_AFTER_SECOND
  * answers a connection over a cap with a 503 and Retry-After (overloadResponse) and closes it;
  * a TLS server closes it at accept (Node's own maxConnections: no plain text on a TLS port).
  * Also sets the timeouts on the server (a serverFactory's server gets none from Fastify; only
- * Node's check interval needs nodeServerOptions at creation). One warning per 1,000 closed
- * connections.
+ * Node's check interval needs nodeServerOptions at creation), and makes a kept-alive
+ * connection's keep-alive wait begin when its response has reached the client
+ * (keepAliveUntilDelivered; `sendQueue` reads the kernel's send queues). One warning per 1,000
+ * closed connections.
  */
-export function limitConnections(server: HttpServer, limits: HttpLimits, log?: Logger): ConnectionLimitStats {
+export function limitConnections(server: HttpServer, limits: HttpLimits, log?: Logger, sendQueue: SendQueueLookup = procSendQueues()): ConnectionLimitStats {
   const stats: ConnectionLimitStats = { overTotal: 0, overClient: 0 };
   const note = (client: string | undefined) => {
     if ((stats.overTotal + stats.overClient) % 1000 === 1) log?.warn({ client, ...stats, limits }, 'http connection limit: connections closed');
@@ -116,6 +120,11 @@ export function limitConnections(server: HttpServer, limits: HttpLimits, log?: L
   server.requestTimeout = limits.requestTimeoutMs;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.setTimeout(limits.idleTimeoutMs);
+  keepAliveUntilDelivered(
+    server,
+    { keepAliveMs: limits.keepAliveTimeoutMs, maxTailMs: limits.idleTimeoutMs, pollMs: Math.min(1000, limits.keepAliveTimeoutMs) },
+    sendQueue,
+  );
   if (tls) {
     server.maxConnections = limits.maxConnections;
     server.on('drop', (data?: { remoteAddress?: string }) => {
