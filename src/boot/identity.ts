@@ -40,7 +40,7 @@ export interface BoundRequest {
 /** The profile's `bootBinding` (default on; an unreadable or missing profile stays on). */
 export function bindingModeOf(store: Store, profile: string | null): BootBindingMode {
   if (!profile) return 'on';
-  const v = (store.profiles.find(profile)?.spec as { bootBinding?: unknown } | undefined)?.bootBinding;
+  const v = (store.profiles.findCached(profile)?.spec as { bootBinding?: unknown } | undefined)?.bootBinding;
   return v === 'off' ? 'off' : 'on';
 }
 
@@ -49,15 +49,18 @@ export function checkSource(deps: IdentityDeps, r: BoundRequest): BindingVerdict
   const source = normalizeSourceAddress(r.source);
   const now = (deps.now ?? Date.now)();
   const neighbour = deps.neighbourMac ?? neighbourMacOf;
+  const binding = bindingModeOf(deps.store, r.machine.profile);
   const evidence = (maxAgeMs: number) => {
+    const neighbourMac = neighbour(source, maxAgeMs);
+    // An on-link source's neighbour entry decides alone (binding.ts, rules 3 and 4): no lease or sighting is read.
+    if (neighbourMac !== undefined) return { binding, macs: r.machine.macs, source, neighbourMac };
     const lease = deps.store.leases.get(source);
     return {
-      binding: bindingModeOf(deps.store, r.machine.profile),
+      binding,
       macs: r.machine.macs,
       source,
       lease: lease ? { mac: lease.mac, active: lease.state === 'active' && lease.expiresAt > now } : undefined,
       sightings: r.machine.macs.flatMap((m) => deps.store.sightings.get(m)?.address ?? []),
-      neighbourMac: neighbour(source, maxAgeMs),
     };
   };
   let verdict = checkBinding(evidence(1000));

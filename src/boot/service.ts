@@ -114,7 +114,8 @@ export class BootService {
 
   private decideAndIssue<T>(r: BootRequest, answers: BootAnswers<T>, batch: boolean): { out: T; pending?: BootWrite | undefined } {
     const { store } = this.deps;
-    const stored = r.machine.profile ? store.profiles.get(r.machine.profile) : null;
+    // From memory while the profiles are unchanged (a profile edit counts from the next boot).
+    const stored = r.machine.profile ? (store.profiles.findCached(r.machine.profile) ?? store.profiles.get(r.machine.profile)) : null;
     const spec = stored ? this.specOf(stored) : null;
     const plan = decide({ mac: r.mac, state: r.machine.state }, spec, { kind: r.client });
     return this.issueWith(r, plan, stored && spec ? { stored, spec } : null, answers, batch);
@@ -216,7 +217,7 @@ export class BootService {
     const hit = this.versions.get(machine.id);
     let version: CachedVersion['version'];
     let created = false;
-    const reuse = hit !== undefined && hit.key === key && store.configs.desired(machine.id)?.id === hit.version.id;
+    const reuse = hit !== undefined && hit.key === key && store.configs.desiredIdCached(machine.id) === hit.version.id;
     const pruneDue = now - this.prunedAt >= PRUNE_EVERY_MS;
     if (queueOnly && !(reuse && machine.state === 'booting' && !pruneDue)) return undefined;
     if (hit && reuse) {

@@ -9,6 +9,8 @@ import { networkInterfaces } from 'node:os';
 /** Route paths the boot listener serves (the routes register exactly these). */
 export const BOOT_PATHS = {
   script: '/boot.ipxe',
+  /** The path form of the script (`/boot/<mac>.ipxe`), for clients that cannot send a query. */
+  scriptByPath: '/boot/:file',
   httpBootImage: '/secureboot/httpboot.img',
   assetByDigest: '/assets/sha256/',
   assetByName: '/assets/',

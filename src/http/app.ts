@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory, LogController } from 'fastify';
 import { AssetRegistry } from '../assets/registry.js';
 import type { BootService } from '../boot/service.js';
@@ -11,7 +12,8 @@ import type { NeighbourLookup } from '../net/client-mac.js';
 import { type RolloutServices, rolloutVersions } from '../rollout/services.js';
 import type { Settings } from '../settings.js';
 import type { TokenVerifier } from './access.js';
-import { type AuditSink, eventAudit, installGuard } from './guard.js';
+import { leanScriptPath } from './boot-script.js';
+import { type AuditSink, eventAudit, installGuard, listenerOfRaw } from './guard.js';
 import { applyRouteBodyLimits, httpServerLimits } from './limits.js';
 import { registerApiRoutes } from './routes/api.js';
 import { registerBootRoutes } from './routes/boot.js';
@@ -94,6 +96,10 @@ export function withDefaultServices(deps: AppDeps): RouteDeps {
 /** Builds the fastify app without listening: routes, auth and the one error mapping. */
 export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
   const deps = withDefaultServices(given);
+  // The boot listener's raw handler answers iPXE script requests before fastify (boot-script.ts);
+  // set once the routes are registered, cleared when the app starts closing.
+  let lean: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  const serverFactory = deps.serverFactory;
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log.child({ subsys: 'http' }) as FastifyBaseLogger,
     // Per-request lines are off: subsystems log what matters with their own fields.
@@ -101,7 +107,7 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 512 },
     // Timeouts and body limits: main.ts's own servers get the same timeouts from serverOptions().
     ...httpServerLimits(deps.settings.http),
-    ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
+    ...(serverFactory ? { serverFactory: withLeanPath(serverFactory, (req, res) => lean?.(req, res) ?? false) } : {}),
   });
   applyRouteBodyLimits(app);
 
@@ -117,7 +123,7 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
     const status = httpStatusOf(e.code);
     if (status >= 500) req.log.error({ err }, 'request failed');
     else req.log.debug({ code: e.code, msg: e.message }, 'request rejected');
-    void reply.status(status).send({ error: { code: e.code, message: e.message, details: e.details ?? null } });
+    void reply.status(status).send(errorBody(e));
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}`, details: null } });
@@ -128,7 +134,7 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
   registerApiRoutes(app, deps);
   registerInventoryRoutes(app, deps);
   registerPowerRoutes(app, deps);
-  await registerBootRoutes(app, deps);
+  const script = await registerBootRoutes(app, deps);
   registerInspectRoutes(app, deps);
   registerConfigRoutes(app, deps);
   registerProvisionRoutes(app, deps);
@@ -137,8 +143,33 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
   registerTokenRoutes(app, deps);
   registerGroupRoutes(app, deps);
   registerConsoleRoutes(app, deps);
-  registerObservabilityRoutes(app, deps);
+  const metrics = registerObservabilityRoutes(app, deps);
+  if (serverFactory) {
+    lean = leanScriptPath({
+      script,
+      onBootListener: (req) => listenerOfRaw(req) === 'boot',
+      errorAnswer: (err) => {
+        const e = toAppError(err);
+        return { status: httpStatusOf(e.code), body: JSON.stringify(errorBody(e)) };
+      },
+      log: deps.log.child({ subsys: 'http' }),
+      observe: (route, method, status, seconds) => metrics.observeHttp(route, method, status, seconds),
+    });
+    app.addHook('preClose', async () => {
+      lean = undefined; // a closing app answers through fastify (503 while it closes)
+    });
+  }
   return app;
+}
+
+/** A server factory whose handler lets `first` answer a request before fastify's handler does. */
+function withLeanPath(factory: FastifyServerFactory, first: (req: IncomingMessage, res: ServerResponse) => boolean): FastifyServerFactory {
+  return (handler, opts) => factory((req, res) => first(req, res) || handler(req, res), opts);
+}
+
+/** The JSON body of every error answer. */
+function errorBody(e: AppError): { error: { code: string; message: string; details: unknown } } {
+  return { error: { code: e.code, message: e.message, details: e.details ?? null } };
 }
 
 /** Maps fastify's own errors (bad JSON, too large, wrong content type) and unknown throws. */

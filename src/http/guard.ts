@@ -18,8 +18,13 @@ export function tagListener(req: IncomingMessage, name: ListenerName): void {
   (req as IncomingMessage & { [LISTENER]?: ListenerName })[LISTENER] = name;
 }
 
+/** The listener a raw request was tagged with (undefined: untagged, a single-listener app). */
+export function listenerOfRaw(req: IncomingMessage): ListenerName | undefined {
+  return (req as IncomingMessage & { [LISTENER]?: ListenerName })[LISTENER];
+}
+
 function listenerTag(req: FastifyRequest): ListenerName | undefined {
-  return (req.raw as IncomingMessage & { [LISTENER]?: ListenerName })[LISTENER];
+  return listenerOfRaw(req.raw);
 }
 
 /** One registered route and who may call it. */

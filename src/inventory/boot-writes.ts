@@ -75,9 +75,7 @@ export class BootWriteQueue {
     const batch = this.queued;
     this.queued = [];
     try {
-      this.db.transaction(() => {
-        for (const p of batch) this.write(p.write);
-      })();
+      this.db.transaction(() => this.writeBatch(batch.map((p) => p.write)))();
     } catch {
       // Rolled back: one boot's writes failed (its version deleted meanwhile, a full disk). Each
       // boot again on its own, so a failure rejects only the boots it belongs to.
@@ -95,6 +93,21 @@ export class BootWriteQueue {
       return;
     }
     p.resolve();
+  }
+
+  /**
+   * The batch's writes with the end state of writing them one by one: a machine's report tokens
+   * are revoked once, and of its report tokens in the batch only the last one is stored (each
+   * earlier one would be revoked by the next boot's revocation in this same transaction).
+   */
+  private writeBatch(writes: BootWrite[]): void {
+    const lastReport = new Map<number, ConfigToken>();
+    for (const w of writes) for (const t of w.tokens) if (t.kind === 'report') lastReport.set(w.machineId, t);
+    for (const [machineId] of lastReport) this.configs.revokeTokens(machineId, 'report');
+    for (const w of writes) {
+      for (const t of w.tokens) if (t.kind !== 'report' || lastReport.get(w.machineId) === t) this.configs.addToken(t);
+      this.events.add(w.event);
+    }
   }
 
   private write(w: BootWrite): void {

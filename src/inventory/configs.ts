@@ -1,5 +1,6 @@
 import { AppError } from '../errors.js';
 import type { Db } from './db.js';
+import { TableMemo, tableWatch } from './table-watch.js';
 import { Statements, nowIso } from './db.js';
 import type { SecretBox } from './secrets.js';
 import { openJson, sealJson } from './sealing.js';
@@ -113,12 +114,14 @@ export class ConfigRepo {
   pendingWrites: (() => void) | undefined;
 
   private readonly stmts: Statements;
+  private readonly desiredMemo: TableMemo<number, { id: number | null }>;
 
   constructor(
     private readonly db: Db,
     private readonly box: SecretBox,
   ) {
     this.stmts = new Statements(db);
+    this.desiredMemo = new TableMemo(tableWatch(db), ['machine_configs', 'config_versions']);
   }
 
   /** Stores a rendering; identical output for the same machine and format reuses the old version. */
@@ -178,6 +181,11 @@ export class ConfigRepo {
       `SELECT ${COLUMNS} FROM config_versions WHERE id = (SELECT version_id FROM machine_configs WHERE machine_id = ?)`,
     ).get(machineId) as VersionRow | undefined;
     return r ? toVersion(r) : undefined;
+  }
+
+  /** The id of desired(machineId) (null: none), from memory while no desired or version row changed (the boot path). */
+  desiredIdCached(machineId: number): number | null {
+    return this.desiredMemo.get(machineId, () => ({ id: this.desired(machineId)?.id ?? null }))?.id ?? null;
   }
 
   /** Stores a token hash. */

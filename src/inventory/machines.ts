@@ -1,5 +1,6 @@
 import { AppError } from '../errors.js';
 import type { Db } from './db.js';
+import { TableMemo, deepFreeze, tableWatch } from './table-watch.js';
 import { Statements, nowIso } from './db.js';
 import { normalizeMac } from '../model/mac.js';
 import { type MachineIdentity, usableSerial, usableUuid } from './identity.js';
@@ -108,9 +109,11 @@ export class MachineRepo {
     }
   }
   private readonly stmts: Statements;
+  private readonly macMemo: TableMemo<string, Machine>;
 
   constructor(private readonly db: Db) {
     this.stmts = new Statements(db);
+    this.macMemo = new TableMemo(tableWatch(db), ['machines', 'interfaces']);
     this.byId = db.prepare('SELECT * FROM machines WHERE id = ?');
     this.byName = db.prepare('SELECT * FROM machines WHERE name = ?');
     this.byMac = db.prepare('SELECT m.* FROM machines m JOIN interfaces i ON i.machine_id = m.id WHERE i.mac = ?');
@@ -162,6 +165,18 @@ export class MachineRepo {
   findByMac(mac: string): Machine | undefined {
     const row = this.byMac.get(mac) as Row | undefined;
     return row ? this.toMachine(row) : undefined;
+  }
+
+  /**
+   * Like findByMac, from memory while no machine or interface row changed (any write, by anyone
+   * on this connection, or a commit of another connection, counts from the next lookup: a MAC
+   * moved to another machine or removed is seen at once). The machine is shared and frozen.
+   */
+  findByMacCached(mac: string): Readonly<Machine> | undefined {
+    return this.macMemo.get(mac, () => {
+      const m = this.findByMac(mac);
+      return m && deepFreeze(m);
+    });
   }
 
   /**

@@ -1,5 +1,6 @@
 import { AppError } from '../errors.js';
 import type { Db } from './db.js';
+import { TableMemo, deepFreeze, tableWatch } from './table-watch.js';
 import { Statements, nowIso } from './db.js';
 import type { ProfileSpec } from '../model/profile-spec.js';
 import type { SecretBox } from './secrets.js';
@@ -61,12 +62,22 @@ const toProfile = (r: Row): Profile => ({
  */
 export class ProfileRepo {
   private readonly stmts: Statements;
+  private readonly memo: TableMemo<string, Profile>;
 
   constructor(
     private readonly db: Db,
     private readonly box: SecretBox,
   ) {
     this.stmts = new Statements(db);
+    this.memo = new TableMemo(tableWatch(db), ['profiles']);
+  }
+
+  /** Like find, from memory while no profile row changed (the boot path: issue #21); shared and frozen. */
+  findCached(name: string): Readonly<Profile> | undefined {
+    return this.memo.get(name, () => {
+      const p = this.find(name);
+      return p && deepFreeze(p);
+    });
   }
 
   /** A profile, secrets shown as SEALED. */

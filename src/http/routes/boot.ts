@@ -8,7 +8,8 @@ import { claimedMachine, identityQuery } from '../../inventory/identity.js';
 import { KeyedLimiter } from '../../model/keyed-limiter.js';
 import { normalizeMac } from '../../model/mac.js';
 import { renderRefusal } from '../../render/ipxe.js';
-import type { AppDeps, RouteDeps } from '../app.js';
+import type { RouteDeps } from '../app.js';
+import { type BootScriptHandler, SCRIPT_HEADERS, type ScriptAnswer, scriptFileMac } from '../boot-script.js';
 import { fixedPublicUrl, socketBaseUrl } from '../public-url.js';
 import { registerAssetApi } from './asset-api.js';
 import { registerAssetRoutes } from './assets.js';
@@ -26,8 +27,8 @@ const macParams = z.object({ mac: z.string().max(64) });
 const bootFileParams = z.object({ file: z.string().max(69).describe('<mac>.ipxe') });
 
 
-/** Boot scripts, assets, external-artifact registration and phone-home. */
-export async function registerBootRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+/** Boot scripts, assets, external-artifact registration and phone-home; returns the script handler (the lean path serves it too). */
+export async function registerBootRoutes(app: FastifyInstance, deps: RouteDeps): Promise<BootScriptHandler> {
   const { assets } = deps;
   const log = deps.log.child({ subsys: 'boot' });
   const boot = deps.boot ?? new BootService({ store: deps.store, settings: deps.settings, assets, log });
@@ -36,18 +37,19 @@ export async function registerBootRoutes(app: FastifyInstance, deps: RouteDeps):
   registerReportRoutes(app, deps, assets);
 
   const claimTrace = new KeyedLimiter(CLAIM_TRACE.perSecond, CLAIM_TRACE.burst);
-  const script = (req: FastifyRequest, reply: FastifyReply, rawMac: string | undefined) => {
-    void reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store');
+  const script: BootScriptHandler = (req) => {
+    const answer = (status: number, body: string): ScriptAnswer => ({ status, body });
     let mac: string;
     try {
-      mac = normalizeMac(rawMac ?? '');
+      mac = normalizeMac(req.rawMac ?? '');
     } catch {
       const hint = 'chain http://<rackboot>/boot.ipxe?mac=${net0/mac} (or /boot/<mac>.ipxe)';
-      return reply.status(400).send(renderRefusal({ mac: null, reason: 'boot script requested without a valid MAC', hint }));
+      return answer(400, renderRefusal({ mac: null, reason: 'boot script requested without a valid MAC', hint }));
     }
     // By MAC only. The SMBIOS UUID/serial iPXE put in the URL is what the client claims: a new
     // NIC of a known machine is refused (and traced) until an operator attaches its MAC (#19).
-    const machine = deps.store.machines.findByMac(mac);
+    // From memory while the machines and their MACs are unchanged (a MAC moved counts at once).
+    const machine = deps.store.machines.findByMacCached(mac);
     const claim = machine ? undefined : claimedMachine(deps.store, identityQuery(req.query));
     if (claim) {
       // Traced and logged at most CLAIM_TRACE per machine (a flood of claims must not bury its trace); always refused.
@@ -56,38 +58,38 @@ export async function registerBootRoutes(app: FastifyInstance, deps: RouteDeps):
         log.warn({ mac, client: req.ip, claims: claim.machine.name, by: claim.by }, 'boot script: unknown MAC claims a known machine');
       }
       const hint = `if this is a NIC swap, confirm it: rackboot machines attach-mac ${claim.machine.name} ${mac}, then reboot`;
-      return renderRefusal({ mac, reason: `unknown MAC ${mac} (its ${claim.by} names machine ${claim.machine.name})`, hint });
+      return answer(200, renderRefusal({ mac, reason: `unknown MAC ${mac} (its ${claim.by} names machine ${claim.machine.name})`, hint }));
     }
     if (!machine) {
       deps.store.events.add({ mac, source: 'http', kind: EVENT.bootUnknown, detail: { client: req.ip } });
       log.info({ mac, client: req.ip }, 'boot script for unknown MAC');
       const hint = 'add it to the inventory (rackboot machines add) and reboot';
-      return renderRefusal({ mac, reason: `unknown machine ${mac}`, hint });
+      return answer(200, renderRefusal({ mac, reason: `unknown machine ${mac}`, hint }));
     }
     // A MAC in the URL proves nothing: the script (and the tokens it mints) goes only to the machine's own address.
     if (!checkSource(deps, { machine, source: req.ip, what: 'boot-script', via: 'http', mac }).ok) {
       const hint = 'request the script from the machine itself (or set bootBinding: off on its profile behind NAT)';
-      return reply.status(403).send(renderRefusal({ mac, reason: `this address is not bound to ${mac}`, hint }));
+      return answer(403, renderRefusal({ mac, reason: `this address is not bound to ${mac}`, hint }));
     }
-    const base = baseUrlOf(deps, req);
+    const base = fixedPublicUrl(deps) ?? socketBaseUrl(req.socket, deps.settings.http.port);
     const request = { machine, mac, client: 'ipxe-script' as const, base, source: 'http' };
     // Discovered (or inspect=true) machines boot the inspection image first (inspect.ts).
     if (wantsInspection(machine)) {
-      return boot.run(request, () => inspectionScript(deps, assets, machine, mac, base), (e) => ipxeAnswers(machine, mac, base).error(e));
+      return answer(200, boot.run(request, () => inspectionScript(deps, assets, machine, mac, base), (e) => ipxeAnswers(machine, mac, base).error(e)));
     }
     // The config version, both tokens, the state and the event commit together (a steady-state
     // boot's in the next group commit, BootWriteQueue); the script is sent only after that commit.
-    return boot.answerCommitted(request, ipxeAnswers(machine, mac, base));
+    return boot.answerCommitted(request, ipxeAnswers(machine, mac, base)).then((body) => answer(200, body));
+  };
+  const send = async (req: FastifyRequest, reply: FastifyReply, rawMac: string | undefined) => {
+    const a = await script({ rawMac, query: req.query, ip: req.ip, socket: req.socket });
+    return reply.status(a.status).headers(SCRIPT_HEADERS).send(a.body);
   };
 
-  app.get(BOOT_PATHS.script, { config: { access: 'public-boot' }, ...documented({ summary: "iPXE script for ?mac=${net0/mac}: the machine's kernel, initrds and config URL", querystring: macQuery, produces: 'text/plain' }) }, async (req, reply) => script(req, reply, macQuery.parse(req.query).mac));
-  app.get('/boot/:file', { config: { access: 'public-boot' }, ...documented({ summary: 'iPXE script, path form (/boot/<mac>.ipxe)', params: bootFileParams, produces: 'text/plain' }) }, async (req, reply) => {
+  app.get(BOOT_PATHS.script, { config: { access: 'public-boot' }, ...documented({ summary: "iPXE script for ?mac=${net0/mac}: the machine's kernel, initrds and config URL", querystring: macQuery, produces: 'text/plain' }) }, async (req, reply) => send(req, reply, macQuery.parse(req.query).mac));
+  app.get(BOOT_PATHS.scriptByPath, { config: { access: 'public-boot' }, ...documented({ summary: 'iPXE script, path form (/boot/<mac>.ipxe)', params: bootFileParams, produces: 'text/plain' }) }, async (req, reply) => {
     const { mac: file } = macParams.parse({ mac: (req.params as { file?: string }).file ?? '' });
-    return script(req, reply, file.endsWith('.ipxe') ? file.slice(0, -'.ipxe'.length) : undefined);
+    return send(req, reply, scriptFileMac(file));
   });
-}
-
-/** Base URL for machines: the public URL fixed at start, never the request's Host header. */
-function baseUrlOf(deps: AppDeps, req: FastifyRequest): string {
-  return fixedPublicUrl(deps) ?? socketBaseUrl(req.socket, deps.settings.http.port);
+  return script;
 }

@@ -1,0 +1,102 @@
+import type { Db } from './db.js';
+
+/**
+ * Change counters of tables, kept by the connection itself (issue #21: boot reads served from
+ * memory). Temporary triggers (they live on this connection only) call a function on every
+ * insert, update and delete of a watched table, whoever runs the statement: a repository, a
+ * foreign-key action, a cascade. A TableMemo compares the counts with what they were when it
+ * read: a change counts from the next lookup. Only this connection's writes are seen: a served
+ * inventory has no other writer (the data dir lock keeps a second `serve` out, the CLI goes
+ * through the API); reading SQLite's data_version at every lookup cost more than the rows it saves.
+ */
+export class TableWatch {
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly db: Db) {
+    db.function('rb_table_changed', { deterministic: false }, (table: unknown) => {
+      const t = String(table);
+      this.counts.set(t, (this.counts.get(t) ?? 0) + 1);
+      return null;
+    });
+  }
+
+  /** Starts counting the changes of `table` (idempotent). */
+  watch(table: string): void {
+    if (!/^[a-z_]+$/.test(table)) throw new Error(`table name ${table} is not a plain identifier`);
+    if (this.counts.has(table)) return;
+    this.counts.set(table, 0);
+    for (const op of ['INSERT', 'UPDATE', 'DELETE']) {
+      this.db.exec(`CREATE TEMP TRIGGER IF NOT EXISTS rb_watch_${table}_${op.toLowerCase()} AFTER ${op} ON main.${table} BEGIN SELECT rb_table_changed('${table}'); END`);
+    }
+  }
+
+  /** A stamp of the tables' contents: it differs after any change to any of them (rolled-back ones too). */
+  stamp(tables: readonly string[]): number {
+    let sum = 0;
+    for (const t of tables) sum += this.counts.get(t) ?? Number.NaN;
+    return sum;
+  }
+
+  /** True inside an open transaction (its writes may still roll back: nothing is remembered then). */
+  get inTransaction(): boolean {
+    return this.db.inTransaction;
+  }
+}
+
+const watches = new WeakMap<Db, TableWatch>();
+
+/** The connection's TableWatch (one per connection: the trigger function is registered on it). */
+export function tableWatch(db: Db): TableWatch {
+  let w = watches.get(db);
+  if (!w) {
+    w = new TableWatch(db);
+    watches.set(db, w);
+  }
+  return w;
+}
+
+/**
+ * Lookups remembered while `tables` are unchanged. Inside a transaction it reads through and
+ * remembers nothing (a rollback would leave a remembered row that never existed). Misses are not
+ * remembered (a flood of unknown keys cannot grow it); at `max` entries it starts over.
+ */
+export class TableMemo<K, V> {
+  private readonly entries = new Map<K, V>();
+  private readonly tables: readonly string[];
+  private at = -1;
+
+  constructor(
+    private readonly watch: TableWatch,
+    tables: readonly string[],
+    private readonly max = 100_000,
+  ) {
+    for (const t of tables) watch.watch(t);
+    this.tables = tables;
+  }
+
+  /** The remembered value of `key`, else `load()` (remembered when defined and outside a transaction). */
+  get(key: K, load: () => V | undefined): V | undefined {
+    if (this.watch.inTransaction) return load();
+    const stamp = this.watch.stamp(this.tables);
+    if (stamp !== this.at) {
+      this.entries.clear();
+      this.at = stamp;
+    }
+    const hit = this.entries.get(key);
+    if (hit !== undefined) return hit;
+    const v = load();
+    if (v === undefined) return v;
+    if (this.entries.size >= this.max) this.entries.clear();
+    this.entries.set(key, v);
+    return v;
+  }
+}
+
+/** Freezes a plain value and everything in it: a remembered row is shared by every caller. */
+export function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v as Record<string, unknown>)) deepFreeze(x);
+  }
+  return v;
+}
