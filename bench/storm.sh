@@ -18,6 +18,8 @@
 # Usage: sudo bash bench/storm.sh [| tee bench/results/storm.txt]
 #   COUNT=1000 RATE=1gbit (or 10gbit, none) LOSS=0 (percent) ARRIVAL=all|ramp RAMP=30
 #   STACKS="rackboot peer" TIMEOUT=120 (seconds per storm; every machine not done by then fails)
+#   RB_NODE_ARGS="--cpu-prof" (node options for the rackboot process) KEEP_WORK=1 (keep the work
+#   dir with logs and profiles; its path is printed)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,7 +51,7 @@ cleanup() {
   stop_pids "${PIDS[@]}"
   # Forked children (nginx workers, in.tftpd per transfer) and clients that outlived a timeout.
   bench_netns_purge
-  rm -rf "$WORK"
+  if [[ -n ${KEEP_WORK:-} ]]; then echo "# work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
@@ -159,11 +161,29 @@ hwm() { local t=0 p; for p in "$@"; do t=$((t + $(awk '/VmHWM/ { print $2 }' /pr
 # Sent/dropped packets on the shaped interface, to show the qdisc's own drops.
 qstats() { tc -n "$SRV" -s qdisc show dev sv0 | awk '/Sent/ { s = $2; p = $4 } /dropped/ { gsub(",", "", $7); d = $7 } END { printf "shaped link so far (both stacks): %s bytes, %s packets", s, p }'; }
 
+# Send queues of the HTTP listener's connections, sampled every 2 s while a storm runs: bytes a
+# server has handed to the kernel that the client has not yet acknowledged.
+sample_sendq() {
+  while :; do
+    ip netns exec "$SRV" ss -tnH state established '( sport = :8080 )' 2>/dev/null |
+      awk -v t="$EPOCHREALTIME" '{ n++; if ($2 > 0) busy++; if ($2 > m) m = $2; s += $2 } END { printf "%s %d %d %d %d\n", t, n, busy, m, s }'
+    sleep 2
+  done
+}
+sendq_summary() {
+  awk '{ if ($4 > m) m = $4; if ($5 > s) s = $5; if ($2 > c) c = $2 } END { printf "HTTP send queues (every 2 s): peak %d connections, largest queue on one connection %d KiB, largest total %d KiB\n", c, m / 1024, s / 1024 }' "$1"
+}
+
 storm() {
   local label=$1
+  sample_sendq >"$WORK/$label.sendq" &
+  local sampler=$!
   timeout $((TIMEOUT + 60)) ip netns exec "$CLI" taskset -c "$CLICORE" node --import tsx "$ROOT/bench/storm/main.ts" \
     --label "$label" --macs "$WORK/macs.txt" --count "$COUNT" --arrival "$ARRIVAL" --ramp-seconds "$RAMP" \
     --rate "$RATE" --timeout "$TIMEOUT" --json "$WORK/$label.json" || echo "storm client for $label failed (exit $?)"
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  sendq_summary "$WORK/$label.sendq"
 }
 
 echo "# boot storm $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); rackboot $(cd "$ROOT" && git rev-parse --short HEAD)+worktree"
@@ -174,7 +194,7 @@ echo
 for stack in $STACKS; do
   case $stack in
   rackboot)
-    (cd "$ROOT" && RACKBOOT_LOG_JSON=1 exec ip netns exec "$SRV" taskset -c "$SRVCORE" node dist/cli.js serve --config "$WORK/rackboot.yaml") >"$WORK/rackboot.log" 2>&1 &
+    (cd "$ROOT" && RACKBOOT_LOG_JSON=1 exec ip netns exec "$SRV" taskset -c "$SRVCORE" node ${RB_NODE_ARGS:-} dist/cli.js serve --config "$WORK/rackboot.yaml") >"$WORK/rackboot.log" 2>&1 &
     rb=$!
     PIDS+=("$rb")
     for _ in $(seq 1 120); do grep -q 'rackboot serving' "$WORK/rackboot.log" && break; sleep 0.5; done

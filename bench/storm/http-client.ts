@@ -2,6 +2,12 @@
  * HTTP as iPXE uses it: one kept-alive connection per machine from the machine's own address.
  * A body shorter than its Content-Length (or a reset mid-body) is a failure, never a success;
  * a 503 is retried after its Retry-After (as iPXE does), counted as a retransmission.
+ *
+ * A reused (kept-alive) connection that closes before any byte of the response is reopened once
+ * and the request sent again, as iPXE does (httpconn.c: a recycled pooled connection that has
+ * received nothing since it was pooled is "reopenable") and as RFC 9112 §9.3.1 allows for an
+ * idempotent request. Each reopen is counted, with how long the connection had been idle on the
+ * client's side, so a server that closes connections its clients still use shows up.
  */
 import { Agent, request } from 'node:http';
 
@@ -10,10 +16,19 @@ export interface HttpGot {
   body: Buffer | undefined;
   bytes: number;
   retries: number;
+  /** Reused connections that closed before a response byte (iPXE reopens them). */
+  reopens: number;
+  /** For each reopen: ms between the previous response's end and this request, client side. */
+  reopenIdleMs: number[];
 }
+
+/** A kept-alive connection closed before any response byte (the request may be resent). */
+class ClosedBeforeResponse extends Error {}
 
 export class MachineHttp {
   private readonly agent: Agent;
+  /** When the previous response on this machine's connection ended (performance.now()). */
+  private lastEnd: number | undefined;
   constructor(private readonly local: string) {
     this.agent = new Agent({ keepAlive: true, maxSockets: 1 });
   }
@@ -25,15 +40,29 @@ export class MachineHttp {
   /** GET (or POST with `body`); keeps the body only when `keep`. Throws on a short body or a non-2xx. */
   async fetch(url: string, deadline: number, o: { keep?: boolean; body?: string; token?: string } = {}): Promise<HttpGot> {
     let retries = 0;
+    const reopenIdleMs: number[] = [];
     for (;;) {
-      const r = await this.once(url, deadline, o);
+      const idle = this.lastEnd === undefined ? undefined : performance.now() - this.lastEnd;
+      let r: Awaited<ReturnType<MachineHttp['once']>>;
+      try {
+        r = await this.once(url, deadline, o);
+      } catch (e) {
+        // iPXE reopens a recycled connection once; the fresh one is not reopenable again.
+        if (e instanceof ClosedBeforeResponse && idle !== undefined && reopenIdleMs.length === 0) {
+          reopenIdleMs.push(idle);
+          this.lastEnd = undefined;
+          continue;
+        }
+        throw e;
+      }
+      this.lastEnd = performance.now();
       if (r.status === 503 && r.retryAfter !== undefined && Date.now() + r.retryAfter * 1000 < deadline) {
         retries++;
         await new Promise((res) => setTimeout(res, r.retryAfter! * 1000));
         continue;
       }
       if (r.status < 200 || r.status > 299) throw new Error(`HTTP ${r.status} for ${url}`);
-      return { status: r.status, body: r.body, bytes: r.bytes, retries };
+      return { status: r.status, body: r.body, bytes: r.bytes, retries, reopens: reopenIdleMs.length, reopenIdleMs };
     }
   }
 
@@ -42,7 +71,9 @@ export class MachineHttp {
       const headers: Record<string, string> = { 'user-agent': 'iPXE/1.21.1 (storm)' };
       if (o.token) headers.authorization = `Bearer ${o.token}`;
       if (o.body !== undefined) headers['content-type'] = 'application/json';
+      let responded = false;
       const req = request(url, { agent: this.agent, localAddress: this.local, method: o.body === undefined ? 'GET' : 'POST', headers }, (res) => {
+        responded = true;
         const chunks: Buffer[] = [];
         let bytes = 0;
         res.on('data', (c: Buffer) => {
@@ -62,7 +93,10 @@ export class MachineHttp {
         });
       });
       req.setTimeout(Math.max(1, deadline - Date.now()), () => req.destroy(new Error(`${url}: deadline`)));
-      req.on('error', reject);
+      req.on('error', (e) => {
+        if (!responded && req.reusedSocket && Date.now() < deadline) reject(new ClosedBeforeResponse(`${e.message} (reused connection, no response byte)`));
+        else reject(new Error(`${e.message}${req.reusedSocket ? ' (reused connection)' : ' (new connection)'}`));
+      });
       req.end(o.body);
     });
   }

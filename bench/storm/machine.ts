@@ -84,9 +84,10 @@ export async function bootMachine(mac: string, env: MachineEnv): Promise<Machine
     const script = await step('script', () => h.fetch(ipxe.file, env.deadline, { keep: true }));
     const plan = parseScript(script.body!.toString());
     if (!plan.kernel) throw new Error(`no kernel in the script: ${script.body!.toString().slice(0, 200)}`);
-    const add = (g: { bytes: number; retries: number }) => {
+    const add = (g: { bytes: number; retries: number; reopenIdleMs: number[] }) => {
       r.bytes += g.bytes;
       r.retransmits += g.retries;
+      for (const idleMs of g.reopenIdleMs) (r.reopens ??= []).push({ phase, idleMs });
     };
     add(await step('kernel', () => h.fetch(plan.kernel, env.deadline)));
     for (const url of plan.initrds) add(await step('initrd', () => h.fetch(url, env.deadline)));

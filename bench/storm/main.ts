@@ -7,10 +7,11 @@
  * Bounded: every machine stops at the deadline (a failure), then the process exits.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { RelayDhcp } from './dhcp-client.js';
 import { bootMachine } from './machine.js';
-import { type MachineResult, formatSummary, linkLimitSeconds, parseRate, summarize } from './stats.js';
+import { type MachineResult, formatReopens, formatSummary, linkLimitSeconds, parseRate, summarize } from './stats.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -42,6 +43,10 @@ const env = {
   tftp: { blksize: Number(a.blksize), windowsize: Number(a.windowsize), timeoutMs: Number(a['tftp-timeout-ms']) },
 };
 
+// The client is one process for every machine: when its event loop lags, bytes that reached its
+// kernel wait unread, and servers see slow clients that real machines (one CPU each) would not be.
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
 let peakClientRss = 0;
 const rssTimer = setInterval(() => {
   peakClientRss = Math.max(peakClientRss, process.memoryUsage.rss());
@@ -70,16 +75,17 @@ const lines = [
   `failures ${failures.length}, client retransmissions ${retransmits} (DHCP + TFTP timeouts + HTTP 503 retries)`,
   `payload ${(bytes / 1e6).toFixed(1)} MB in ${totalS.toFixed(2)} s = ${((bytes * 8) / totalS / 1e6).toFixed(0)} Mbit/s` +
     (limitS > 0 ? `; link-rate limit ${limitS.toFixed(2)} s, ratio to the limit ${(limitS / totalS).toFixed(2)}` : ''),
-  `storm client peak RSS ${(peakClientRss / 1048576).toFixed(0)} MiB`,
+  formatReopens(results),
+  `storm client peak RSS ${(peakClientRss / 1048576).toFixed(0)} MiB; event-loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`,
 ];
 const reasons = new Map<string, number>();
 for (const f of failures) {
-  const k = `${f.failed!.phase}: ${f.failed!.error.replace(/\d+/g, 'N').slice(0, 120)}`;
+  const k = `${f.failed!.phase}: ${f.failed!.error.replace(/(?<!HTTP )\d+/g, 'N').slice(0, 120)}`;
   reasons.set(k, (reasons.get(k) ?? 0) + 1);
 }
 for (const [k, n] of [...reasons].sort((x, y) => y[1] - x[1]).slice(0, 8)) lines.push(`  ${n} x ${k}`);
 process.stdout.write(`${lines.join('\n')}\n`);
 if (a.json) {
-  writeFileSync(a.json, JSON.stringify({ label: a.label, machines: macs.length, totalS, bytes, limitS, retransmits, failures: failures.length, summary: summarize(results) }));
+  writeFileSync(a.json, JSON.stringify({ label: a.label, machines: macs.length, totalS, bytes, limitS, retransmits, failures: failures.length, reopens: results.reduce((n, r) => n + (r.reopens?.length ?? 0), 0), summary: summarize(results) }));
 }
 process.exit(0);

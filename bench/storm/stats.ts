@@ -13,6 +13,8 @@ export interface MachineResult {
   retransmits: number;
   bytes: number;
   totalMs: number;
+  /** Kept-alive HTTP connections that closed before a response byte and were reopened (as iPXE does). */
+  reopens?: { phase: Phase; idleMs: number }[];
 }
 
 /** The value at quantile q (0..1) of sorted numbers, nearest rank; NaN when empty. */
@@ -69,4 +71,21 @@ export function formatSummary(rows: readonly PhaseSummary[]): string[] {
     out.push(`${r.phase.padEnd(10)} ${String(r.ok).padStart(6)} ${String(r.failed).padStart(6)} ${f(r.p50).padStart(8)} ${f(r.p99).padStart(8)} ${f(r.max).padStart(8)}`);
   }
   return out;
+}
+
+/**
+ * One line on the HTTP reopens (a kept-alive connection the server closed before answering the
+ * next request): how many, in which phases, and how long the client had held the connection idle.
+ */
+export function formatReopens(results: readonly MachineResult[]): string {
+  const all = results.flatMap((r) => r.reopens ?? []);
+  if (all.length === 0) return 'HTTP reopens (kept-alive connection closed before a response byte): 0';
+  const by = new Map<string, number>();
+  for (const x of all) by.set(x.phase, (by.get(x.phase) ?? 0) + 1);
+  const idle = all.map((x) => x.idleMs).sort((a, b) => a - b);
+  const f = (x: number) => String(Math.round(x));
+  return (
+    `HTTP reopens (kept-alive connection closed before a response byte, reopened as iPXE does): ${all.length} ` +
+    `(${[...by].map(([p, n]) => `${p} ${n}`).join(', ')}); client-side idle before the request p50 ${f(quantile(idle, 0.5))} ms, max ${f(idle[idle.length - 1]!)} ms`
+  );
 }
