@@ -2,7 +2,7 @@
 # DHCP hot-path profile: rackboot (compiled dist/) alone under perfdhcp at a rate above its
 # ceiling, with `node --cpu-prof`; prints the top self-time functions and the perfdhcp result.
 # Same topology and seeding as bench/dhcp.sh. Run under the bench lock:
-#   flock /tmp/rackboot-bench.lock bash bench/dhcp-profile.sh   (RATE=3000 PERIOD=10 CLIENTS=100000)
+#   flock /tmp/rackboot-vm.lock bash bench/dhcp-profile.sh   (RATE=3000 PERIOD=10 CLIENTS=100000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATE=${RATE:-3000}
@@ -38,8 +38,9 @@ source bench/dhcp/rackboot-yaml.sh
 rackboot_yaml "$work/rb" "${COMMIT_MS:-}" > "$work/rb.yaml"
 flags=()
 [[ $PROF == 1 ]] && flags=(--cpu-prof --cpu-prof-dir "$work/prof")
+# NODEFLAGS="--trace-gc" adds V8 flags to the server only.
 ip netns exec "$SRV" taskset -c "$SRVCORE" env RACKBOOT_LOG_JSON=1 \
-  node "${flags[@]}" "$DIST/cli.js" serve --config "$work/rb.yaml" > "$work/rackboot.log" 2>&1 &
+  node ${NODEFLAGS:-} "${flags[@]}" "$DIST/cli.js" serve --config "$work/rb.yaml" > "$work/rackboot.log" 2>&1 &
 pid=$!
 for i in $(seq 1 60); do grep -q 'rackboot serving' "$work/rackboot.log" && break; sleep 1; done
 sleep 1
@@ -74,7 +75,7 @@ done
 ip netns exec "$SRV" nstat -az 2>/dev/null | awk '$2 > 0 && $1 ~ /Drop|Err|Discard|Prune|Overflow|Backlog|NoPorts/ { printf "%s=%s ", $1, $2 }' || true; echo "(server netns drops)"
 ip -n "$SRV" -s link show sv0 | awk '/RX:|TX:/ { getline v; print "sv0 " $0 " / " v }' | tr -s ' '
 ip netns exec "$SRV" ethtool -S sv0 2>/dev/null | grep -iE "drop|full" | grep -v ": 0$" | tr -s ' ' | tr '\n' ' ' || true; echo
-cpus=$(for t in /proc/"$pid"/task/*; do awk '{ printf "%.2f\n", ($14 + $15) / 100 }' "$t/stat"; done | sort -rn | tr '\n' ' ')
+cpus=$(for t in /proc/"$pid"/task/*; do awk -v n="$(tr -d ' ' < "$t/comm")" '{ printf "%.2f(%s)\n", ($14 + $15) / 100, n }' "$t/stat"; done | sort -rn | tr '\n' ' ')
 kill -TERM "$pid"; wait "$pid" || true; pid=
 grep -E '^Rate:|drops ratio|sent packets|received packets' "$work/perf.txt" | head -8
 acks=$(awk '/Statistics for: REQUEST-ACK/ {f=1} f && /received packets:/ {print $3; exit}' "$work/perf.txt")
@@ -86,9 +87,13 @@ awk -v u="$(awk -v a="$u0" -v b="$u1" 'BEGIN { print b - a }')" -v s="$(awk -v a
 grep -o '"commits":.*' "$work/rackboot.log" | head -1 || true
 if [[ $PROF == 1 ]]; then
   node bench/dhcp/top-profile.mjs "$work"/prof/*.cpuprofile | head -${TOP:-45}
+  # How long the loop stays busy at a time, and in what: the server reads nothing meanwhile, and
+  # what queued goes out afterwards as one burst of replies (perfdhcp's cli drops above).
+  node bench/dhcp/stalls.mjs "$work"/prof/*.cpuprofile 'poll dist/lifecycle' 'flush dist/inventory/events' 'flush dist/dhcp/batch' 'onBatch' 'garbage'
 fi
 if [[ -n ${PERFRECORD:-} ]]; then
   perf report -i "$work/perf.data" --sort comm,dso --stdio 2> /dev/null | grep -v '^#' | grep . | head -20
   perf report -i "$work/perf.data" --sort sym --stdio 2> /dev/null | grep -v '^#' | grep . | head -${TOP:-45}
 fi
+[[ ${NODEFLAGS:-} == *trace-gc* ]] && grep -oE '(Scavenge|Mark-Compact|Mark-sweep)[^,]*, [0-9.]+ / [0-9.]+ ms' "$work/rackboot.log" | awk '{ k = $1; n[k]++; split($0, a, ", "); split(a[2], b, " "); ms[k] += b[1] } END { for (k in n) printf "gc %s: %d, %.0f ms\n", k, n[k], ms[k] }'
 echo "work dir: $work" >&2

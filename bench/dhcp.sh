@@ -26,7 +26,7 @@
 # could not keep up: a reply sent but counted as lost).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RATES=${RATES:-"4000 6000 8000 10000 12000 14000"}
+RATES=${RATES:-"6000 8000 9000 10000 12000"}
 SATRATE=${SATRATE:-16000}
 PERIOD=${PERIOD:-10}
 CLIENTS=${CLIENTS:-100000}

@@ -39,7 +39,9 @@ export class HostDirectory {
     const e = this.byMac.get(mac);
     if (!e) return null;
     if (!e.info || now - e.at >= this.ttlMs) {
-      e.info = this.describe(e.row, now);
+      const info = this.describe(e.row, now);
+      // Unchanged (the common case): keep the old object, so the refresh leaves only short-lived garbage.
+      if (!e.info || !sameHost(e.info, info)) e.info = info;
       e.at = now;
     }
     return e.info;
@@ -134,4 +136,16 @@ export class HostDirectory {
     this.profiles.set(name, { value, at: now });
     return value;
   }
+}
+
+function sameHost(a: HostInfo, b: HostInfo): boolean {
+  return (
+    a.machineId === b.machineId &&
+    a.reservedIp === b.reservedIp &&
+    a.discovered === b.discovered &&
+    a.leaseOnly === b.leaseOnly &&
+    a.profile?.boot === b.profile?.boot &&
+    a.profile?.chain === b.profile?.chain &&
+    (a.profile === null) === (b.profile === null)
+  );
 }

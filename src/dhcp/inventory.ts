@@ -24,7 +24,8 @@ export interface DhcpInventory extends HostInventory {
   transaction<T>(fn: () => T): T;
   machines: HostInventory['machines'] & Pick<MachineRepo, 'findByMac' | 'create' | 'attachMac'>;
   leases: HostInventory['leases'] & Pick<LeaseRepo, 'put' | 'expire' | 'all'>;
-  events: Pick<EventRepo, 'addSoon'>;
+  /** Trace rows are queued (addSoon); the server flushes them in its lease commits under load. */
+  events: Pick<EventRepo, 'addSoon' | 'flush'>;
   unknownMacs: Pick<UnknownMacRepo, 'noteSoon'>;
   sightings: Pick<SightingBook, 'note'>;
 }

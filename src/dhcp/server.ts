@@ -59,6 +59,8 @@ export interface DhcpServerDeps {
 /** Receive → decode → look up → decide → commit → send. Never throws out of the receive path. */
 export class DhcpServer {
   readonly stats: DhcpStats = { received: 0, malformed: 0, ignored: 0, replied: 0, errors: 0, stale: 0, discoverLimited: 0 };
+  /** Trace rows this server queued since it last flushed them. */
+  private traceQueued = 0;
   /** DISCOVERs dropped by shedDiscoverMs (shed.ts), counted in stats.stale as well. */
   shedDiscovers = 0;
   private readonly endpoints: UdpEndpoint[] = [];
@@ -233,7 +235,15 @@ export class DhcpServer {
       : undefined;
     // The trace row is queued (EventRepo.addSoon): it is written with the other rows of the
     // next ~100 ms, so the OFFER and ACK of one exchange share their index page.
-    const record = (id: number | null) => store.events.addSoon({ mac: req.mac, machineId: id, source: 'dhcp', kind: out.kind!, detail });
+    const record = (id: number | null) => {
+      store.events.addSoon({ mac: req.mac, machineId: id, source: 'dhcp', kind: out.kind!, detail });
+      // Under load the trace is written every TRACE_CHUNK rows rather than by its 100 ms timer:
+      // thousands of rows at once stall the loop, requests queue meanwhile, and their replies
+      // then leave in one burst that overflows a relay's receive buffer.
+      if (++this.traceQueued < TRACE_CHUNK) return;
+      this.traceQueued = 0;
+      store.events.flush();
+    };
     // Only a lease change (or a machine created by discovery) must be on disk before the reply
     // leaves: an ACK promises the address (RFC 2131 §4.3.2). An OFFER promises nothing (§4.3.1:
     // the address need not be reserved), so it leaves at once.
@@ -304,6 +314,9 @@ export class DhcpServer {
     this.d.log.info({ ...this.stats, shedDiscovers: this.shedDiscovers, ...this.batch.stats }, 'dhcp stopped');
   }
 }
+
+/** Trace rows written together under load (about 15 ms of traffic at 8,000 DORA/s). */
+const TRACE_CHUNK = 256;
 
 /** The host of an unknown MAC under `unknownMacs: lease`: an address, never a boot file. */
 const LEASE_ONLY: HostInfo = { machineId: null, reservedIp: null, profile: null, discovered: false, leaseOnly: true };

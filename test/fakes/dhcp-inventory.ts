@@ -90,6 +90,7 @@ export class FakeDhcpInventory implements DhcpInventory {
       this.write('trace row');
       this.eventRows.push(e);
     },
+    flush: () => {},
   };
 
   readonly unknownMacs: DhcpInventory['unknownMacs'] = {
