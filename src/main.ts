@@ -95,14 +95,13 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
     services.push(startRetention(ctx));
     const tftp = settings.tftp.enabled ? await startTftp(ctx, built.tftpHandlers, built.neighbours.lookup) : undefined;
     if (tftp) services.push(tftp);
-    if (settings.dhcp.enabled) {
-      // Lease and event commits then only append to the WAL; its fsyncs happen off the event loop.
-      const checkpointer = store.startWalCheckpointer({
-        onError: (err) => log.warn({ err }, 'wal checkpointer stopped'),
-        onCheckpointError: (err) => log.warn({ code: err.code, why: err.message }, 'wal checkpoints failing (retried): the WAL grows until they succeed'),
-      });
-      if (checkpointer) services.push({ name: 'wal-checkpointer', close: () => checkpointer.stop() });
-    }
+    // Lease, boot-token and event commits then only append to the WAL; its fsyncs happen off
+    // the event loop (a boot storm's group commits too, with or without DHCP: #21).
+    const checkpointer = store.startWalCheckpointer({
+      onError: (err) => log.warn({ err }, 'wal checkpointer stopped'),
+      onCheckpointError: (err) => log.warn({ code: err.code, why: err.message }, 'wal checkpoints failing (retried): the WAL grows until they succeed'),
+    });
+    if (checkpointer) services.push({ name: 'wal-checkpointer', close: () => checkpointer.stop() });
     const dhcp = settings.dhcp.enabled ? await startDhcp(ctx) : undefined;
     if (dhcp) {
       services.push(dhcp);

@@ -34,6 +34,7 @@ export interface Registration {
 export class AssetRegistry {
   private manifest: Asset[] = [];
   private mtime = -1;
+  private changes = 0;
   private registered: Registered[] = [];
   /** manifest + registered as Assets, built once per change (a boot resolves two or three names). */
   private all: Asset[] | undefined;
@@ -57,6 +58,13 @@ export class AssetRegistry {
     this.manifest = loadManifest(resolve(this.assetsDir));
     this.mtime = m;
     this.all = undefined;
+    this.changes++;
+  }
+
+  /** Counts changes of the artifact list (a rewritten manifest, a registration), the manifest checked first: equal revisions resolve alike. */
+  revision(): number {
+    this.reload();
+    return this.changes;
   }
 
   /** The current artifacts, shared: callers of the private lookups never change it. */
@@ -126,6 +134,7 @@ export class AssetRegistry {
     };
     this.registered = [...this.registered.filter((r) => r.name !== reg.name), entry];
     this.all = undefined;
+    this.changes++;
     const tmp = `${this.indexFile}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(this.registered, null, 2)}\n`, { mode: 0o600 });
     renameSync(tmp, this.indexFile);

@@ -12,6 +12,7 @@
  */
 import type { AssetRegistry } from '../assets/index.js';
 import { type BootTokens, type ConfigDeps, bootConfigOf, configVersionEvent, issueBootTokens, mintBootTokens, renderMachineVersion } from '../config/index.js';
+import { TokenSecretPool } from '../config/tokens.js';
 import type { BootWrite } from '../inventory/boot-writes.js';
 import { type AppError, isAppError } from '../errors.js';
 import type { ConfigVersion } from '../inventory/configs.js';
@@ -75,12 +76,26 @@ interface CachedVersion {
   version: Pick<ConfigVersion, 'id' | 'sha256' | 'format'>;
 }
 
+/** A network boot's resolved inputs and what they were resolved from (BootService.inputsOf). */
+interface BootInputs {
+  machine: Machine;
+  profile: Profile;
+  base: string;
+  assetsRev: number;
+  images: BootImages;
+  install: string[];
+  key: string;
+  configDeps: ConfigDeps;
+}
+
 const MAX_CACHED = 50_000;
 const PRUNE_EVERY_MS = 60_000;
 
 /** One per appliance (main.ts), shared by the iPXE route and the GRUB routes and TFTP handler. */
 export class BootService {
   private readonly versions = new Map<number, CachedVersion>();
+  private readonly inputs = new Map<number, BootInputs>();
+  private readonly secrets = new TokenSecretPool();
   private readonly specs = new Map<string, { key: string; spec: ProfileSpec }>();
   private prunedAt = Number.NEGATIVE_INFINITY;
   private readonly configLog: Logger | undefined;
@@ -206,14 +221,11 @@ export class BootService {
    * other boot returns undefined.
    */
   private network(r: BootRequest, profile: { stored: Profile; spec: ProfileSpec }, queueOnly: boolean): { boot: IssuedBoot; entry: CachedVersion; pending?: BootWrite } | undefined {
-    const { store, assets, settings } = this.deps;
+    const { store, settings } = this.deps;
     const { machine, mac, base } = r;
     const { spec } = profile;
     const now = (this.deps.now ?? Date.now)();
-    const images = resolveBootImages(assets, spec);
-    const install = installArgs(spec, assets, base);
-    const configDeps = this.configDeps(base);
-    const key = versionKey(machine, profile.stored, base, images, spec.install?.image ? (assets.digestOf(spec.install.image) ?? spec.install.image) : null);
+    const { images, install, configDeps, key } = this.inputsOf(machine, profile, base);
     const hit = this.versions.get(machine.id);
     let version: CachedVersion['version'];
     let created = false;
@@ -262,6 +274,27 @@ export class BootService {
     return tokenRows ? { boot, entry, pending: { machineId: machine.id, tokens: tokenRows, event } } : { boot, entry };
   }
 
+  /**
+   * What a network boot resolves before its tokens (images, install arguments, the version key),
+   * remembered per machine while the machine and profile objects (the store's remembered rows:
+   * a new object after any change), the base URL and the asset list are the same.
+   */
+  private inputsOf(machine: Machine, profile: { stored: Profile; spec: ProfileSpec }, base: string): BootInputs {
+    const { assets } = this.deps;
+    const assetsRev = assets.revision();
+    const hit = this.inputs.get(machine.id);
+    if (hit && hit.machine === machine && hit.profile === profile.stored && hit.base === base && hit.assetsRev === assetsRev) return hit;
+    const { spec } = profile;
+    const images = resolveBootImages(assets, spec);
+    const install = installArgs(spec, assets, base);
+    const installImage = spec.install?.image ? (assets.digestOf(spec.install.image) ?? spec.install.image) : null;
+    const key = versionKey(machine, profile.stored, base, images, installImage);
+    const entry: BootInputs = { machine, profile: profile.stored, base, assetsRev, images, install, key, configDeps: this.configDeps(base) };
+    if (this.inputs.size >= MAX_CACHED) this.inputs.clear();
+    this.inputs.set(machine.id, entry);
+    return entry;
+  }
+
   private configDeps(base: string): ConfigDeps {
     const { store, settings, assets, log, now } = this.deps;
     return {
@@ -270,6 +303,7 @@ export class BootService {
       publicUrl: base,
       ...(log ? { log } : {}),
       ...(now ? { now } : {}),
+      newSecret: () => this.secrets.next(),
       resolveAsset: (ref) => {
         const hex = assets.digestOf(ref);
         return hex ? { sha256: hex, url: assetUrl(base, hex) } : undefined;

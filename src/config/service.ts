@@ -26,6 +26,8 @@ export interface ConfigDeps {
   /** Milliseconds since the epoch (tests inject a clock). */
   now?: () => number;
   resolveAsset?: AssetResolver;
+  /** Makes a boot's token secrets (default newTokenSecret; BootService passes its TokenSecretPool). */
+  newSecret?: () => string;
 }
 
 /** What a boot script needs to hand a machine its config. */
@@ -123,8 +125,9 @@ export function issueBootTokens(deps: ConfigDeps, machineId: number, version: Pi
  */
 export function mintBootTokens(deps: ConfigDeps, machineId: number, version: Pick<ConfigVersion, 'id' | 'format'>, now = nowOf(deps)): { tokens: BootTokens; rows: ConfigToken[] } {
   const http = deps.settings.http;
-  const configToken = newTokenSecret();
-  const reportToken = newTokenSecret();
+  const secret = deps.newSecret ?? newTokenSecret;
+  const configToken = secret();
+  const reportToken = secret();
   const uses = http.configTokenUses * (FETCHES_PER_BOOT[version.format] ?? 1);
   const rows: ConfigToken[] = [
     { hash: hashToken(configToken), kind: 'config', machineId, versionId: version.id, usesLeft: uses, expiresAt: now + http.configTokenTtlSeconds * 1000, createdAt: now },

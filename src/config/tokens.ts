@@ -1,25 +1,34 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 const SECRET_BYTES = 32;
-/** Random bytes fetched at once for this many secrets (one CSPRNG call instead of one per token). */
-const POOL_SECRETS = 128;
-let pool = Buffer.alloc(0);
-let used = 0;
+
+/** A fresh bearer secret for a boot: 32 random bytes, URL-safe (it travels in a URL path). */
+export function newTokenSecret(): string {
+  return randomBytes(SECRET_BYTES).toString('base64url');
+}
 
 /**
- * A fresh bearer secret for a boot: 32 random bytes, URL-safe (it travels in a URL path). The
- * bytes come from crypto.randomBytes in blocks of POOL_SECRETS secrets, each byte used once
- * (a boot storm mints two secrets per script).
+ * newTokenSecret's bytes fetched from crypto.randomBytes in blocks of `secrets` secrets, each
+ * byte handed out once and then zeroed (a boot storm mints two secrets per script: one CSPRNG
+ * call per block instead of one per token). BootService owns one.
  */
-export function newTokenSecret(): string {
-  if (used + SECRET_BYTES > pool.length) {
-    pool = randomBytes(SECRET_BYTES * POOL_SECRETS);
-    used = 0;
+export class TokenSecretPool {
+  private pool = Buffer.alloc(0);
+  private used = 0;
+
+  constructor(private readonly secrets = 128) {}
+
+  /** A fresh secret, as newTokenSecret makes one. */
+  next(): string {
+    if (this.used + SECRET_BYTES > this.pool.length) {
+      this.pool = randomBytes(SECRET_BYTES * this.secrets);
+      this.used = 0;
+    }
+    const secret = this.pool.toString('base64url', this.used, this.used + SECRET_BYTES);
+    this.pool.fill(0, this.used, this.used + SECRET_BYTES);
+    this.used += SECRET_BYTES;
+    return secret;
   }
-  const secret = pool.toString('base64url', used, used + SECRET_BYTES);
-  pool.fill(0, used, used + SECRET_BYTES); // no copy of a handed-out secret stays in the pool
-  used += SECRET_BYTES;
-  return secret;
 }
 
 /** What the database keeps instead of the token: its SHA-256 (hex). */

@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 import type { Db } from './db.js';
-import { TableMemo, tableWatch } from './table-watch.js';
+import { TableMemo } from './table-watch.js';
 import { Statements, nowIso } from './db.js';
 import type { SecretBox } from './secrets.js';
 import { openJson, sealJson } from './sealing.js';
@@ -121,7 +121,7 @@ export class ConfigRepo {
     private readonly box: SecretBox,
   ) {
     this.stmts = new Statements(db);
-    this.desiredMemo = new TableMemo(tableWatch(db), ['machine_configs', 'config_versions']);
+    this.desiredMemo = new TableMemo(db, ['machine_configs', 'config_versions']);
   }
 
   /** Stores a rendering; identical output for the same machine and format reuses the old version. */

@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 import type { Db } from './db.js';
-import { TableMemo, deepFreeze, tableWatch } from './table-watch.js';
+import { TableMemo, deepFreeze } from './table-watch.js';
 import { Statements, nowIso } from './db.js';
 import { normalizeMac } from '../model/mac.js';
 import { type MachineIdentity, usableSerial, usableUuid } from './identity.js';
@@ -113,7 +113,7 @@ export class MachineRepo {
 
   constructor(private readonly db: Db) {
     this.stmts = new Statements(db);
-    this.macMemo = new TableMemo(tableWatch(db), ['machines', 'interfaces']);
+    this.macMemo = new TableMemo(db, ['machines', 'interfaces']);
     this.byId = db.prepare('SELECT * FROM machines WHERE id = ?');
     this.byName = db.prepare('SELECT * FROM machines WHERE name = ?');
     this.byMac = db.prepare('SELECT m.* FROM machines m JOIN interfaces i ON i.machine_id = m.id WHERE i.mac = ?');

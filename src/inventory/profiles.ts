@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 import type { Db } from './db.js';
-import { TableMemo, deepFreeze, tableWatch } from './table-watch.js';
+import { TableMemo, deepFreeze } from './table-watch.js';
 import { Statements, nowIso } from './db.js';
 import type { ProfileSpec } from '../model/profile-spec.js';
 import type { SecretBox } from './secrets.js';
@@ -69,7 +69,7 @@ export class ProfileRepo {
     private readonly box: SecretBox,
   ) {
     this.stmts = new Statements(db);
-    this.memo = new TableMemo(tableWatch(db), ['profiles']);
+    this.memo = new TableMemo(db, ['profiles']);
   }
 
   /** Like find, from memory while no profile row changed (the boot path: issue #21); shared and frozen. */

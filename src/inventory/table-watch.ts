@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Db } from './db.js';
 
 /**
@@ -11,9 +12,11 @@ import type { Db } from './db.js';
  */
 export class TableWatch {
   private readonly counts = new Map<string, number>();
+  /** This watch's own function and trigger names (several watches may share a connection). */
+  private readonly id = randomBytes(6).toString('hex');
 
   constructor(private readonly db: Db) {
-    db.function('rb_table_changed', { deterministic: false }, (table: unknown) => {
+    db.function(`rb_table_changed_${this.id}`, { deterministic: false }, (table: unknown) => {
       const t = String(table);
       this.counts.set(t, (this.counts.get(t) ?? 0) + 1);
       return null;
@@ -26,7 +29,8 @@ export class TableWatch {
     if (this.counts.has(table)) return;
     this.counts.set(table, 0);
     for (const op of ['INSERT', 'UPDATE', 'DELETE']) {
-      this.db.exec(`CREATE TEMP TRIGGER IF NOT EXISTS rb_watch_${table}_${op.toLowerCase()} AFTER ${op} ON main.${table} BEGIN SELECT rb_table_changed('${table}'); END`);
+      const name = `rb_watch_${this.id}_${table}_${op.toLowerCase()}`;
+      this.db.exec(`CREATE TEMP TRIGGER ${name} AFTER ${op} ON main.${table} BEGIN SELECT rb_table_changed_${this.id}('${table}'); END`);
     }
   }
 
@@ -43,18 +47,6 @@ export class TableWatch {
   }
 }
 
-const watches = new WeakMap<Db, TableWatch>();
-
-/** The connection's TableWatch (one per connection: the trigger function is registered on it). */
-export function tableWatch(db: Db): TableWatch {
-  let w = watches.get(db);
-  if (!w) {
-    w = new TableWatch(db);
-    watches.set(db, w);
-  }
-  return w;
-}
-
 /**
  * Lookups remembered while `tables` are unchanged. Inside a transaction it reads through and
  * remembers nothing (a rollback would leave a remembered row that never existed). Misses are not
@@ -65,12 +57,15 @@ export class TableMemo<K, V> {
   private readonly tables: readonly string[];
   private at = -1;
 
+  private readonly watch: TableWatch;
+
   constructor(
-    private readonly watch: TableWatch,
+    db: Db,
     tables: readonly string[],
     private readonly max = 100_000,
   ) {
-    for (const t of tables) watch.watch(t);
+    this.watch = new TableWatch(db);
+    for (const t of tables) this.watch.watch(t);
     this.tables = tables;
   }
 

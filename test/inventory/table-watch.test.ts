@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { openDb } from '../../src/inventory/db.js';
-import { TableMemo, deepFreeze, tableWatch } from '../../src/inventory/table-watch.js';
+import { TableMemo, deepFreeze } from '../../src/inventory/table-watch.js';
 
 function fixture() {
   const db = openDb(':memory:');
   db.exec('CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a(id) ON DELETE CASCADE, v TEXT)');
   db.exec("INSERT INTO a VALUES (1, 'one'); INSERT INTO b VALUES (1, 1, 'x')");
-  const memo = new TableMemo<number, string>(tableWatch(db), ['b']);
+  const memo = new TableMemo<number, string>(db, ['b']);
   let loads = 0;
   const read = (id: number) =>
     memo.get(id, () => {
