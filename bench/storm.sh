@@ -18,7 +18,8 @@
 # Usage: sudo bash bench/storm.sh [| tee bench/results/storm.txt]
 #   COUNT=1000 RATE=1gbit (or 10gbit, none) LOSS=0 (percent) ARRIVAL=all|ramp RAMP=30
 #   STACKS="rackboot peer" TIMEOUT=120 (seconds per storm; every machine not done by then fails)
-#   RB_NODE_ARGS="--cpu-prof" (node options for the rackboot process) KEEP_WORK=1 (keep the work
+#   RB_NODE_ARGS="…" (node options for the rackboot process) PROFILE=1 (V8 CPU profile of
+#   rackboot's main thread, summarised by bench/storm/cpu-profile.ts) KEEP_WORK=1 (keep the work
 #   dir with logs and profiles; its path is printed)
 set -euo pipefail
 
@@ -194,6 +195,7 @@ echo
 for stack in $STACKS; do
   case $stack in
   rackboot)
+    if [[ -n ${PROFILE:-} ]]; then RB_NODE_ARGS="${RB_NODE_ARGS:-} --cpu-prof --cpu-prof-dir=$WORK/prof"; fi
     (cd "$ROOT" && RACKBOOT_LOG_JSON=1 exec ip netns exec "$SRV" taskset -c "$SRVCORE" node ${RB_NODE_ARGS:-} dist/cli.js serve --config "$WORK/rackboot.yaml") >"$WORK/rackboot.log" 2>&1 &
     rb=$!
     PIDS+=("$rb")
@@ -208,7 +210,13 @@ for stack in $STACKS; do
     echo "rackboot peak RSS $(($(hwm "$rb") / 1024)) MiB; server-side TFTP retransmissions $(grep -o '"retransmits":[0-9]*' "$WORK/rackboot.log" | awk -F: '{ n += $2 } END { print n + 0 }'); $(qstats)"
     echo "rackboot warnings/errors: $(grep -c '"level":[45]0' "$WORK/rackboot.log" || true)"
     grep '"level":[45]0' "$WORK/rackboot.log" | grep -o '"msg":"[^"]*"' | sort | uniq -c | sort -rn | head -5 || true
+    # CPU seconds per thread (the native TFTP thread and libuv's pool share the server's core with
+    # the JavaScript thread, which a V8 profile alone does not show).
+    echo "rackboot CPU by thread (s): $(for t in /proc/"$rb"/task/*; do awk -v tck="$(getconf CLK_TCK)" -v main="$([[ ${t##*/} == "$rb" ]] && echo 1)" '{ c = $0; sub(/^[^(]*\(/, "", c); n = c; sub(/\).*$/, "", n); if (main) n = "main-thread"; gsub(/ /, "_", n); sub(/^[^)]*\) /, "", c); split(c, f, " "); printf "%s %.1f\n", n, (f[12] + f[13]) / tck }' "$t/stat" 2>/dev/null; done | awk '{ s[$1] += $2 } END { for (k in s) if (s[k] >= 0.1) printf "%s %.1f, ", k, s[k] }' | sed 's/, $//')"
     stop_pids "$rb"
+    if [[ -n ${PROFILE:-} ]]; then
+      for f in "$WORK"/prof/*.cpuprofile; do [[ -f $f ]] && (cd "$ROOT" && node --import tsx bench/storm/cpu-profile.ts "$f" 15); done
+    fi
     ;;
   peer)
     ip netns exec "$SRV" taskset -c "$SRVCORE" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --user=root --interface=sv0 \

@@ -80,7 +80,7 @@ const lines = [
 ];
 const reasons = new Map<string, number>();
 for (const f of failures) {
-  const k = `${f.failed!.phase}: ${f.failed!.error.replace(/(?<!HTTP )\d+/g, 'N').slice(0, 120)}`;
+  const k = `${f.failed!.phase}: ${f.failed!.error.replace(/(?<!HTTP \d*)\d+/g, 'N').slice(0, 120)}`;
   reasons.set(k, (reasons.get(k) ?? 0) + 1);
 }
 for (const [k, n] of [...reasons].sort((x, y) => y[1] - x[1]).slice(0, 8)) lines.push(`  ${n} x ${k}`);
