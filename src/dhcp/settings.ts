@@ -81,9 +81,10 @@ export const dhcpSettingsSchema = z
      * Overload shedding by type (native sockets): a DISCOVER that waited longer than this is
      * dropped before any REQUEST is (REQUESTs wait up to maxQueueMs), so above saturation the
      * server completes the exchanges it has started instead of starting ones it cannot finish
-     * (shed.ts). Its clients retry as after any lost DISCOVER. 0 turns it off.
+     * (shed.ts). Its clients retry as after any lost DISCOVER. Close to maxQueueMs, so a single
+     * stall of the loop (a long commit) sheds nothing that would still have been answered. 0 turns it off.
      */
-    shedDiscoverMs: z.number().int().min(0).max(60_000).default(200),
+    shedDiscoverMs: z.number().int().min(0).max(60_000).default(400),
     /**
      * How lease commits reach the disk. normal: a commit survives a rackboot crash; an OS
      * crash or power loss can lose the last ones (SQLite synchronous=NORMAL in WAL mode).
