@@ -18,7 +18,7 @@
 # Usage: sudo bash bench/storm.sh [| tee bench/results/storm.txt]
 #   COUNT=1000 RATE=1gbit (or 10gbit, none) LOSS=0 (percent) ARRIVAL=all|ramp RAMP=30
 #   STACKS="rackboot peer" TIMEOUT=120 (seconds per storm; every machine not done by then fails)
-#   RB_NODE_ARGS="…" (node options for the rackboot process) PROFILE=1 (V8 CPU profile of
+#   RB_NODE_ARGS="…" / CLIENT_NODE_ARGS="…" (node options for the rackboot / storm client process) PROFILE=1 (V8 CPU profile of
 #   rackboot's main thread, summarised by bench/storm/cpu-profile.ts) KEEP_WORK=1 (keep the work
 #   dir with logs and profiles; its path is printed)
 set -euo pipefail
@@ -179,7 +179,7 @@ storm() {
   local label=$1
   sample_sendq >"$WORK/$label.sendq" &
   local sampler=$!
-  timeout $((TIMEOUT + 60)) ip netns exec "$CLI" taskset -c "$CLICORE" node --import tsx "$ROOT/bench/storm/main.ts" \
+  timeout $((TIMEOUT + 60)) ip netns exec "$CLI" taskset -c "$CLICORE" node ${CLIENT_NODE_ARGS:-} --import tsx "$ROOT/bench/storm/main.ts" \
     --label "$label" --macs "$WORK/macs.txt" --count "$COUNT" --arrival "$ARRIVAL" --ramp-seconds "$RAMP" \
     --rate "$RATE" --timeout "$TIMEOUT" --json "$WORK/$label.json" || echo "storm client for $label failed (exit $?)"
   kill "$sampler" 2>/dev/null || true
