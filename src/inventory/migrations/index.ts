@@ -11,30 +11,46 @@ import * as m010 from './010_unknown_macs.js';
 import * as m011 from './011_groups.js';
 import * as m012 from './012_inspection.js';
 import * as m013 from './013_token_revoke_index.js';
+import * as m014 from './014_coordination.js';
+import * as m015 from './015_appliances.js';
+import * as m016 from './016_token_ids.js';
 
 /**
- * One migration. `foreignKeysOff`: a table rebuild (lang_altertable.html's 12 steps) that must
- * run with foreign key enforcement off; migrate() checks the keys before it commits.
+ * One migration: `sql` for SQLite, `pg` for PostgreSQL (issue #20: the same numbered steps in
+ * both dialects). `foreignKeysOff`: a SQLite table rebuild (lang_altertable.html's 12 steps) that
+ * must run with foreign key enforcement off; migrate() checks the keys before it commits.
  */
 export interface Migration {
   version: number;
   sql: string;
+  pg?: string;
   foreignKeysOff?: boolean;
 }
 
+interface MigrationModule {
+  sql: string;
+  pg?: string;
+  foreignKeysOff?: boolean;
+}
+
+const step = (version: number, m: MigrationModule): Migration => ({ version, sql: m.sql, pg: m.pg, foreignKeysOff: m.foreignKeysOff });
+
 /** Numbered migrations, applied in order; a number is never reused or edited once shipped. */
 export const MIGRATIONS: ReadonlyArray<Migration> = [
-  { version: 1, sql: m001.sql },
-  { version: 2, sql: m002.sql },
-  { version: 3, sql: m003.sql },
-  { version: 4, sql: m004.sql },
-  { version: 5, sql: m005.sql },
-  { version: 6, sql: m006.sql },
-  { version: 7, sql: m007.sql },
-  { version: 8, sql: m008.sql, foreignKeysOff: m008.foreignKeysOff },
-  { version: 9, sql: m009.sql },
-  { version: 10, sql: m010.sql },
-  { version: 11, sql: m011.sql },
-  { version: 12, sql: m012.sql },
-  { version: 13, sql: m013.sql },
+  step(1, m001),
+  step(2, m002),
+  step(3, m003),
+  step(4, m004),
+  step(5, m005),
+  step(6, m006),
+  step(7, m007),
+  step(8, m008),
+  step(9, m009),
+  step(10, m010),
+  step(11, m011),
+  step(12, m012),
+  step(13, m013),
+  step(14, m014),
+  step(15, m015),
+  step(16, m016),
 ];
