@@ -19,7 +19,7 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then log "missing Debian packages (run as root to install): ${missing[*]}"; exit 1; fi
   log "installing Debian packages: ${missing[*]}"
-  # Keep package scripts from starting daemons (dnsmasq, nginx, kea, tftpd) in the root namespace:
+  # Keep package scripts from starting daemons (dnsmasq, nginx, kea, tftpd, postgresql) in the root namespace:
   # policy-rc.d answers 101 ("not allowed") to every invoke-rc.d. Ours is removed on every exit
   # path (trap); one the host already had is left alone. No service is stopped here: set-up never
   # touches daemons it did not start.
@@ -39,7 +39,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   # cloud-init gets its documented off switch. Packages the host already had are left alone.
   for p in "${missing[@]}"; do
     case $p in
-      lldpd | dnsmasq | nginx | kea-dhcp4-server | tftpd-hpa | isc-dhcp-relay | prometheus)
+      lldpd | dnsmasq | nginx | kea-dhcp4-server | tftpd-hpa | isc-dhcp-relay | prometheus | postgresql)
         if command -v systemctl > /dev/null; then systemctl disable --quiet "$p" 2> /dev/null && log "disabled $p.service for the next boot (tests start their own)" || true; fi ;;
       cloud-init)
         if [ ! -e /etc/cloud/cloud-init.disabled ]; then mkdir -p /etc/cloud && touch /etc/cloud/cloud-init.disabled && log "cloud-init installed for its schema checks: off on this host (/etc/cloud/cloud-init.disabled)"; fi ;;
