@@ -6,3 +6,6 @@ export const sql = `
 CREATE INDEX leases_expires ON leases(expires_at);
 CREATE INDEX machines_ipv4 ON machines(ipv4) WHERE ipv4 IS NOT NULL;
 `;
+
+/** PostgreSQL: the same statements. */
+export const pg = sql;

@@ -10,3 +10,6 @@ DROP INDEX events_machine;
 CREATE INDEX events_machine ON events(machine_id, id) WHERE source <> 'dhcp';
 DROP INDEX leases_mac;
 `;
+
+/** PostgreSQL: the same statements. */
+export const pg = sql;

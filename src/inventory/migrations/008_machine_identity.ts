@@ -93,3 +93,32 @@ CREATE INDEX config_tokens_expiry ON config_tokens(expires_at);
 CREATE INDEX config_tokens_machine ON config_tokens(machine_id);
 CREATE INDEX config_tokens_version ON config_tokens(version_id);
 `;
+
+/**
+ * PostgreSQL reaches the same end state in place: machine and version ids are identities, which
+ * never hand out an id twice, so only explicitly inserted ids can be ahead of the sequence (it is
+ * moved past every machine id still named anywhere, as SQLite's sqlite_sequence is). Orphaned
+ * versions, tokens and desired versions go as in the rebuild, then the keys are added.
+ */
+export const pg = `
+SELECT setval(pg_get_serial_sequence('machines', 'id'), used.id)
+  FROM (SELECT GREATEST(
+    (SELECT max(id) FROM machines),
+    (SELECT max(machine_id) FROM events),
+    (SELECT max(machine_id) FROM config_versions),
+    (SELECT max(machine_id) FROM config_tokens)) AS id) used
+  WHERE used.id >= COALESCE(pg_sequence_last_value(pg_get_serial_sequence('machines', 'id')::regclass), 0) + 1;
+
+DELETE FROM machine_configs
+  WHERE machine_id NOT IN (SELECT id FROM machines)
+    OR version_id IN (SELECT id FROM config_versions WHERE machine_id NOT IN (SELECT id FROM machines));
+DELETE FROM config_tokens
+  WHERE machine_id NOT IN (SELECT id FROM machines)
+    OR version_id IN (SELECT id FROM config_versions WHERE machine_id NOT IN (SELECT id FROM machines));
+DELETE FROM config_versions WHERE machine_id NOT IN (SELECT id FROM machines);
+ALTER TABLE config_versions ADD FOREIGN KEY (machine_id) REFERENCES machines(id) ON DELETE CASCADE;
+-- No cascade on version_id (unchanged): deleting a version a token still names fails (retention must skip it).
+ALTER TABLE config_tokens ADD FOREIGN KEY (machine_id) REFERENCES machines(id) ON DELETE CASCADE;
+CREATE INDEX config_tokens_machine ON config_tokens(machine_id);
+CREATE INDEX config_tokens_version ON config_tokens(version_id);
+`;

@@ -26,3 +26,19 @@ BEGIN
   SELECT RAISE(ABORT, 'config versions are immutable');
 END;
 `;
+
+/** PostgreSQL: the same columns; the trigger keeps its function and gets the same WHEN condition. */
+export const pg = `
+ALTER TABLE profiles ADD COLUMN secrets BYTEA;
+ALTER TABLE bmcs ADD COLUMN option_secrets BYTEA;
+ALTER TABLE config_versions ADD COLUMN sealed BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE config_versions ADD COLUMN secrets BYTEA;
+CREATE INDEX config_versions_clear ON config_versions(id) WHERE sealed = 0;
+DROP TRIGGER config_versions_immutable ON config_versions;
+CREATE TRIGGER config_versions_immutable BEFORE UPDATE ON config_versions FOR EACH ROW
+WHEN (NOT (OLD.sealed = 0 AND NEW.sealed = 1 AND NEW.id = OLD.id AND NEW.machine_id = OLD.machine_id
+  AND NEW.machine_name = OLD.machine_name AND NEW.profile = OLD.profile AND NEW.profile_revision = OLD.profile_revision
+  AND NEW.format = OLD.format AND NEW.content_type = OLD.content_type AND NEW.sha256 = OLD.sha256
+  AND NEW.meta = OLD.meta AND NEW.created_at = OLD.created_at))
+EXECUTE FUNCTION config_versions_immutable();
+`;

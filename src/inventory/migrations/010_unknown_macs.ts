@@ -19,3 +19,20 @@ CREATE TABLE unknown_macs (
 );
 CREATE INDEX unknown_macs_last_seen ON unknown_macs(last_seen);
 `;
+
+/** PostgreSQL: the same table. */
+export const pg = `
+CREATE TABLE unknown_macs (
+  mac TEXT COLLATE "C" PRIMARY KEY,
+  arch BIGINT,
+  vendor_class TEXT COLLATE "C",
+  message_type TEXT COLLATE "C",
+  giaddr TEXT COLLATE "C",
+  circuit_id TEXT COLLATE "C",
+  remote_id TEXT COLLATE "C",
+  first_seen TEXT COLLATE "C" NOT NULL,
+  last_seen TEXT COLLATE "C" NOT NULL,
+  count BIGINT NOT NULL
+);
+CREATE INDEX unknown_macs_last_seen ON unknown_macs(last_seen);
+`;

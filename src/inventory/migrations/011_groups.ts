@@ -20,3 +20,18 @@ CREATE INDEX machines_serial ON machines(serial) WHERE serial IS NOT NULL;
 ALTER TABLE unknown_macs ADD COLUMN uuid TEXT;
 ALTER TABLE unknown_macs ADD COLUMN matched_group TEXT;
 `;
+
+/** PostgreSQL: the same table, indexes and columns. */
+export const pg = `
+CREATE TABLE machine_groups (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  doc TEXT COLLATE "C" NOT NULL,
+  bmc_secret BYTEA,
+  created_at TEXT COLLATE "C" NOT NULL,
+  updated_at TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX machines_uuid ON machines(lower(uuid)) WHERE uuid IS NOT NULL;
+CREATE INDEX machines_serial ON machines(serial) WHERE serial IS NOT NULL;
+ALTER TABLE unknown_macs ADD COLUMN uuid TEXT COLLATE "C";
+ALTER TABLE unknown_macs ADD COLUMN matched_group TEXT COLLATE "C";
+`;

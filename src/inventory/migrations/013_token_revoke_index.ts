@@ -10,3 +10,6 @@ export const sql = `
 CREATE INDEX config_tokens_machine_kind ON config_tokens(machine_id, kind);
 DROP INDEX config_tokens_machine;
 `;
+
+/** PostgreSQL: the same statements. */
+export const pg = sql;
