@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { assetImportSettingsSchema } from './assets/settings.js';
 import { bmcSettingsSchema } from './bmc/settings.js';
+import { applianceSettingsSchema } from './coordination/settings.js';
 import { dhcpSettingsSchema } from './dhcp/settings.js';
 import { AppError } from './errors.js';
 import { apiSettingsSchema } from './http/api-settings.js';
@@ -19,6 +20,8 @@ export const settingsSchema = z
     /** Directory of boot assets (loaders, test OS); the manifest lives there. */
     assetsDir: z.string().min(1).default('./boot-assets/build'),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    /** This appliance's name (site/rack) and the timing of roles shared with other appliances (#20). */
+    appliance: applianceSettingsSchema,
     http: httpSettingsSchema,
     /** The management API (operators, CLI): its own listener, with TLS. */
     api: apiSettingsSchema,

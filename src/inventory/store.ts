@@ -3,6 +3,7 @@ import { ApiTokenRepo } from './api-tokens.js';
 import { BmcRepo } from './bmcs.js';
 import { BootWriteQueue } from './boot-writes.js';
 import { ConfigRepo } from './configs.js';
+import { CoordinationRepo } from './coordination.js';
 import { type Db, type OpenDbOptions, openDb } from './db.js';
 import { EventRepo } from './events.js';
 import { prepareDataDir } from './file-modes.js';
@@ -45,6 +46,8 @@ export class Store {
   readonly inspections: InspectionRepo;
   /** Group commit of steady-state boots' tokens and trace rows (written before any token or event access). */
   readonly bootWrites: BootWriteQueue;
+  /** Leader leases and BMC locks shared by the appliances on this database (migration 014). */
+  readonly coordination: CoordinationRepo;
   /** In memory: where MACs were last seen (ProxyDHCP) and boot-binding refusal counts. */
   readonly sightings = new SightingBook();
 
@@ -64,6 +67,7 @@ export class Store {
     this.rollouts = new RolloutRepo(db, this.events);
     this.retention = new RetentionRepo(db);
     this.inspections = new InspectionRepo(db);
+    this.coordination = new CoordinationRepo(db);
     this.bootWrites = new BootWriteQueue(db, this.configs, this.events);
     const flushBoots = () => this.bootWrites.flush();
     this.configs.pendingWrites = flushBoots;

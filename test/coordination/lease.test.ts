@@ -1,0 +1,234 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Coordinator, ROLES, isBmcBusy } from '../../src/coordination/coordinator.js';
+import { LeaderLease, type LeaseTable } from '../../src/coordination/leader.js';
+import { decideLease, leaseTiming } from '../../src/coordination/lease-policy.js';
+import type { LeaseClaim, LeaseRecord } from '../../src/inventory/coordination.js';
+import { Store } from '../../src/inventory/store.js';
+import { silentLogger } from '../../src/log.js';
+import { FakeLeaseTable, FakeTimers } from '../fakes/lease-table.js';
+
+const T0 = 1_700_000_000_000;
+const row = (holder: string, expiresAt: number, epoch = 1): LeaseRecord => ({ name: 'r', holder, appliance: holder.split('#')[0]!, expiresAt, acquiredAt: T0 - 5000, epoch });
+const claim = (holder: string, now: number, extra: Partial<LeaseClaim> = {}): LeaseClaim => ({ holder, appliance: holder.split('#')[0]!, now, ttlMs: 9000, ...extra });
+
+/** Every case: current row, claim → who holds afterwards, with what expiry and epoch (null: refused). */
+const CASES: Array<[string, LeaseRecord | null, LeaseClaim, 'acquire' | 'renew' | 'steal' | 'busy', { holder: string; expiresAt: number; epoch: number; acquiredAt: number } | null]> = [
+  ['no row: acquire', null, claim('a#1', T0), 'acquire', { holder: 'a#1', expiresAt: T0 + 9000, epoch: 1, acquiredAt: T0 }],
+  ['own row, live: renew (acquiredAt kept)', row('a#1', T0 + 3000), claim('a#1', T0), 'renew', { holder: 'a#1', expiresAt: T0 + 9000, epoch: 1, acquiredAt: T0 - 5000 }],
+  ['own row, expired: renew', row('a#1', T0 - 1), claim('a#1', T0), 'renew', { holder: 'a#1', expiresAt: T0 + 9000, epoch: 1, acquiredAt: T0 - 5000 }],
+  ['other holder, live: busy', row('b#2', T0 + 1), claim('a#1', T0), 'busy', null],
+  ['other holder, expires exactly now: steal', row('b#2', T0, 4), claim('a#1', T0), 'steal', { holder: 'a#1', expiresAt: T0 + 9000, epoch: 5, acquiredAt: T0 }],
+  ['other holder, expired: steal', row('b#2', T0 - 10_000, 2), claim('a#1', T0), 'steal', { holder: 'a#1', expiresAt: T0 + 9000, epoch: 3, acquiredAt: T0 }],
+  ['other holder, live, forced (exclusive store): steal', row('b#2', T0 + 60_000), claim('a#1', T0, { force: true }), 'steal', { holder: 'a#1', expiresAt: T0 + 9000, epoch: 2, acquiredAt: T0 }],
+  ['same appliance, other process (restart), live: busy', row('a#9', T0 + 5000), claim('a#1', T0), 'busy', null],
+];
+
+const dirs: string[] = [];
+const stores: Store[] = [];
+afterEach(() => {
+  for (const s of stores.splice(0)) s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function sqliteDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'rb-coord-'));
+  dirs.push(d);
+  return d;
+}
+function open(dir: string): Store {
+  const s = Store.open(dir);
+  stores.push(s);
+  return s;
+}
+
+describe('lease rule (pure)', () => {
+  it.each(CASES)('%s', (_name, current, c, kind, after) => {
+    const d = decideLease('r', current, c);
+    expect(d.kind).toBe(kind);
+    if (d.kind !== 'busy') expect(d.next).toMatchObject(after!);
+    else expect(after).toBeNull();
+  });
+
+  it('timing: renewed three times per lease, the holder stops a fifth early, takeover within TTL + one retry', () => {
+    expect(leaseTiming(9000)).toEqual({ ttlMs: 9000, renewMs: 3000, marginMs: 1800, takeoverMs: 12_000 });
+  });
+});
+
+describe('lease rule in SQL (coordination_leases on SQLite) gives the same answers', () => {
+  it.each(CASES)('%s', (_name, current, c, kind, after) => {
+    const store = open(sqliteDir());
+    if (current) {
+      Store.rawDb(store)
+        .prepare('INSERT INTO coordination_leases (name, holder, appliance, expires_at, acquired_at, epoch) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(current.name, current.holder, current.appliance, current.expiresAt, current.acquiredAt, current.epoch);
+    }
+    const got = store.coordination.tryTake('r', c);
+    if (kind === 'busy') {
+      expect(got).toBeNull();
+      expect(store.coordination.get('r')).toEqual(current);
+    } else {
+      expect(got).toEqual({ name: 'r', appliance: c.appliance, ...after! });
+      expect(store.coordination.get('r')).toEqual(got);
+    }
+  });
+
+  it('release only by the holder', () => {
+    const repo = open(sqliteDir()).coordination;
+    repo.tryTake('r', claim('a#1', T0));
+    expect(repo.release('r', 'b#2')).toBe(false);
+    expect(repo.get('r')?.holder).toBe('a#1');
+    expect(repo.release('r', 'a#1')).toBe(true);
+    expect(repo.get('r')).toBeNull();
+    expect(repo.tryTake('r', claim('b#2', T0))?.holder).toBe('b#2');
+  });
+});
+
+function leader(table: LeaseTable, timers: FakeTimers, holder: string, extra: { exclusive?: boolean; changes?: boolean[] } = {}): LeaderLease {
+  return new LeaderLease({
+    table,
+    role: ROLES.rolloutRunner,
+    me: { holder, appliance: holder.split('#')[0]! },
+    timing: leaseTiming(9000),
+    now: timers.now,
+    log: silentLogger(),
+    timers,
+    ...(extra.exclusive ? { exclusive: true } : {}),
+    onChange: (held) => extra.changes?.push(held),
+  });
+}
+
+describe('LeaderLease with a fake clock', () => {
+  it('one of two holds; the standby takes over within TTL + one retry after the holder stops renewing; the old holder stopped acting before', () => {
+    const table = new FakeLeaseTable();
+    const timers = new FakeTimers(T0);
+    const aChanges: boolean[] = [];
+    const a = leader(table, timers, 'a#1', { changes: aChanges });
+    const b = leader(table, timers, 'b#1');
+    a.start();
+    b.start();
+    expect([a.held(), b.held()]).toEqual([true, false]);
+    timers.advance(60_000); // renewals keep a in place
+    expect([a.held(), b.held()]).toEqual([true, false]);
+    expect(table.get(ROLES.rolloutRunner)?.epoch).toBe(1);
+    // a freezes (its process stalls: no renewal, no timers): simulated by stopping its loop without releasing.
+    (a as unknown as { running: boolean }).running = false;
+    const frozenAt = timers.t;
+    let aStoppedAt: number | null = null;
+    let bTookAt: number | null = null;
+    for (let i = 0; i < 200; i++) {
+      timers.advance(100);
+      if (aStoppedAt === null && !a.held()) aStoppedAt = timers.t;
+      if (bTookAt === null && b.held()) bTookAt = timers.t;
+    }
+    expect(aStoppedAt).not.toBeNull();
+    expect(bTookAt).not.toBeNull();
+    expect(aStoppedAt!).toBeLessThan(bTookAt!); // never both
+    expect(bTookAt! - frozenAt).toBeLessThanOrEqual(leaseTiming(9000).takeoverMs);
+    expect(table.get(ROLES.rolloutRunner)).toMatchObject({ holder: 'b#1', epoch: 2 });
+    // a comes back: it claims, finds b, stays out.
+    expect(a.claim()).toBe(false);
+    expect(aChanges).toEqual([true]);
+  });
+
+  it('a holder cut off from the database keeps acting only until its last claim runs out (less the margin), then stops by itself', () => {
+    const table = new FakeLeaseTable();
+    const timers = new FakeTimers(T0);
+    const a = leader(table, timers, 'a#1');
+    a.start();
+    const lastClaim = timers.t;
+    table.down = true;
+    timers.advance(7000);
+    expect(a.held()).toBe(true); // 7.0 s < 9 s − 1.8 s
+    timers.advance(300);
+    expect(a.held()).toBe(false);
+    expect(timers.t - lastClaim).toBeLessThan(9000); // before the row expires for anyone else
+    table.down = false;
+    timers.advance(3000);
+    expect(a.held()).toBe(true); // its own row: renewed when the database is back
+  });
+
+  it('stop() releases: the standby takes over at its next claim, not after the TTL', () => {
+    const table = new FakeLeaseTable();
+    const timers = new FakeTimers(T0);
+    const a = leader(table, timers, 'a#1');
+    const b = leader(table, timers, 'b#1');
+    a.start();
+    b.start();
+    a.stop();
+    expect(a.held()).toBe(false);
+    timers.advance(3000);
+    expect(b.held()).toBe(true);
+  });
+
+  it('exclusive (SQLite behind the data-dir lock): a restarted process takes its dead predecessor\'s live row at once', () => {
+    const table = new FakeLeaseTable();
+    const timers = new FakeTimers(T0);
+    leader(table, timers, 'a#old').claim();
+    const fresh = leader(table, timers, 'a#new', { exclusive: true });
+    expect(fresh.claim()).toBe(true);
+    const shared = leader(table, timers, 'a#other');
+    expect(shared.claim()).toBe(false); // the force is for the first claim of an exclusive store only
+  });
+});
+
+describe('two coordinators on one SQLite file (two Store connections)', () => {
+  it('one rollout runner: the second takes over after the first stops renewing, and a clean stop hands over at once', () => {
+    const dir = sqliteDir();
+    const timers = new FakeTimers(T0);
+    const mk = (name: string) => new Coordinator({ table: open(dir).coordination, appliance: name, leaseMs: 9000, now: timers.now, timers, log: silentLogger() });
+    const a = mk('site1/r1');
+    const b = mk('site1/r2');
+    const la = a.leader(ROLES.rolloutRunner);
+    const lb = b.leader(ROLES.rolloutRunner);
+    la.start();
+    lb.start();
+    timers.advance(30_000);
+    expect([la.held(), lb.held()]).toEqual([true, false]);
+    // Retention is a separate role: b can hold it while a runs rollouts.
+    const rb = b.leader(ROLES.retention);
+    rb.start();
+    expect(rb.held()).toBe(true);
+    (la as unknown as { running: boolean }).running = false; // a stalls
+    timers.advance(12_000);
+    expect([la.held(), lb.held()]).toEqual([false, true]);
+    b.stop();
+    expect(open(dir).coordination.get(ROLES.rolloutRunner)).toBeNull();
+    expect(la.claim()).toBe(true);
+  });
+
+  it('a BMC operated by one appliance is refused to the other (bmc-busy) until released; one appliance\'s concurrent calls share its hold', async () => {
+    const dir = sqliteDir();
+    const timers = new FakeTimers(T0);
+    const mk = (name: string) => new Coordinator({ table: open(dir).coordination, appliance: name, leaseMs: 9000, bmcLockMs: 6000, now: timers.now, timers, log: silentLogger() });
+    const a = mk('r1');
+    const b = mk('r2');
+    let finish!: () => void;
+    const slow = a.withBmc(7, 'bmc.power', () => new Promise<string>((r) => (finish = () => r('done'))));
+    const second = a.withBmc(7, 'bmc.bootdev', async () => 'also'); // same appliance: shares the hold
+    expect(await second).toBe('also');
+    const refused = await b.withBmc(7, 'bmc.power', async () => 'sent').catch((e: unknown) => e);
+    expect(isBmcBusy(refused)).toBe(true);
+    expect((refused as Error).message).toMatch(/busy: appliance r1/);
+    // Renewed while the operation runs: still refused long after the lock's TTL.
+    timers.advance(20_000);
+    expect(isBmcBusy(await b.withBmc(7, 'bmc.power', async () => 'sent').catch((e: unknown) => e))).toBe(true);
+    expect(await b.withBmc(8, 'bmc.power', async () => 'other BMC')).toBe('other BMC');
+    finish();
+    expect(await slow).toBe('done');
+    expect(await b.withBmc(7, 'bmc.power', async () => 'sent')).toBe('sent');
+  });
+
+  it('a dead appliance\'s BMC lock frees itself after its TTL', async () => {
+    const dir = sqliteDir();
+    const timers = new FakeTimers(T0);
+    const repo = open(dir).coordination;
+    repo.tryTake('bmc:7', { holder: 'dead#1', appliance: 'dead', now: T0, ttlMs: 6000 });
+    const b = new Coordinator({ table: open(dir).coordination, appliance: 'r2', leaseMs: 9000, bmcLockMs: 6000, now: timers.now, timers, log: silentLogger() });
+    expect(isBmcBusy(await b.withBmc(7, 'bmc.power', async () => 1).catch((e: unknown) => e))).toBe(true);
+    timers.advance(6000);
+    expect(await b.withBmc(7, 'bmc.power', async () => 1)).toBe(1);
+    expect(repo.get('bmc:7')).toBeNull();
+  });
+});
