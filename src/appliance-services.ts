@@ -8,6 +8,7 @@ import { type NeighbourLookup, NeighbourTable } from './net/client-mac.js';
 import { type RolloutBackground, buildRollouts } from './rollout/services.js';
 import { grubTftpHandler } from './secureboot/tftp.js';
 import type { Settings } from './settings.js';
+import { type Coordinator, ROLES } from './coordination/coordinator.js';
 import { TftpHandlerRegistry } from './tftp/handlers.js';
 
 /**
@@ -40,19 +41,21 @@ export interface ServiceInputs {
   publicUrl: () => string;
   /** Test seams of the BMC drivers (fake clock, datagrams, HTTP transport). */
   powerSeams?: PowerServiceSeams;
+  /** Leases and BMC locks shared with the other appliances on the inventory (main.ts; absent: alone). */
+  coordinator?: Coordinator;
 }
 
 /** Builds every service once; nothing starts until startBackground (the listeners are main.ts's). */
 export function buildServices(o: ServiceInputs): ApplianceServices {
   const { settings, store, log } = o;
   const assets = new AssetRegistry(settings.assetsDir, settings.dataDir);
-  const power = new PowerService(store, settings.bmc, log, o.powerSeams);
+  const power = new PowerService(store, settings.bmc, log, o.powerSeams, o.coordinator);
   const boot = new BootService({ store, settings, assets, log: log.child({ subsys: 'boot' }) });
   const neighbours = new NeighbourTable();
   const tftpHandlers = new TftpHandlerRegistry();
   // GRUB-net (Debian's signed GRUB) reads its configs over TFTP: the same answers as /grub/*.
   tftpHandlers.register(grubTftpHandler({ store, settings, log: log.child({ subsys: 'grub' }), assets, boot, neighbourMac: neighbours.lookup }, o.publicUrl));
-  const rollouts = buildRollouts({ store, settings: settings.rollout, power, assets, log });
+  const rollouts = buildRollouts({ store, settings: settings.rollout, power, assets, log, ...(o.coordinator ? { leader: o.coordinator.leader(ROLES.rolloutRunner) } : {}) });
   const metrics = new Metrics({ store });
   return { assets, power, tftpHandlers, rollouts, metrics, boot, neighbours };
 }

@@ -14,6 +14,7 @@ import { type HttpSend, nodeHttp } from './redfish/http.js';
 import type { RedfishQuirks } from './redfish/quirks.js';
 import type { BmcSettings } from './settings.js';
 import { EVENT } from '../lifecycle/event-kinds.js';
+import { type BmcLocks, isBmcBusy } from '../coordination/coordinator.js';
 
 /** Test seams: fake clock, datagram factory, HTTP transport. */
 export interface PowerServiceSeams {
@@ -49,6 +50,13 @@ export class PowerService implements MachinePower {
     private readonly settings: BmcSettings,
     log: Logger,
     private readonly seams: PowerServiceSeams = {},
+    /**
+     * Locks shared with the other appliances on the inventory: power actions and boot-device
+     * changes run holding the BMC's lock row, taken before the driver's in-process mutex; a BMC
+     * another appliance is operating is refused at once (CONFLICT, reason bmc-busy, HTTP 409).
+     * Reads (status, boot device read-back) take no lock. Absent: this appliance is alone.
+     */
+    private readonly locks?: BmcLocks,
   ) {
     this.limiter = new Semaphore(settings.maxConcurrent);
     this.log = log.child({ subsys: 'bmc' });
@@ -76,7 +84,7 @@ export class PowerService implements MachinePower {
 
   /** Runs a power action (on, off, soft-off, cycle, reset). */
   async powerAction(machineId: number, action: PowerAction): Promise<PowerResult> {
-    return this.traced(machineId, 'bmc.power', { action }, async (d) => {
+    return this.traced(machineId, 'bmc.power', { action, locked: true }, async (d) => {
       const fn = { on: d.on, off: d.off, 'soft-off': d.softOff, cycle: d.cycle, reset: d.reset }[action];
       await fn.call(d);
       return { result: { machineId, action }, detail: {} };
@@ -85,7 +93,7 @@ export class PowerService implements MachinePower {
 
   /** Sets the next (or every) boot device. */
   async setBootDevice(machineId: number, o: BootOverride): Promise<BootOverride> {
-    return this.traced(machineId, 'bmc.bootdev', { op: 'set', ...o }, async (d) => {
+    return this.traced(machineId, 'bmc.bootdev', { op: 'set', ...o, locked: true }, async (d) => {
       await d.setBootDevice(o);
       return { result: o, detail: {} };
     });
@@ -112,22 +120,30 @@ export class PowerService implements MachinePower {
     c.close?.();
   }
 
+  /** Runs one operation, recorded in the trace; `locked` in `withLock` runs it under the BMC's lock row. */
   private async traced<T>(
     machineId: number,
     kind: string,
-    base: Record<string, unknown>,
+    withLock: Record<string, unknown> & { locked?: boolean },
     fn: (d: PowerDriver) => Promise<{ result: T; detail: Record<string, unknown> }>,
   ): Promise<T> {
+    const { locked, ...base } = withLock;
     const started = Date.now();
     const bmc = this.store.bmcs.get(machineId);
     const where = { type: bmc.type, address: bmc.address };
+    const run = () => fn(this.driverFor(machineId));
     try {
-      const { result, detail } = await fn(this.driverFor(machineId));
+      const { result, detail } = await (locked && this.locks ? this.locks.withBmc(machineId, kind, run) : run());
       const ms = Date.now() - started;
       this.store.events.add({ machineId, source: 'bmc', kind, detail: { ...base, ...detail, bmc: where, ms } });
       this.log.info({ machineId, kind, ...base, ms }, 'bmc operation done');
       return result;
     } catch (e) {
+      if (isBmcBusy(e)) {
+        // Nothing was sent: not an operation of this appliance, so not in the trace.
+        this.log.info({ machineId, kind, ...base, holder: (e.details as { appliance?: unknown }).appliance }, 'bmc busy on another appliance');
+        throw e;
+      }
       const err = isAppError(e) ? e : new AppError('BMC_ERROR', (e as Error).message, { cause: e });
       this.store.events.add({
         machineId,

@@ -3,6 +3,11 @@ import type { Service } from '../service.js';
 import type { PruneCounts, RetentionRepo, RetentionSettings } from './retention.js';
 import type { Store } from './store.js';
 
+/** Whether this appliance runs retention now (the `retention` lease; src/coordination/leader.ts). */
+export interface RetentionLeader {
+  held(): boolean;
+}
+
 /** Timer functions (tests pass fake ones). */
 export interface RetentionTimers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -38,7 +43,7 @@ export class RetentionService {
   readonly totals: PruneCounts = { eventsByAge: 0, eventsByCount: 0, configVersions: 0, expiredTokens: 0 };
 
   constructor(
-    private readonly o: { store: Store; settings: RetentionSettings; log: Logger; timers?: RetentionTimers },
+    private readonly o: { store: Store; settings: RetentionSettings; log: Logger; timers?: RetentionTimers; leader?: RetentionLeader },
   ) {
     this.repo = o.store.retention;
     this.timers = o.timers ?? systemRetentionTimers;
@@ -102,6 +107,11 @@ export class RetentionService {
   private tick(): void {
     this.timer = undefined;
     let more = false;
+    // Appliances sharing the inventory prune it once: the holder of the retention lease does.
+    if (this.o.leader && !this.o.leader.held()) {
+      this.schedule(this.o.settings.intervalSeconds * 1000);
+      return;
+    }
     try {
       const c = this.step();
       more = c.more;
@@ -118,8 +128,8 @@ function total(c: PruneCounts): number {
 }
 
 /** Starts retention for the composition root (main.ts): `services.push(startRetention(ctx))`. */
-export function startRetention(ctx: { store: Store; settings: { retention: RetentionSettings }; log: Logger }, timers?: RetentionTimers): Service {
-  const svc = new RetentionService({ store: ctx.store, settings: ctx.settings.retention, log: ctx.log.child({ subsys: 'retention' }), ...(timers ? { timers } : {}) });
+export function startRetention(ctx: { store: Store; settings: { retention: RetentionSettings }; log: Logger; leader?: RetentionLeader }, timers?: RetentionTimers): Service {
+  const svc = new RetentionService({ store: ctx.store, settings: ctx.settings.retention, log: ctx.log.child({ subsys: 'retention' }), ...(timers ? { timers } : {}), ...(ctx.leader ? { leader: ctx.leader } : {}) });
   svc.start();
   return {
     name: 'retention',

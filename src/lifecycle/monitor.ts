@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { type AwaitedBoot, type ReadinessKind, type ReadinessSource, type ReadinessVerdict, readinessKindOf } from './readiness.js';
 import { PollLoop } from '../poll-loop.js';
 import { EVENT, reportKind } from './event-kinds.js';
+import type { Leadership } from '../coordination/leader.js';
 
 /** States in which a machine's latest network boot has not finished yet. */
 const AWAITING: ReadonlySet<MachineState> = new Set(['booting', 'configured', 'installing', 'installed']);
@@ -17,6 +18,8 @@ export interface ReadinessMonitorDeps {
   /** Resolves spec.install.image (asset name or sha256:<hex>) to its bare hex digest. */
   imageDigestOf: (ref: string) => string | undefined;
   log: Logger;
+  /** The rollout runner's lease when appliances share the inventory: only its holder polls. */
+  leader?: Leadership;
 }
 
 /** The latest network boot of a machine from its trace (with the event id it started at). */
@@ -107,7 +110,7 @@ export class ReadinessMonitor {
 
   constructor(deps: ReadinessMonitorDeps) {
     this.deps = { ...deps, log: deps.log.child({ subsys: 'readiness' }) };
-    this.loop = new PollLoop(() => pollReadiness(this.deps), (err) => this.deps.log.error({ err }, 'readiness pass failed'));
+    this.loop = new PollLoop(async () => (this.deps.leader?.held() === false ? [] : pollReadiness(this.deps)), (err) => this.deps.log.error({ err }, 'readiness pass failed'));
   }
 
   /** One pass now (or the one in flight). */

@@ -7,6 +7,7 @@ import { type StepOutcome, errorReason, runStep } from './steps.js';
 import type { RolloutRows, RolloutStore } from './store.js';
 import { PollLoop } from '../poll-loop.js';
 import { rolloutMachineKind, rolloutStateKind } from '../lifecycle/event-kinds.js';
+import type { Leadership } from '../coordination/leader.js';
 
 /** What the runner works with. */
 export interface RunnerDeps {
@@ -17,6 +18,11 @@ export interface RunnerDeps {
   log: Logger;
   /** After a restart, how long a power cycle that may have been sent gets to show boot evidence (default 120 s). */
   cycleGraceMs?: number;
+  /**
+   * The `rollout-runner` lease when appliances share the inventory: nothing is stepped unless it
+   * is held, checked again before every step (absent: this runner is the only one).
+   */
+  leader?: Leadership;
 }
 
 /** Most steps one machine may take in one tick (a step that waits ends the tick for it). */
@@ -28,8 +34,9 @@ export function storedSpec(r: RolloutRecord): RolloutSpec {
 }
 
 /**
- * The persisted rollout state machine. Every decision is re-read from SQLite at each tick, so a
- * new runner on the same database (after SIGKILL) continues exactly where the old one stopped.
+ * The persisted rollout state machine. Every decision is re-read from the database at each tick,
+ * so a new runner on the same database (after SIGKILL, or another appliance taking the lease
+ * over) continues exactly where the old one stopped.
  */
 export class RolloutRunner {
   private readonly repo: RolloutRows;
@@ -57,7 +64,13 @@ export class RolloutRunner {
     return this.loop.stop();
   }
 
+  /** True while this runner may step (it holds the lease, or there is none to hold). */
+  private leading(): boolean {
+    return this.deps.leader?.held() ?? true;
+  }
+
   private async round(): Promise<void> {
+    if (!this.leading()) return;
     for (const r of this.repo.list({ active: true }).reverse()) {
       try {
         await this.advanceRollout(r.id);
@@ -69,7 +82,7 @@ export class RolloutRunner {
 
   private async advanceRollout(id: number): Promise<void> {
     const r = this.repo.get(id);
-    if (FINISHED_STATES.has(r.state)) return;
+    if (FINISHED_STATES.has(r.state) || !this.leading()) return;
     const spec = storedSpec(r);
     const members = this.repo.members(id);
     const d = decide(r.state, members, spec.maxUnavailable);
@@ -100,6 +113,8 @@ export class RolloutRunner {
   /** Runs the machine's steps until one has to wait, the row changed under us, or it settles. */
   private async drive(rolloutId: number, machineId: number, spec: RolloutSpec): Promise<void> {
     for (let i = 0; i < MAX_STEPS_PER_TICK; i++) {
+      // A holder that lost the lease stops here: the step it finished is recorded, no new one starts.
+      if (!this.leading()) return;
       const r = this.repo.get(rolloutId);
       if (FINISHED_STATES.has(r.state)) return;
       const member = this.repo.members(rolloutId).find((m) => m.machineId === machineId);

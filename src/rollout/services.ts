@@ -10,6 +10,7 @@ import { liveEffects } from './live.js';
 import { RolloutRunner } from './runner.js';
 import type { RolloutSettings } from './settings.js';
 import { inventoryVersions } from './versions.js';
+import type { LeaderLease } from '../coordination/leader.js';
 
 /** What the rollout routes use: version control, and the runner to nudge after an operator action. */
 export interface RolloutServices {
@@ -46,7 +47,16 @@ export function rolloutVersions(store: Store, assets: AssetRegistry): VersionCon
  * Builds the rollout runner (when rollout.enabled) over the given power control, and the
  * readiness monitor (when a kubeconfig is set as well). Nothing runs until start().
  */
-export function buildRollouts(o: { store: Store; settings: RolloutSettings; power: MachinePower; assets: AssetRegistry; log: Logger; now?: () => number }): RolloutBackground {
+export function buildRollouts(o: {
+  store: Store;
+  settings: RolloutSettings;
+  power: MachinePower;
+  assets: AssetRegistry;
+  log: Logger;
+  now?: () => number;
+  /** The `rollout-runner` lease (appliances sharing the inventory): claimed from start() to stop(). */
+  leader?: LeaderLease;
+}): RolloutBackground {
   const cfg = o.settings;
   const now = o.now ?? Date.now;
   const digestOf = imageDigestOf(o.assets);
@@ -55,23 +65,26 @@ export function buildRollouts(o: { store: Store; settings: RolloutSettings; powe
   const kubeClient = cfg.kubeconfig ? () => (kube ??= KubeClient.fromFile(cfg.kubeconfig!)) : undefined;
   const hooks = { timeoutMs: cfg.httpTimeoutMs, ...(kubeClient ? { kube: kubeClient } : {}) };
   const runner = cfg.enabled
-    ? new RolloutRunner({ store: o.store, effects: liveEffects(o.power, hooks, now), versions, log: o.log, cycleGraceMs: cfg.cycleGraceSec * 1000 })
+    ? new RolloutRunner({ store: o.store, effects: liveEffects(o.power, hooks, now), versions, log: o.log, cycleGraceMs: cfg.cycleGraceSec * 1000, ...(o.leader ? { leader: o.leader } : {}) })
     : undefined;
   const monitor =
     runner && kubeClient
-      ? new ReadinessMonitor({ store: o.store, sources: { report: reportReadiness, kubernetes: kubernetesReadiness(kubeClient) }, imageDigestOf: digestOf, log: o.log })
+      ? new ReadinessMonitor({ store: o.store, sources: { report: reportReadiness, kubernetes: kubernetesReadiness(kubeClient) }, imageDigestOf: digestOf, log: o.log, ...(o.leader ? { leader: o.leader } : {}) })
       : undefined;
   return {
     versions,
     ...(runner ? { runner } : {}),
     ...(monitor ? { monitor } : {}),
     start: () => {
+      if (runner) o.leader?.start();
       runner?.start(cfg.tickMs);
       monitor?.start(cfg.tickMs);
     },
     stop: async () => {
       await monitor?.stop();
       await runner?.stop();
+      // Released once nothing steps any more: a standby takes over at its next claim.
+      o.leader?.stop();
     },
   };
 }
