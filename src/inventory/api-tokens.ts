@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { Role } from '../model/roles.js';
 import type { Db } from './db.js';
+import { isUniqueViolation } from './sql-errors.js';
 
 /** An API token as shown outside the process: never its secret, never its digest. */
 export interface ApiTokenInfo {
@@ -96,12 +97,13 @@ export class ApiTokenRepo {
     const secret = generateTokenSecret();
     const expires = t.ttlSeconds === undefined ? null : nowMs + t.ttlSeconds * 1000;
     try {
-      const r = this.db
-        .prepare('INSERT INTO api_tokens (name, role, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
-        .run(t.name, t.role, hashTokenSecret(secret), nowMs, expires);
-      return { token: this.get(Number(r.lastInsertRowid)), secret };
+      const id = this.db
+        .prepare('INSERT INTO api_tokens (name, role, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id')
+        .pluck()
+        .get(t.name, t.role, hashTokenSecret(secret), nowMs, expires) as number;
+      return { token: this.get(id), secret };
     } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && /api_tokens\.name/.test((e as Error).message)) {
+      if (isUniqueViolation(e, { columns: 'api_tokens.name', constraint: 'api_tokens_name_key' })) {
         throw new AppError('CONFLICT', `token name ${JSON.stringify(t.name)} is taken (names of revoked tokens stay taken)`, {
           cause: e,
         });

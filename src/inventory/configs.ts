@@ -129,13 +129,14 @@ export class ConfigRepo {
     return this.db.transaction(() => {
       const same = this.stmts.get(`SELECT ${COLUMNS} FROM config_versions WHERE machine_id = ? AND format = ? AND sha256 = ?`).get(v.machineId, v.format, v.sha256) as VersionRow | undefined;
       if (same) return { version: toVersion(same), created: false };
-      const r = this.stmts.get(
+      const id = this.stmts.get(
         `INSERT INTO config_versions (machine_id, machine_name, profile, profile_revision, format, content_type,
-         body, sealed, secrets, sha256, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
-      ).run(v.machineId, v.machineName, v.profile, v.profileRevision, v.format, v.contentType,
+         body, sealed, secrets, sha256, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?) RETURNING id`,
+        { value: true },
+      ).get(v.machineId, v.machineName, v.profile, v.profileRevision, v.format, v.contentType,
           this.box.sealBytes(v.body), v.secrets?.length ? sealJson(this.box, v.secrets) : null, v.sha256,
           JSON.stringify(v.meta), nowIso());
-      const row = this.stmts.get(`SELECT ${COLUMNS} FROM config_versions WHERE id = ?`).get(r.lastInsertRowid) as VersionRow;
+      const row = this.stmts.get(`SELECT ${COLUMNS} FROM config_versions WHERE id = ?`).get(id) as VersionRow;
       return { version: toVersion(row), created: true };
     })();
   }

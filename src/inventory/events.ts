@@ -60,6 +60,7 @@ type QueuedRow = [at: string, mac: string | null, machineId: number | null | und
  */
 export class EventRepo {
   private readonly insert;
+  private readonly insertReturning;
   private readonly machineOfMac;
   private queued: QueuedRow[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -75,16 +76,17 @@ export class EventRepo {
     private readonly maxDelayMs = 100,
     private readonly maxQueued = 5000,
   ) {
-    this.insert = db.prepare(
-      'INSERT INTO events (at, mac, machine_id, source, kind, detail) VALUES (?, ?, ?, ?, ?, ?)',
-    );
+    const insert = 'INSERT INTO events (at, mac, machine_id, source, kind, detail) VALUES (?, ?, ?, ?, ?, ?)';
+    this.insert = db.prepare(insert);
+    // The id of an added row (queued rows are written without: nobody asks for theirs).
+    this.insertReturning = db.prepare(`${insert} RETURNING id`).pluck();
     this.machineOfMac = db.prepare('SELECT machine_id FROM interfaces WHERE mac = ?').pluck();
   }
 
   /** Appends an event now (after the queued ones); the machine is found from the MAC when not given. */
   add(e: NewEvent): number {
     this.flush();
-    return this.write([nowIso(), e.mac ?? null, e.machineId, e.source, e.kind, JSON.stringify(e.detail ?? {})]);
+    return this.write([nowIso(), e.mac ?? null, e.machineId, e.source, e.kind, JSON.stringify(e.detail ?? {})], true);
   }
 
   /** Queues an event stamped now; it is written within `maxDelayMs` or before the next read or add. */
@@ -115,10 +117,13 @@ export class EventRepo {
     }
   }
 
-  private write(r: QueuedRow): number {
+  /** Writes one row; its id when `withId` (0 otherwise). */
+  private write(r: QueuedRow, withId = false): number {
     const [at, mac, given, source, kind, detail] = r;
     const machineId = given ?? (mac ? ((this.machineOfMac.get(mac) as number | undefined) ?? null) : null);
-    return Number(this.insert.run(at, mac, machineId, source, kind, detail).lastInsertRowid);
+    if (withId) return this.insertReturning.get(at, mac, machineId, source, kind, detail) as number;
+    this.insert.run(at, mac, machineId, source, kind, detail);
+    return 0;
   }
 
   /** The id of the newest event (0 for none), queued rows written first. */

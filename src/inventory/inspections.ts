@@ -42,13 +42,14 @@ export class InspectionRepo {
   /** Stores one report and drops the machine's reports beyond the newest `kept`. */
   add(r: { machineId: number; facts: Record<string, unknown>; client: string | null; at: Date }): Inspection {
     const receivedAt = r.at.toISOString();
-    const info = this.db
-      .prepare('INSERT INTO inspections (machine_id, facts, client, received_at) VALUES (?, ?, ?, ?)')
-      .run(r.machineId, JSON.stringify(r.facts), r.client, receivedAt);
+    const id = this.db
+      .prepare('INSERT INTO inspections (machine_id, facts, client, received_at) VALUES (?, ?, ?, ?) RETURNING id')
+      .pluck()
+      .get(r.machineId, JSON.stringify(r.facts), r.client, receivedAt) as number;
     this.db
       .prepare('DELETE FROM inspections WHERE machine_id = ? AND id NOT IN (SELECT id FROM inspections WHERE machine_id = ? ORDER BY id DESC LIMIT ?)')
       .run(r.machineId, r.machineId, this.kept);
-    return { id: Number(info.lastInsertRowid), machineId: r.machineId, facts: r.facts, client: r.client, receivedAt };
+    return { id, machineId: r.machineId, facts: r.facts, client: r.client, receivedAt };
   }
 
   /** A machine's reports, newest first. */

@@ -63,7 +63,7 @@ export class LeaseRepo {
     this.byIpStmt = db.prepare('SELECT * FROM leases WHERE ip = ?');
     this.byMacStmt = db.prepare('SELECT * FROM leases WHERE mac = ? ORDER BY updated_at DESC');
     this.expireStmt = db.prepare("UPDATE leases SET state = 'expired', updated_at = ? WHERE state = 'active' AND expires_at <= ?");
-    const hosts = 'SELECT m.id AS machineId, i.mac, m.ipv4, m.profile, m.state FROM machines m LEFT JOIN interfaces i ON i.machine_id = m.id';
+    const hosts = 'SELECT m.id AS "machineId", i.mac, m.ipv4, m.profile, m.state FROM machines m LEFT JOIN interfaces i ON i.machine_id = m.id';
     this.hostsStmt = db.prepare(hosts);
     this.hostStmt = db.prepare(`${hosts} WHERE m.id = ?`);
   }

@@ -253,10 +253,11 @@ export class MachineRepo {
       if (this.byName.get(input.name)) throw new AppError('CONFLICT', `machine name ${input.name} already exists`);
       this.assertMacsFree(macs);
       this.assertIpFree(input.ipv4 ?? null);
-      const r = this.stmts.get(
+      const id = this.stmts.get(
         `INSERT INTO machines (name, labels, profile, state, uuid, serial, ipv4, facts, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        { value: true },
+      ).get(
           input.name,
           JSON.stringify(input.labels ?? {}),
           input.profile ?? null,
@@ -267,8 +268,7 @@ export class MachineRepo {
           JSON.stringify(input.facts ?? {}),
           now,
           now,
-        );
-      const id = Number(r.lastInsertRowid);
+        ) as number;
       this.setMacs(id, macs);
       return this.get(id);
     })();

@@ -36,6 +36,19 @@ export interface PruneCounts {
 /** Machines looked at per config-version step (each costs a few indexed queries). */
 const MACHINES_PER_STEP = 50;
 
+/** A LIMIT that keeps every row: OFFSET needs one in SQLite, and PostgreSQL refuses SQLite's -1. */
+const ALL_ROWS = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A version id read from an event's JSON detail: SQLite's json_extract gives a JSON number as a
+ * number, PostgreSQL's `->>` (what json_extract becomes there) as its text.
+ */
+function versionIdOf(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^[0-9]{1,15}$/.test(v)) return Number(v);
+  return undefined;
+}
+
 /** The SQL of retention: each method deletes at most `limit` rows in one transaction. */
 export class RetentionRepo {
   /** Writes queued boots first (BootWriteQueue.flush): a version a queued token names is kept. */
@@ -70,7 +83,7 @@ export class RetentionRepo {
   /** Deletes config tokens that expired before `nowMs` (they only keep their versions alive). */
   pruneExpiredTokens(nowMs: number, limit: number): number {
     return this.db
-      .prepare('DELETE FROM config_tokens WHERE rowid IN (SELECT rowid FROM config_tokens WHERE expires_at <= ? LIMIT ?)')
+      .prepare('DELETE FROM config_tokens WHERE hash IN (SELECT hash FROM config_tokens WHERE expires_at <= ? LIMIT ?)')
       .run(nowMs, limit).changes;
   }
 
@@ -102,12 +115,13 @@ export class RetentionRepo {
         const kept = this.referencedVersions(machineId);
         if (kept.all) continue;
         const old = this.db
-          .prepare('SELECT id, sha256 FROM config_versions WHERE machine_id = ? ORDER BY id DESC LIMIT -1 OFFSET ?')
-          .all(machineId, keep) as Array<{ id: number; sha256: string }>;
+          .prepare('SELECT id, sha256 FROM config_versions WHERE machine_id = ? ORDER BY id DESC LIMIT ? OFFSET ?')
+          .all(machineId, ALL_ROWS, keep) as Array<{ id: number; sha256: string }>;
         for (const v of old) {
           if (kept.ids.has(v.id) || kept.digests.has(v.sha256.toLowerCase())) continue;
           try {
-            deleted += del.run(v.id).changes;
+            // In a savepoint: a failed statement aborts a PostgreSQL transaction, not only itself.
+            deleted += this.db.transaction(() => del.run(v.id).changes)();
           } catch {
             // A reference this repo does not know about (a newer table's foreign key): kept.
           }
@@ -134,18 +148,18 @@ export class RetentionRepo {
          WHERE machine_id = ? AND source <> 'dhcp' AND kind LIKE 'report.%' ORDER BY id DESC LIMIT 1`,
       )
       .pluck()
-      .get(machineId) as number | null | undefined;
-    if (typeof report === 'number') ids.add(report);
+      .get(machineId);
+    const reportId = versionIdOf(report);
+    if (reportId !== undefined) ids.add(reportId);
     const digests = new Set<string>();
     let all = false;
     const rollouts = this.db
       .prepare(
-        `SELECT json_extract(from_version, '$.configDigest'), json_extract(to_version, '$.configDigest')
+        `SELECT json_extract(from_version, '$.configDigest') AS from_digest, json_extract(to_version, '$.configDigest') AS to_digest
          FROM rollout_machines WHERE machine_id = ?`,
       )
-      .raw()
-      .all(machineId) as Array<[unknown, unknown]>;
-    for (const d of rollouts.flat()) {
+      .all(machineId) as Array<{ from_digest: unknown; to_digest: unknown }>;
+    for (const d of rollouts.flatMap((r) => [r.from_digest, r.to_digest])) {
       if (d === null || d === undefined) continue;
       const parsed = typeof d === 'string' ? tryParseDigest(d) : null;
       // A SHA-512 pin (Ignition) is not a column: every version of that machine stays.

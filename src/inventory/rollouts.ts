@@ -1,6 +1,7 @@
 import { AppError } from '../errors.js';
 import type { BootEvent, EventRepo } from './events.js';
 import type { Db } from './db.js';
+import { type UniqueTarget, isUniqueViolation } from './sql-errors.js';
 
 /** Where a rollout as a whole stands. */
 export const ROLLOUT_STATES = ['running', 'paused', 'rolling-back', 'succeeded', 'aborted', 'rolled-back', 'failed'] as const;
@@ -97,6 +98,9 @@ const COLUMN: Record<keyof MachineRowPatch, string> = {
 };
 const JSON_FIELDS = new Set(['fromVersion', 'toVersion', 'trace']);
 
+/** The one-holder-per-machine index (migration 005). */
+const ONE_HOLDER: UniqueTarget = { columns: 'rollout_machines.machine_id', constraint: 'rollout_machines_one_holder' };
+
 type Row = Record<string, unknown>;
 const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : null);
 
@@ -149,17 +153,20 @@ export class RolloutRepo {
    */
   create(input: { name: string | null; spec: unknown; members: PlannedMember[]; now: number }): RolloutRecord {
     return this.db.transaction(() => {
-      const r = this.db
-        .prepare('INSERT INTO rollouts (name, spec, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)')
-        .run(input.name, JSON.stringify(input.spec), 'running', input.now, input.now);
-      const id = Number(r.lastInsertRowid);
+      const id = this.db
+        .prepare('INSERT INTO rollouts (name, spec, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id')
+        .pluck()
+        .get(input.name, JSON.stringify(input.spec), 'running', input.now, input.now) as number;
       const ins = this.db.prepare(
         `INSERT INTO rollout_machines (rollout_id, machine_id, name, batch, position, canary, to_version)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       );
       for (const m of input.members) {
         try {
-          ins.run(id, m.machineId, m.name, m.batch, m.position, m.canary ? 1 : 0, m.toVersion === undefined ? null : JSON.stringify(m.toVersion));
+          // In a savepoint, so the holder can still be read after a refusal (PostgreSQL aborts the transaction otherwise).
+          this.db.transaction(() =>
+            ins.run(id, m.machineId, m.name, m.batch, m.position, m.canary ? 1 : 0, m.toVersion === undefined ? null : JSON.stringify(m.toVersion)),
+          )();
         } catch (e) {
           throw this.holdConflict(e, m.machineId, m.name);
         }
@@ -174,7 +181,7 @@ export class RolloutRepo {
       const upd = this.db.prepare('UPDATE rollout_machines SET held = 1 WHERE rollout_id = ? AND machine_id = ?');
       for (const mid of machineIds) {
         try {
-          upd.run(rolloutId, mid);
+          this.db.transaction(() => upd.run(rolloutId, mid))();
         } catch (e) {
           throw this.holdConflict(e, mid, String(mid));
         }
@@ -183,7 +190,7 @@ export class RolloutRepo {
   }
 
   private holdConflict(e: unknown, machineId: number, name: string): unknown {
-    if ((e as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') return e;
+    if (!isUniqueViolation(e, ONE_HOLDER)) return e;
     const holder = this.holderOf(machineId);
     return new AppError('CONFLICT', `machine ${name} is already held by rollout ${holder ?? '?'}`, {
       details: { machine: name, rollout: holder },

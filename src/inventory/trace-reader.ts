@@ -24,6 +24,6 @@ export function latestEvents(db: Db, q: { machineId?: number; mac?: string }, li
     args.push(q.mac);
   }
   const filter = where.length ? `WHERE ${where.join(' OR ')}` : '';
-  const rows = db.prepare(`SELECT * FROM (SELECT * FROM events ${filter} ORDER BY id DESC LIMIT ?) ORDER BY id`).all(...args, Math.min(limit, 10_000)) as EventRow[];
+  const rows = db.prepare(`SELECT * FROM (SELECT * FROM events ${filter} ORDER BY id DESC LIMIT ?) AS newest ORDER BY id`).all(...args, Math.min(limit, 10_000)) as EventRow[];
   return rows.map(eventFromRow);
 }

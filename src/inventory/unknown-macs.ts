@@ -118,9 +118,12 @@ export class UnknownMacRepo {
     this.upsert = db.prepare(
       `INSERT INTO unknown_macs (mac, arch, vendor_class, message_type, giaddr, circuit_id, remote_id, uuid, matched_group, first_seen, last_seen, count)
        VALUES (@mac, @arch, @vendorClass, @messageType, @giaddr, @circuitId, @remoteId, @uuid, @matchedGroup, @first, @last, @count)
-       ON CONFLICT(mac) DO UPDATE SET arch = COALESCE(excluded.arch, arch), vendor_class = COALESCE(excluded.vendor_class, vendor_class),
+       ON CONFLICT(mac) DO UPDATE SET arch = COALESCE(excluded.arch, unknown_macs.arch),
+         vendor_class = COALESCE(excluded.vendor_class, unknown_macs.vendor_class),
          message_type = excluded.message_type, giaddr = excluded.giaddr, circuit_id = excluded.circuit_id, remote_id = excluded.remote_id,
-         uuid = COALESCE(excluded.uuid, uuid), matched_group = excluded.matched_group, last_seen = MAX(last_seen, excluded.last_seen), count = count + excluded.count`,
+         uuid = COALESCE(excluded.uuid, unknown_macs.uuid), matched_group = excluded.matched_group,
+         last_seen = CASE WHEN excluded.last_seen > unknown_macs.last_seen THEN excluded.last_seen ELSE unknown_macs.last_seen END,
+         count = unknown_macs.count + excluded.count`,
     );
   }
 
@@ -202,7 +205,8 @@ export class UnknownMacRepo {
     this.db
       .prepare(
         `INSERT INTO unknown_macs (mac, uuid, matched_group, first_seen, last_seen, count) VALUES (?, ?, ?, ?, ?, 1)
-         ON CONFLICT(mac) DO UPDATE SET uuid = COALESCE(excluded.uuid, uuid), matched_group = excluded.matched_group, last_seen = excluded.last_seen, count = count + 1`,
+         ON CONFLICT(mac) DO UPDATE SET uuid = COALESCE(excluded.uuid, unknown_macs.uuid), matched_group = excluded.matched_group,
+           last_seen = excluded.last_seen, count = unknown_macs.count + 1`,
       )
       .run(mac, uuid, group, now, now);
   }
