@@ -38,6 +38,13 @@ export interface HandlerContext {
   now: number;
   offerHoldMs: number;
   declineMs: number;
+  /**
+   * The shared store (PostgreSQL) cannot be reached (issue #20): nothing new is promised. A
+   * client whose stored lease is still running is offered and ACKed that address for the time
+   * the stored lease has left (no write, so nothing ACKed can be lost); anyone else is not
+   * answered and retransmits until the store is back.
+   */
+  storeDown?: boolean;
 }
 
 /** Event kinds of the boot trace (other subsystems read phases from these names). */
@@ -104,7 +111,7 @@ function proxy(req: DhcpRequest, host: HostInfo, ctx: HandlerContext): Outcome {
 }
 
 /** An OFFER or ACK carrying an address with the subnet's options and the boot decision. */
-function addressReply(req: DhcpRequest, host: HostInfo, ctx: HandlerContext, sub: SubnetRuntime, type: number, ip: number) {
+function addressReply(req: DhcpRequest, host: HostInfo, ctx: HandlerContext, sub: SubnetRuntime, type: number, ip: number, leaseSeconds = sub.params.leaseSeconds) {
   const boot = bootFor(req, host, ctx);
   const yiaddr = intToIp(ip);
   const reply = buildReply(req, {
@@ -112,7 +119,7 @@ function addressReply(req: DhcpRequest, host: HostInfo, ctx: HandlerContext, sub
     serverId: ctx.serverId,
     mode: 'full',
     yiaddr,
-    leaseSeconds: sub.params.leaseSeconds,
+    leaseSeconds,
     subnet: sub.params,
     ...(boot ? { boot } : {}),
   });
@@ -123,14 +130,28 @@ function discover(req: DhcpRequest, host: HostInfo, ctx: HandlerContext, sub: Su
   const c = leaseClient(req, host, sub);
   const ip = sub.table.pick(c, req.requestedIp ? ipToInt(req.requestedIp) : undefined, ctx.now);
   if (ip === undefined) return dropped('pool-exhausted');
+  if (ctx.storeDown && storedSeconds(sub, c, ip, ctx.now) === undefined) return dropped(STORE_DOWN);
   sub.table.hold(c, ip, ctx.now, ctx.offerHoldMs);
   const { reply, yiaddr, boot } = addressReply(req, host, ctx, sub, MSG.OFFER, ip);
   return { kind: 'dhcp.offer', reply, yiaddr, ...(boot ? { boot } : {}) };
 }
 
-function nak(req: DhcpRequest, ctx: HandlerContext, why: string): Outcome {
-  return { kind: 'dhcp.nak', reply: buildReply(req, { type: MSG.NAK, serverId: ctx.serverId, mode: 'full', message: why }), drop: why };
+/** Why a request is not answered while the store is unreachable. */
+export const STORE_DOWN = 'store-unavailable: no new address until it is back';
+
+/** Whole seconds the client's stored lease on `ip` has left (at least one), if it has one. */
+function storedSeconds(sub: SubnetRuntime, c: LeaseClient, ip: number, now: number): number | undefined {
+  const until = sub.table.committedFor(c, ip, now);
+  const s = until === undefined ? 0 : Math.floor((until - now) / 1000);
+  return s >= 1 ? s : undefined;
 }
+
+/** A NAK naming why (also sent by the server when another appliance's ACK won the address). */
+export function nakOutcome(req: DhcpRequest, serverId: string, why: string): Outcome {
+  return { kind: 'dhcp.nak', reply: buildReply(req, { type: MSG.NAK, serverId, mode: 'full', message: why }), drop: why };
+}
+
+const nak = (req: DhcpRequest, ctx: HandlerContext, why: string): Outcome => nakOutcome(req, ctx.serverId, why);
 
 /** REQUEST in its four states (RFC 2131 §4.3.2): selecting, init-reboot, renewing, rebinding. */
 function request(req: DhcpRequest, host: HostInfo, ctx: HandlerContext, sub: SubnetRuntime): Outcome {
@@ -155,6 +176,13 @@ function request(req: DhcpRequest, host: HostInfo, ctx: HandlerContext, sub: Sub
   }
   const refusal = sub.table.check(c, ip, ctx.now);
   if (refusal) return nak(req, ctx, `address ${intToIp(ip)} refused: ${refusal}`);
+  if (ctx.storeDown) {
+    // Renewed from memory for what the stored lease has left: nothing is written or promised beyond it.
+    const left = storedSeconds(sub, c, ip, ctx.now);
+    if (left === undefined) return dropped(STORE_DOWN);
+    const { reply, yiaddr, boot } = addressReply(req, host, ctx, sub, MSG.ACK, ip, left);
+    return { kind: 'dhcp.ack', reply, yiaddr, ...(boot ? { boot } : {}) };
+  }
   const lease = sub.table.commit(c, ip, ctx.now + sub.params.leaseSeconds * 1000);
   const { reply, yiaddr, boot } = addressReply(req, host, ctx, sub, MSG.ACK, ip);
   return { kind: 'dhcp.ack', reply, yiaddr, persist: lease, ...(boot ? { boot } : {}) };

@@ -27,10 +27,15 @@ export class HostDirectory {
   private readonly byUuid = new Map<string, Set<number>>();
   private readonly uuidOf = new Map<number, string>();
   private generation = -1;
+  /** Machines changed by other writers, not yet reloaded. */
+  private readonly external = new Set<number>();
+  private reloadAll = false;
+  private retryAt = 0;
 
   constructor(
     private readonly store: HostInventory,
     private readonly ttlMs = 2000,
+    private readonly clock: () => number = Date.now,
   ) {}
 
   /** The registered host for a canonical MAC, or null if the inventory does not know it. */
@@ -67,24 +72,58 @@ export class HostDirectory {
     return this.byIp.get(ip);
   }
 
-  /** Brings the maps up to date with the machines written since the last look (at start: loads all). */
+  /**
+   * Machines another writer changed (issue #20: another appliance, told by a PostgreSQL
+   * notification), or every machine when called without ids (after notifications were
+   * missed): they are reloaded at the next lookup.
+   */
+  invalidate(machineIds?: Iterable<number>): void {
+    if (!machineIds) this.reloadAll = true;
+    else for (const id of machineIds) this.external.add(id);
+  }
+
+  /**
+   * Brings the maps up to date with the machines written since the last look (at start: loads
+   * all). When the store cannot be read (an outage), the view stays as it was and the reload
+   * is tried again a second later.
+   */
   sync(): void {
     const machines = this.store.machines;
     const generation = machines.generation;
-    if (generation === this.generation) return;
-    const changed = this.generation < 0 ? undefined : machines.changedSince(this.generation);
-    this.generation = generation;
-    if (!changed || changed.length > 1000) {
-      this.byMac.clear();
-      this.byIp.clear();
-      this.rowsOf.clear();
-      this.byUuid.clear();
-      this.uuidOf.clear();
-      this.add(this.store.leases.hosts());
-      this.addIdentities(this.store.machines.identities());
+    if (generation === this.generation && !this.reloadAll && this.external.size === 0) return;
+    const now = this.clock();
+    if (now < this.retryAt) return;
+    const local = this.generation < 0 || this.reloadAll ? undefined : generation === this.generation ? [] : machines.changedSince(this.generation);
+    const ids = local ? new Set([...local, ...this.external]) : undefined;
+    try {
+      if (!ids || ids.size > 1000) this.reloadEverything();
+      else this.reload(ids);
+    } catch {
+      this.retryAt = now + 1000;
       return;
     }
-    for (const id of new Set(changed)) {
+    this.generation = generation;
+    this.reloadAll = false;
+    if (ids) for (const id of ids) this.external.delete(id);
+    else this.external.clear();
+  }
+
+  private reloadEverything(): void {
+    const rows = this.store.leases.hosts();
+    const identities = this.store.machines.identities();
+    this.byMac.clear();
+    this.byIp.clear();
+    this.rowsOf.clear();
+    this.byUuid.clear();
+    this.uuidOf.clear();
+    this.add(rows);
+    this.addIdentities(identities);
+  }
+
+  private reload(ids: Set<number>): void {
+    // Read first, then change the maps: a failed read leaves the view whole.
+    const fresh = [...ids].map((id) => ({ id, rows: this.store.leases.hosts(id), identities: this.store.machines.identities(id) }));
+    for (const { id, rows, identities } of fresh) {
       for (const r of this.rowsOf.get(id) ?? []) {
         if (r.mac && this.byMac.get(r.mac)?.row.machineId === id) this.byMac.delete(r.mac);
         if (r.ipv4 && this.byIp.get(r.ipv4) === id) this.byIp.delete(r.ipv4);
@@ -93,8 +132,8 @@ export class HostDirectory {
       const uuid = this.uuidOf.get(id);
       if (uuid) this.byUuid.get(uuid)?.delete(id);
       this.uuidOf.delete(id);
-      this.add(this.store.leases.hosts(id));
-      this.addIdentities(this.store.machines.identities(id));
+      this.add(rows);
+      this.addIdentities(identities);
     }
   }
 
@@ -131,7 +170,15 @@ export class HostDirectory {
   private profile(name: string, now: number): ProfileSpec | undefined {
     const hit = this.profiles.get(name);
     if (hit && now - hit.at < this.ttlMs) return hit.value;
-    const value = this.store.profiles.find(name)?.spec;
+    let value: ProfileSpec | undefined;
+    try {
+      value = this.store.profiles.find(name)?.spec;
+    } catch (err) {
+      // The store is unreachable: the profile as last read serves until it can be read again.
+      if (!hit) throw err;
+      hit.at = now;
+      return hit.value;
+    }
     if (this.profiles.size >= 1000) this.profiles.clear();
     this.profiles.set(name, { value, at: now });
     return value;

@@ -11,6 +11,12 @@ export interface Lease {
   hostname: string | null;
   state: LeaseState;
   expiresAt: number;
+  /**
+   * Until when the database holds this binding as the client's active lease (absent: not
+   * stored as active). Differs from expiresAt while a write is pending or when it failed; a
+   * store outage answers renewals only up to this time (issue #20).
+   */
+  committedUntil?: number | undefined;
 }
 
 /** Who is asking: the lease key plus the machine (for reservations). */
@@ -41,13 +47,52 @@ export class LeaseTable {
     readonly poolEnd: number,
     /** Machine id an address is reserved for (inventory machines.ipv4), if any. */
     private readonly reservedFor: (ip: number) => number | undefined,
+    /**
+     * Where the search for a free address starts, as an offset into the pool (wrapped). Two
+     * appliances serving one segment start at different places, so their offers rarely meet.
+     */
+    startOffset = 0,
   ) {
-    this.cursor = poolStart;
+    const size = poolEnd - poolStart + 1;
+    this.cursor = poolStart + (((startOffset % size) + size) % size);
   }
 
-  /** Loads a persisted lease (at start). */
+  /**
+   * Loads a stored lease (at start, and whenever the database shows a row this table did not
+   * write: another appliance's ACK, a lost claim). The stored row replaces what memory had.
+   */
   load(l: Lease): void {
-    this.bind(l);
+    const stored: Lease = { ip: l.ip, mac: l.mac, clientKey: l.clientKey, hostname: l.hostname, state: l.state, expiresAt: l.expiresAt };
+    if (l.state === 'active') stored.committedUntil = l.expiresAt;
+    this.bind(stored);
+  }
+
+  /** The stored lease's end for this client on `ip`, when the database holds it active past `now`. */
+  committedFor(c: LeaseClient, ip: number, now: number): number | undefined {
+    const l = this.byIp.get(ip);
+    if (!l || l.committedUntil === undefined || l.committedUntil <= now) return undefined;
+    const own = l.clientKey === c.clientKey || (c.reservedIp === ip && l.mac === c.mac);
+    return own ? l.committedUntil : undefined;
+  }
+
+  /** A write of `l` committed: the database now holds it as it is in memory. */
+  stored(l: Lease): void {
+    if (l.state === 'active') l.committedUntil = l.expiresAt;
+    else l.committedUntil = undefined;
+  }
+
+  /**
+   * A write of `l` failed (its reply was withheld): memory goes back to what the database
+   * holds, the client's stored lease if it has one, else nothing. A decline stays quarantined.
+   */
+  unstored(l: Lease, now: number): void {
+    if (this.byIp.get(l.ip) !== l || l.state === 'declined') return;
+    if (l.committedUntil !== undefined && l.committedUntil > now) {
+      l.state = 'active';
+      l.expiresAt = l.committedUntil;
+      return;
+    }
+    this.unbind(l);
   }
 
   /** The binding held by a client key, if any. */
@@ -115,12 +160,18 @@ export class LeaseTable {
     const cur = this.byIp.get(ip);
     // The client's own unexpired lease stays as it is; an offer never shortens it.
     if (cur && cur.clientKey === c.clientKey && cur.state === 'active' && cur.expiresAt > now) return;
-    this.bind({ ip, mac: c.mac, clientKey: c.clientKey, hostname: c.hostname, state: 'offered', expiresAt: now + holdMs });
+    const offer: Lease = { ip, mac: c.mac, clientKey: c.clientKey, hostname: c.hostname, state: 'offered', expiresAt: now + holdMs };
+    // A reservation offered to another boot stage of its machine keeps the stored lease known.
+    if (cur?.committedUntil !== undefined && cur.mac === c.mac) offer.committedUntil = cur.committedUntil;
+    this.bind(offer);
   }
 
   /** Binds the address to the client as an active lease until `expiresAt`. */
   commit(c: LeaseClient, ip: number, expiresAt: number): Lease {
     const l: Lease = { ip, mac: c.mac, clientKey: c.clientKey, hostname: c.hostname, state: 'active', expiresAt };
+    // The stored lease stays known until this write commits (a failed write returns to it).
+    const prev = this.byIp.get(ip);
+    if (prev?.committedUntil !== undefined && (prev.clientKey === c.clientKey || prev.mac === c.mac)) l.committedUntil = prev.committedUntil;
     this.bind(l);
     return l;
   }

@@ -1,25 +1,28 @@
 import { isAppError } from '../errors.js';
 import type { DiscoveredClient } from '../inventory/enroll.js';
+import type { LeaseClaim } from '../inventory/lease-claim.js';
+import type { LeaseRecord } from '../inventory/leases.js';
 import type { UnknownSighting } from '../inventory/unknown-macs.js';
 import { WriteFailureLog } from '../inventory/write-failures.js';
 import type { Logger } from '../log.js';
 import { EVENT } from '../lifecycle/event-kinds.js';
 import type { InterfaceInfo } from '../net/interfaces.js';
-import { intToIp } from '../net/ipv4.js';
+import { intToIp, ipToInt } from '../net/ipv4.js';
 import { type Datagram, type UdpEndpoint, openUdp } from '../net/udp.js';
 import { TurnBatcher } from './batch.js';
 import { DiscoverLimiter, discoverKey } from './discover-limit.js';
-import { type HandlerContext, type HostInfo, type Outcome, type SubnetRuntime, handleRequest } from './handler.js';
+import { type HandlerContext, type HostInfo, type Outcome, STORE_DOWN, type SubnetRuntime, handleRequest, nakOutcome } from './handler.js';
 import { HostDirectory } from './hosts.js';
 import type { DhcpInventory } from './inventory.js';
 import type { Lease } from './lease-table.js';
-import { decodeDhcpPacket, encodeDhcpPacket } from './packet.js';
+import { StoreOutage } from './outage.js';
+import { type DhcpPacket, decodeDhcpPacket, encodeDhcpPacket } from './packet.js';
 import { replyDestination } from './reply.js';
 import { type DhcpRequest, messageTypeName, readRequest } from './request.js';
 import type { DhcpSettings } from './settings.js';
 import { shedsDiscover } from './shed.js';
 import { sightedAddress } from './sighting.js';
-import { selectSubnet } from './subnets.js';
+import { leaseFromRecord, selectSubnet, subnetOf } from './subnets.js';
 
 /** Counters (logged on close, read by tests). */
 export interface DhcpStats {
@@ -35,6 +38,14 @@ export interface DhcpStats {
   stale: number;
   /** Unknown MACs not answered in discover mode: their relay/segment was over its rate. */
   discoverLimited: number;
+}
+
+/** Counters of a shared store (issue #20), logged on close. */
+export interface DhcpStoreStats {
+  /** ACKs withheld because the database gave the address to another client first (NAKed instead). */
+  lostClaims: number;
+  /** Requests not answered because the store was unreachable. */
+  storeDown: number;
 }
 
 /** Everything the server needs; the composition happens in service.ts. */
@@ -59,6 +70,7 @@ export interface DhcpServerDeps {
 /** Receive → decode → look up → decide → commit → send. Never throws out of the receive path. */
 export class DhcpServer {
   readonly stats: DhcpStats = { received: 0, malformed: 0, ignored: 0, replied: 0, errors: 0, stale: 0, discoverLimited: 0 };
+  readonly storeStats: DhcpStoreStats = { lostClaims: 0, storeDown: 0 };
   /** Trace rows this server queued since it last flushed them. */
   private traceQueued = 0;
   /** DISCOVERs dropped by shedDiscoverMs (shed.ts), counted in stats.stale as well. */
@@ -68,6 +80,8 @@ export class DhcpServer {
   private readonly batch: TurnBatcher;
   private readonly now: () => number;
   private readonly discoverLimit: DiscoverLimiter;
+  /** Store outages (PostgreSQL unreachable): what the handler's storeDown follows. */
+  readonly outage: StoreOutage;
 
   constructor(private readonly d: DhcpServerDeps) {
     this.discoverLimit = new DiscoverLimiter(d.settings.discoverPerSecond, d.settings.discoverBurst);
@@ -75,8 +89,17 @@ export class DhcpServer {
     this.batch = new TurnBatcher((fn) => d.store.transaction(fn), d.log, d.settings.commitIntervalMs);
     // A full disk fails every commit of a flood alike: one error line per interval, not per turn.
     const consequence = 'their ACKs and OFFERs are withheld';
-    this.batch.failures = new WriteFailureLog({ log: d.log, what: 'dhcp leases and discovered machines', consequence, dbFile: d.store.file });
+    const failures = new WriteFailureLog({ log: d.log, what: 'dhcp leases and discovered machines', consequence, dbFile: d.store.file });
     this.now = d.clock ?? Date.now;
+    this.outage = new StoreOutage({ log: d.log, probe: () => d.store.transaction(() => {}), recovered: () => this.resync() });
+    this.batch.failures = {
+      failed: (err, lost) => {
+        this.outage.failed(err);
+        // An outage has its own line (outage.ts): no error line per failed turn on top of it.
+        if (!this.outage.down) failures.failed(err, lost);
+      },
+      succeeded: () => failures.succeeded(),
+    };
   }
 
   /** Opens port 67 and the PXE port 4011 on every interface. */
@@ -185,7 +208,7 @@ export class DhcpServer {
     const pxePort = dg.port === s.proxyPort && dg.port !== s.port;
     const ctx: HandlerContext = {
       mode: s.mode,
-      serverId: s.serverAddress ?? ep.iface?.ipv4[0]?.address ?? '0.0.0.0',
+      serverId: this.serverIdFor(ep),
       pxePort,
       subnet: s.mode === 'full' ? selectSubnet(this.d.subnets, req, ep.iface) : undefined,
       uefiLoader: s.uefiLoader,
@@ -194,21 +217,44 @@ export class DhcpServer {
       now,
       offerHoldMs: s.offerHoldSeconds * 1000,
       declineMs: s.declineSeconds * 1000,
+      storeDown: this.outage.down,
     };
     const out = handleRequest(req, host, ctx);
+    // While the store is unreachable nothing is written: a reply that needs a write (a
+    // discovered machine, an attached MAC, a release or decline) waits for the store, unanswered.
+    const needsWrite = out.persist !== undefined || discovering || attach;
+    if (out.kind && needsWrite && this.outage.down) {
+      if (out.persist) subnetOf(this.d.subnets, out.persist.ip)?.table.unstored(out.persist, now);
+      out.kind = null;
+      out.drop = STORE_DOWN;
+    }
     if (!out.kind) {
       this.stats.ignored++;
+      if (out.drop === STORE_DOWN) {
+        this.storeStats.storeDown++;
+        this.outage.noteUnanswered();
+      }
       log.debug({ type: messageTypeName(req.type), why: out.drop }, 'dhcp request not answered');
       return;
     }
-    this.commitAndSend(req, out, ep, dg, log, discovering ? null : host.machineId, leasing ? 'lease' : attach ? 'attach' : undefined);
+    const claim = out.persist ? leaseClaim(out.persist, req, host) : undefined;
+    this.commitAndSend(req, out, ep, dg, log, discovering ? null : host.machineId, leasing ? 'lease' : attach ? 'attach' : undefined, claim);
   }
 
   /**
    * `machineId` null means an unknown MAC being discovered (the machine is created in the batch),
    * unless `special` is `lease` (no machine at all); `attach`: the MAC joins machineId first.
    */
-  private commitAndSend(req: DhcpRequest, out: Outcome, ep: UdpEndpoint, dg: Datagram, log: Logger, machineId: number | null, special?: 'lease' | 'attach'): void {
+  private commitAndSend(
+    req: DhcpRequest,
+    out: Outcome,
+    ep: UdpEndpoint,
+    dg: Datagram,
+    log: Logger,
+    machineId: number | null,
+    special?: 'lease' | 'attach',
+    claim?: LeaseClaim,
+  ): void {
     const store = this.d.store;
     const persist = out.persist;
     const detail = {
@@ -223,26 +269,31 @@ export class DhcpServer {
       ...(out.drop ? { why: out.drop } : {}),
       ...(dg.port === this.d.settings.proxyPort ? { port: dg.port } : {}),
     };
+    const sendPacket = (reply: DhcpPacket, kind: Outcome['kind']) => {
+      // Replies to 4011 go back where the request came from (PXE spec 2.1 §2.2.5).
+      const dest = dg.port === this.d.settings.proxyPort ? { address: dg.from.address, port: dg.from.port } : replyDestination(req, reply.options.get(53)![0]!, { server: 67, client: this.d.settings.clientPort });
+      ep.send(encodeDhcpPacket(reply), dest.address, dest.port);
+      this.stats.replied++;
+      log.debug({ kind, yiaddr: out.yiaddr, bootFile: out.boot?.bootFile, to: dest.address }, 'dhcp reply sent');
+    };
     const reply = out.reply;
-    const send = reply
-      ? () => {
-          // Replies to 4011 go back where the request came from (PXE spec 2.1 §2.2.5).
-          const dest = dg.port === this.d.settings.proxyPort ? { address: dg.from.address, port: dg.from.port } : replyDestination(req, reply.options.get(53)![0]!, { server: 67, client: this.d.settings.clientPort });
-          ep.send(encodeDhcpPacket(reply), dest.address, dest.port);
-          this.stats.replied++;
-          log.debug({ kind: out.kind, yiaddr: out.yiaddr, bootFile: out.boot?.bootFile, to: dest.address }, 'dhcp reply sent');
-        }
-      : undefined;
+    const send = reply ? () => sendPacket(reply, out.kind) : undefined;
     // The trace row is queued (EventRepo.addSoon): it is written with the other rows of the
     // next ~100 ms, so the OFFER and ACK of one exchange share their index page.
-    const record = (id: number | null) => {
-      store.events.addSoon({ mac: req.mac, machineId: id, source: 'dhcp', kind: out.kind!, detail });
+    const record = (id: number | null, kind = out.kind!, rowDetail: Record<string, unknown> = detail) => {
+      store.events.addSoon({ mac: req.mac, machineId: id, source: 'dhcp', kind, detail: rowDetail });
       // Under load the trace is written every TRACE_CHUNK rows rather than by its 100 ms timer:
       // thousands of rows at once stall the loop, requests queue meanwhile, and their replies
       // then leave in one burst that overflows a relay's receive buffer.
       if (++this.traceQueued < TRACE_CHUNK) return;
       this.traceQueued = 0;
-      store.events.flush();
+      try {
+        store.events.flush();
+      } catch (err) {
+        // The rows stay queued in EventRepo; a lost store is the outage's to report.
+        this.outage.failed(err);
+        if (!this.outage.down) log.error({ err }, 'dhcp trace flush failed');
+      }
     };
     // Only a lease change (or a machine created by discovery) must be on disk before the reply
     // leaves: an ACK promises the address (RFC 2131 §4.3.2). An OFFER promises nothing (§4.3.1:
@@ -253,17 +304,64 @@ export class DhcpServer {
       return;
     }
     let id = machineId;
-    const write = () => {
+    const table = persist ? subnetOf(this.d.subnets, persist.ip)?.table : undefined;
+    // Issue #20: the lease write is a claim the database may refuse (another appliance's ACK
+    // took the address first); then it returns the row that won (null if there is none).
+    const write = (): LeaseRecord | null | undefined => {
       if (special === 'attach' && machineId !== null && store.machines.attachMac(machineId, req.mac)) {
         store.events.addSoon({ mac: req.mac, machineId, source: 'dhcp', kind: EVENT.machineMacAttached, detail: { by: 'uuid', uuid: req.uuid ?? null, nicSwap: 'auto' } });
       }
       id = machineId ?? (special === 'lease' ? null : this.recordDiscovered(req, ep));
-      if (persist) store.leases.put(toRecord(persist, this.now()));
+      if (!persist || !claim) return undefined;
+      const now = this.now();
+      if (store.leases.claim(toRecord(persist, now), claim, now)) return undefined;
+      return store.leases.get(intToIp(persist.ip)) ?? null;
     };
-    this.batch.add(write, () => {
+    const committed = (lost: LeaseRecord | null | undefined) => {
+      if (persist && lost !== undefined) {
+        this.lostClaim(req, out, persist, lost, table, log);
+        if (out.kind === 'dhcp.ack') {
+          const why = `address ${intToIp(persist.ip)} was just given to another client`;
+          sendPacket(nakOutcome(req, this.serverIdFor(ep), why).reply!, 'dhcp.nak');
+          record(id, 'dhcp.nak', { ...detail, why });
+        }
+        return;
+      }
+      if (persist) table?.stored(persist);
       send?.();
       record(id);
+    };
+    this.batch.add(write, committed, () => {
+      if (persist) table?.unstored(persist, this.now());
     });
+  }
+
+  /** Option 54 for replies sent on `ep`: the setting, else the interface's first address. */
+  private serverIdFor(ep: UdpEndpoint): string {
+    return this.d.settings.serverAddress ?? ep.iface?.ipv4[0]?.address ?? '0.0.0.0';
+  }
+
+  /** Another client holds the address in the database: memory learns the row that won. */
+  private lostClaim(req: DhcpRequest, out: Outcome, persist: Lease, won: LeaseRecord | null, table: SubnetRuntime['table'] | undefined, log: Logger): void {
+    this.storeStats.lostClaims++;
+    if (won) table?.load(leaseFromRecord(won));
+    else table?.unstored(persist, this.now());
+    log.debug({ kind: out.kind, ip: intToIp(persist.ip), client: req.clientKey, holder: won?.clientId }, 'dhcp lease claim lost: the address is another client\'s');
+  }
+
+  /**
+   * Reloads every stored lease into the lease tables (after a store outage, or when
+   * notifications were missed): the database's rows replace what memory held for them.
+   */
+  resync(): void {
+    const rows = this.d.store.leases.all();
+    for (const r of rows) this.applyStoredLease(r);
+    this.hosts.invalidate();
+  }
+
+  /** A lease row the database holds now (a notification, a resync) replaces memory's binding. */
+  applyStoredLease(r: LeaseRecord): void {
+    subnetOf(this.d.subnets, ipToInt(r.ip))?.table.load(leaseFromRecord(r));
   }
 
   /**
@@ -308,10 +406,11 @@ export class DhcpServer {
 
   /** Stops listening and commits what is pending. */
   async close(): Promise<void> {
+    this.outage.close();
     // Pending writes commit and their replies leave while the sockets are still open.
     this.batch.close();
     await Promise.all(this.endpoints.map((e) => e.close()));
-    this.d.log.info({ ...this.stats, shedDiscovers: this.shedDiscovers, ...this.batch.stats }, 'dhcp stopped');
+    this.d.log.info({ ...this.stats, ...this.storeStats, shedDiscovers: this.shedDiscovers, ...this.batch.stats }, 'dhcp stopped');
   }
 }
 
@@ -349,6 +448,15 @@ function unknownSighting(req: DhcpRequest, at: number): UnknownSighting {
     uuid: req.uuid ?? null,
     at,
   };
+}
+
+/**
+ * Whose lease a write is (lease-claim.ts): a decline's row carries `declined:<key>`, but the
+ * address is the declining client's until then.
+ */
+function leaseClaim(l: Lease, req: DhcpRequest, host: HostInfo): LeaseClaim {
+  const owner = l.state === 'declined' && l.clientKey.startsWith('declined:') ? l.clientKey.slice('declined:'.length) : l.clientKey;
+  return { owner, mac: l.mac, reserved: host.reservedIp !== null && ipToInt(host.reservedIp) === l.ip && l.mac === req.mac };
 }
 
 function toRecord(l: Lease, now: number) {

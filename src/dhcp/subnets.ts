@@ -3,7 +3,7 @@ import type { LeaseRecord } from '../inventory/leases.js';
 import type { InterfaceInfo } from '../net/interfaces.js';
 import { inCidr, intToIp, ipToInt, parseCidr } from '../net/ipv4.js';
 import type { SubnetRuntime } from './handler.js';
-import { LeaseTable } from './lease-table.js';
+import { type Lease, LeaseTable } from './lease-table.js';
 import type { DhcpRequest } from './request.js';
 import type { DhcpSubnet } from './settings.js';
 
@@ -15,6 +15,8 @@ export function buildSubnets(
   subnets: DhcpSubnet[],
   leases: LeaseRecord[],
   reservedFor: (ip: string) => number | undefined,
+  /** Where each pool's search for a free address starts (LeaseTable's startOffset). */
+  startOffset = 0,
 ): SubnetRuntime[] {
   return subnets.map((s) => {
     const cidr = parseCidr(s.cidr);
@@ -23,11 +25,9 @@ export function buildSubnets(
     if (!inCidr(cidr, start) || !inCidr(cidr, end) || start > end) {
       throw new AppError('SETTINGS', `dhcp subnet ${s.cidr}: pool ${s.poolStart}-${s.poolEnd} is not a range inside it`);
     }
-    const table = new LeaseTable(cidr, start, end, (ip) => reservedFor(intToIp(ip)));
+    const table = new LeaseTable(cidr, start, end, (ip) => reservedFor(intToIp(ip)), startOffset);
     for (const l of leases) {
-      const ip = ipToInt(l.ip);
-      if (!inCidr(cidr, ip)) continue;
-      table.load({ ip, mac: l.mac, clientKey: l.clientId, hostname: l.hostname, state: l.state, expiresAt: l.expiresAt });
+      if (inCidr(cidr, ipToInt(l.ip))) table.load(leaseFromRecord(l));
     }
     return {
       table,
@@ -43,9 +43,18 @@ export function buildSubnets(
   });
 }
 
+/** A stored lease row as the lease table holds it. */
+export function leaseFromRecord(l: LeaseRecord): Lease {
+  return { ip: ipToInt(l.ip), mac: l.mac, clientKey: l.clientId, hostname: l.hostname, state: l.state, expiresAt: l.expiresAt };
+}
+
+/** The subnet whose CIDR holds the address, if any. */
+export function subnetOf(subnets: SubnetRuntime[], ip: number): SubnetRuntime | undefined {
+  return subnets.find((s) => inCidr(s.table.cidr, ip));
+}
+
 function containing(subnets: SubnetRuntime[], ip: string): SubnetRuntime | undefined {
-  const n = ipToInt(ip);
-  return subnets.find((s) => inCidr(s.table.cidr, n));
+  return subnetOf(subnets, ipToInt(ip));
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { LEASE_CLAIM_CONDITION, type LeaseClaim } from './lease-claim.js';
 import type { MachineState } from './machines.js';
 
 /** Lease states as stored: offers live only in memory and are never written. */
@@ -49,6 +50,7 @@ export interface LeaseHost {
 /** DHCP leases; the DHCP server writes them in batches, one transaction per event-loop turn. */
 export class LeaseRepo {
   private readonly upsertStmt;
+  private readonly claimStmt;
   private readonly byIpStmt;
   private readonly byMacStmt;
   private readonly expireStmt;
@@ -59,6 +61,13 @@ export class LeaseRepo {
       `INSERT INTO leases (ip, mac, client_id, hostname, state, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id, hostname = excluded.hostname,
        state = excluded.state, expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
+    );
+    // Issue #20: the same upsert, applied only when nobody else holds the address (lease-claim.ts).
+    this.claimStmt = db.prepare(
+      `INSERT INTO leases (ip, mac, client_id, hostname, state, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id, hostname = excluded.hostname,
+       state = excluded.state, expires_at = excluded.expires_at, updated_at = excluded.updated_at
+       WHERE ${LEASE_CLAIM_CONDITION}`,
     );
     this.byIpStmt = db.prepare('SELECT * FROM leases WHERE ip = ?');
     this.byMacStmt = db.prepare('SELECT * FROM leases WHERE mac = ? ORDER BY updated_at DESC');
@@ -71,6 +80,16 @@ export class LeaseRepo {
   /** Inserts or replaces the lease of an address. */
   put(l: LeaseRecord): void {
     this.upsertStmt.run(l.ip, l.mac, l.clientId, l.hostname, l.state, l.expiresAt, l.updatedAt);
+  }
+
+  /**
+   * Writes the lease of an address if `claim` may have it (lease-claim.ts) and says whether it
+   * did: false means another client holds the address (another appliance's ACK won), and the
+   * row is left as it was. Times in Unix ms; `now` decides what has expired.
+   */
+  claim(l: LeaseRecord, claim: LeaseClaim, now: number): boolean {
+    const r = this.claimStmt.run(l.ip, l.mac, l.clientId, l.hostname, l.state, l.expiresAt, l.updatedAt, claim.owner, now, claim.reserved ? 1 : 0);
+    return r.changes > 0;
   }
 
   /** The lease of an address, if any. */

@@ -104,4 +104,41 @@ describe('TurnBatcher', () => {
     runUntil(2);
     expect(seen).toEqual(['failed SQLITE_FULL 2', 'failed undefined 1', 'ok']);
   });
+
+  it("hands each write's result to its reply and runs `failed` for withheld ones", () => {
+    const { timers, runUntil } = fakeTimers();
+    const got: string[] = [];
+    let failCommit = false;
+    const b = new TurnBatcher((fn) => {
+      fn();
+      if (failCommit) throw new Error('store unavailable');
+    }, silentLogger(), 0, timers);
+    b.add(() => 'won', (r) => got.push(`after ${r}`), () => got.push('failed 1'));
+    b.add(() => 'lost', (r) => got.push(`after ${r}`), () => got.push('failed 2'));
+    runUntil(0);
+    failCommit = true;
+    b.add(() => 'x', (r) => got.push(`after ${r}`), () => got.push('failed 3'));
+    runUntil(1);
+    expect(got).toEqual(['after won', 'after lost', 'failed 3']);
+  });
+
+  it('a write that throws rolls the transaction back and the others are written again without it (as PostgreSQL needs)', () => {
+    const { timers, runUntil } = fakeTimers();
+    const committed: string[][] = [];
+    let open: string[] = [];
+    const b = new TurnBatcher((fn) => {
+      open = [];
+      fn(); // a throw skips the commit: the rows written so far are rolled back
+      committed.push(open);
+    }, silentLogger(), 0, timers);
+    const sent: string[] = [];
+    b.add(() => open.push('a'), () => sent.push('a'));
+    b.add(() => {
+      throw new Error('constraint');
+    }, () => sent.push('bad'), () => sent.push('bad withheld'));
+    b.add(() => open.push('c'), () => sent.push('c'));
+    runUntil(0);
+    expect(committed).toEqual([['a', 'c']]);
+    expect(sent).toEqual(['bad withheld', 'a', 'c']);
+  });
 });

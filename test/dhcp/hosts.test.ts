@@ -65,4 +65,32 @@ describe('DHCP host directory (in memory, kept current from the machine change l
     for (let i = 0; i < 1100; i++) store.machines.create({ name: `bulk-${i}`, macs: [`52:54:00:01:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`] });
     expect(hosts.lookup('52:54:00:01:04:4b', 2)?.machineId).toBe(store.machines.find('bulk-1099')?.id);
   });
+
+  it("another writer's change (another appliance) counts once it is announced (invalidate), and a failed reload keeps the view", () => {
+    const other = Store.open(dir); // a second connection: its writes are not in this process's change log
+    try {
+      let now = 0;
+      const hosts = new HostDirectory(store, 60_000, () => now);
+      hosts.sync();
+      const m = other.machines.create({ name: 'peer', macs: ['52:54:00:00:00:90'], ipv4: '198.18.0.90' });
+      expect(hosts.lookup('52:54:00:00:00:90', 0)).toBeNull();
+      hosts.invalidate([m.id]);
+      expect(hosts.lookup('52:54:00:00:00:90', 1)?.reservedIp).toBe('198.18.0.90');
+      other.machines.update('peer', { ipv4: '198.18.0.91' });
+      // The store is unreachable while the change is announced: the old view answers meanwhile.
+      const hostsOf = store.leases.hosts.bind(store.leases);
+      store.leases.hosts = () => {
+        throw Object.assign(new Error('gone'), { code: 'STORE_UNAVAILABLE' });
+      };
+      hosts.invalidate([m.id]);
+      expect(hosts.lookup('52:54:00:00:00:90', 2)?.reservedIp).toBe('198.18.0.90');
+      store.leases.hosts = hostsOf;
+      // Retried a second later (the directory's clock), then current.
+      expect(hosts.reservedFor('198.18.0.91')).toBeUndefined();
+      now += 1000;
+      expect(hosts.reservedFor('198.18.0.91')).toBe(m.id);
+    } finally {
+      other.close();
+    }
+  });
 });

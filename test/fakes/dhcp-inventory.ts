@@ -1,5 +1,6 @@
 import { AppError } from '../../src/errors.js';
 import type { DhcpInventory } from '../../src/dhcp/inventory.js';
+import { type LeaseClaim, mayWriteLease } from '../../src/inventory/lease-claim.js';
 import type { NewEvent } from '../../src/inventory/events.js';
 import type { LeaseHost, LeaseRecord } from '../../src/inventory/leases.js';
 import type { Machine, NewMachine } from '../../src/inventory/machines.js';
@@ -71,6 +72,13 @@ export class FakeDhcpInventory implements DhcpInventory {
       this.write('lease write');
       this.leaseRows.push(l);
     },
+    claim: (l: LeaseRecord, claim: LeaseClaim, now: number) => {
+      this.write('lease claim');
+      if (!mayWriteLease(this.leases.get(l.ip), claim, now)) return false;
+      this.leaseRows.push(l);
+      return true;
+    },
+    get: (ip: string) => this.leaseRows.findLast((r) => r.ip === ip),
     expire: () => {
       this.write('lease expiry');
       return 0;
