@@ -21,6 +21,8 @@ import type { Service } from './service.js';
 import { AppError } from './errors.js';
 import { type Settings, loadSettings } from './settings.js';
 import { startTftp } from './tftp/service.js';
+import { Coordinator, ROLES } from './coordination/coordinator.js';
+import { applianceName } from './coordination/settings.js';
 
 /** A running appliance. */
 export interface Appliance {
@@ -56,8 +58,24 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
   const services: Service[] = [];
   // Fixed once the boot listener's port is known, before the first request is handled.
   let publicUrl = settings.http.publicUrl ?? '';
+  // Every trace row and lease of this process carries the appliance's name (#20).
+  const appliance = applianceName(settings.appliance);
+  store.events.appliance = appliance;
+  const coordinator = new Coordinator({
+    table: store.coordination,
+    appliance,
+    leaseMs: settings.appliance.leaseMs,
+    bmcLockMs: settings.appliance.bmcLockMs,
+    log,
+    // SQLite is opened behind the data-dir lock: no other process can hold a role, so a row left
+    // by this appliance's previous (killed) process is taken at once. A shared database is not.
+    exclusive: isExclusiveStore(settings),
+    onLeaderChange: (role, held, epoch) => store.events.add({ source: 'coordination', kind: held ? 'leader.taken' : 'leader.lost', detail: { role, epoch } }),
+  });
   try {
-    const built = buildServices({ settings, store, log, publicUrl: () => publicUrl });
+    // Closed after everything else: leases are released once the loops using them have stopped.
+    services.push({ name: 'coordination', close: async () => coordinator.stop() });
+    const built = buildServices({ settings, store, log, publicUrl: () => publicUrl, coordinator });
     services.push({ name: 'services', close: () => closeServices(built) });
     const { token, created } = ensureAdminToken(dataDir);
     if (created) {
@@ -92,7 +110,9 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
     services.push({ name: 'api', close: () => closeServer(apiServer) });
     const apiUrl = `${tls ? 'https' : 'http'}://127.0.0.1:${apiPort}`;
     const ctx = { settings, store, log, publicUrl };
-    services.push(startRetention(ctx));
+    const retentionLease = coordinator.leader(ROLES.retention);
+    retentionLease.start();
+    services.push(startRetention({ ...ctx, leader: retentionLease }));
     const tftp = settings.tftp.enabled ? await startTftp(ctx, built.tftpHandlers, built.neighbours.lookup) : undefined;
     if (tftp) services.push(tftp);
     // Lease, boot-token and event commits then only append to the WAL; its fsyncs happen off
@@ -111,7 +131,7 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
     built.rollouts.start();
     services.push({ name: 'rollouts', close: () => built.rollouts.stop() });
     const api = `${tls ? 'https' : 'http'}://${settings.api.host}:${apiPort}`;
-    log.info({ http: address, api, apiCa: tls?.caFile ?? null, publicUrl, dataDir, dhcp: settings.dhcp.enabled ? settings.dhcp.mode : 'off' }, 'rackboot serving');
+    log.info({ appliance, http: address, api, apiCa: tls?.caFile ?? null, publicUrl, dataDir, dhcp: settings.dhcp.enabled ? settings.dhcp.mode : 'off' }, 'rackboot serving');
     process.stderr.write(`rackboot: boot network on ${address}, management API on ${api}${tls?.caFile ? ` (CA ${tls.caFile})` : ''}\n`);
     let closed = false;
     return {
@@ -136,6 +156,12 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
     release();
     throw e;
   }
+}
+
+/** True when the store is SQLite (the default), which only this process can open (the data-dir lock). */
+function isExclusiveStore(settings: Settings): boolean {
+  const store = (settings as { store?: unknown }).store;
+  return store === undefined || store === 'sqlite';
 }
 
 /** Listens and answers the bound port; a busy port is a clear start-up error. */

@@ -11,7 +11,7 @@ export async function eventsCommand(api: ApiClient, args: string[], o: Values): 
   const { items } = await api.get<{ items: BootEvent[] }>(`/api/v1/machines/${encodeURIComponent(ref)}/events?limit=10000`);
   if (o.json === true) return JSON.stringify(items, null, 2);
   return table(
-    ['TIME', 'SOURCE', 'KIND', 'MAC', 'DETAIL'],
-    items.map((e) => [e.at, e.source, e.kind, e.mac, JSON.stringify(e.detail).slice(0, 120)]),
+    ['TIME', 'APPLIANCE', 'SOURCE', 'KIND', 'MAC', 'DETAIL'],
+    items.map((e) => [e.at, e.appliance ?? '-', e.source, e.kind, e.mac, JSON.stringify(e.detail).slice(0, 120)]),
   );
 }

@@ -20,7 +20,11 @@ export function formatWhy(r: WhyReport): string {
     `reached:  ${r.phase ?? 'nothing'} (${r.attempts} boot attempt${r.attempts === 1 ? '' : 's'} in the last ${r.eventsRead} events)`,
   ];
   if (r.phases.length) {
-    lines.push('', table(['PHASE', 'STARTED', 'TOOK', 'EVENTS'], r.phases.map((p) => [p.phase, new Date(p.startedAt).toISOString(), `${humanMs(p.ms)}${p.endedAt === null ? ' (open)' : ''}`, p.events])));
+    // Which appliance served each phase (#20: several appliances on one inventory), when the rows say.
+    const named = r.phases.some((p) => (p.appliances ?? []).length > 0);
+    const head = ['PHASE', 'STARTED', 'TOOK', 'EVENTS', ...(named ? ['APPLIANCE'] : [])];
+    const row = (p: (typeof r.phases)[number]) => [p.phase, new Date(p.startedAt).toISOString(), `${humanMs(p.ms)}${p.endedAt === null ? ' (open)' : ''}`, p.events, ...(named ? [(p.appliances ?? []).join(',') || '-'] : [])];
+    lines.push('', table(head, r.phases.map(row)));
   }
   for (const f of r.findings) lines.push('', `also:     ${f.status} ${f.code}: ${f.summary}`, `          next: ${f.next}`);
   if (v.evidence.length) lines.push('', `evidence: events ${v.evidence.join(', ')} (rackboot events ${r.machine?.name ?? 'MACHINE'})`);

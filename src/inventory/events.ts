@@ -11,6 +11,8 @@ export interface BootEvent {
   source: string;
   kind: string;
   detail: Record<string, unknown>;
+  /** The appliance that wrote it (settings appliance.name; null for rows from before migration 015). */
+  appliance?: string | null;
 }
 
 /** What a subsystem records. */
@@ -31,11 +33,12 @@ export interface EventRow {
   source: string;
   kind: string;
   detail: string;
+  appliance?: string | null;
 }
 
 /** A row as the BootEvent callers see. */
 export function eventFromRow(r: EventRow): BootEvent {
-  return { id: r.id, at: r.at, mac: r.mac, machineId: r.machine_id, source: r.source, kind: r.kind, detail: JSON.parse(r.detail) as Record<string, unknown> };
+  return { id: r.id, at: r.at, mac: r.mac, machineId: r.machine_id, source: r.source, kind: r.kind, detail: JSON.parse(r.detail) as Record<string, unknown>, appliance: r.appliance ?? null };
 }
 
 /**
@@ -70,13 +73,15 @@ export class EventRepo {
   lostRows = 0;
   /** Writes queued boots first (BootWriteQueue.flush), so their rows keep their place too. */
   pendingWrites: (() => void) | undefined;
+  /** The appliance every row written here is stamped with (main.ts sets it from settings; null: unnamed). */
+  appliance: string | null = null;
 
   constructor(
     private readonly db: Db,
     private readonly maxDelayMs = 100,
     private readonly maxQueued = 5000,
   ) {
-    const insert = 'INSERT INTO events (at, mac, machine_id, source, kind, detail) VALUES (?, ?, ?, ?, ?, ?)';
+    const insert = 'INSERT INTO events (at, mac, machine_id, source, kind, detail, appliance) VALUES (?, ?, ?, ?, ?, ?, ?)';
     this.insert = db.prepare(insert);
     // The id of an added row (queued rows are written without: nobody asks for theirs).
     this.insertReturning = db.prepare(`${insert} RETURNING id`).pluck();
@@ -121,8 +126,8 @@ export class EventRepo {
   private write(r: QueuedRow, withId = false): number {
     const [at, mac, given, source, kind, detail] = r;
     const machineId = given ?? (mac ? ((this.machineOfMac.get(mac) as number | undefined) ?? null) : null);
-    if (withId) return this.insertReturning.get(at, mac, machineId, source, kind, detail) as number;
-    this.insert.run(at, mac, machineId, source, kind, detail);
+    if (withId) return this.insertReturning.get(at, mac, machineId, source, kind, detail, this.appliance) as number;
+    this.insert.run(at, mac, machineId, source, kind, detail, this.appliance);
     return 0;
   }
 

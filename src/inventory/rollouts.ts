@@ -41,6 +41,8 @@ export interface RolloutMachineRecord {
   startMark: number | null;
   cycleMark: number | null;
   cycleSentAt: number | null;
+  /** When the network-boot override was (maybe) sent in this phase (migration 014): a new runner verifies it. */
+  pxeSentAt: number | null;
   phaseStartedAt: number | null;
   startedAt: number | null;
   finishedAt: number | null;
@@ -70,6 +72,7 @@ export interface MachineRowPatch {
   startMark?: number | null;
   cycleMark?: number | null;
   cycleSentAt?: number | null;
+  pxeSentAt?: number | null;
   phaseStartedAt?: number | null;
   startedAt?: number | null;
   finishedAt?: number | null;
@@ -88,6 +91,7 @@ const COLUMN: Record<keyof MachineRowPatch, string> = {
   startMark: 'start_mark',
   cycleMark: 'cycle_mark',
   cycleSentAt: 'cycle_sent_at',
+  pxeSentAt: 'pxe_sent_at',
   phaseStartedAt: 'phase_started_at',
   startedAt: 'started_at',
   finishedAt: 'finished_at',
@@ -131,6 +135,7 @@ const toMember = (r: Row): RolloutMachineRecord => ({
   startMark: r.start_mark as number | null,
   cycleMark: r.cycle_mark as number | null,
   cycleSentAt: r.cycle_sent_at as number | null,
+  pxeSentAt: (r.pxe_sent_at ?? null) as number | null,
   phaseStartedAt: r.phase_started_at as number | null,
   startedAt: r.started_at as number | null,
   finishedAt: r.finished_at as number | null,

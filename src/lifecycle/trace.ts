@@ -73,6 +73,8 @@ export interface PhaseSpan {
   ms: number;
   /** Events of this phase (a retried TFTP transfer counts twice). */
   events: number;
+  /** The appliances that served this phase's events, in order of first appearance (#20; unnamed rows add none). */
+  appliances: string[];
 }
 
 /** Event time in epoch ms. */
@@ -113,6 +115,7 @@ export function phaseSpans(attempt: readonly BootEvent[], now: number): PhaseSpa
     const same = spans.find((s) => s.phase === p);
     if (same) {
       same.events++;
+      addAppliance(same, e);
       continue;
     }
     const last = spans.at(-1);
@@ -121,11 +124,15 @@ export function phaseSpans(attempt: readonly BootEvent[], now: number): PhaseSpa
       last.endedAt = at;
       last.ms = Math.max(0, at - last.startedAt);
     }
-    spans.push({ phase: p, startedAt: at, endedAt: null, ms: 0, events: 1 });
+    spans.push({ phase: p, startedAt: at, endedAt: null, ms: 0, events: 1, appliances: e.appliance ? [e.appliance] : [] });
   }
   const open = spans.at(-1);
   if (open) open.ms = Math.max(0, now - open.startedAt);
   return spans;
+}
+
+function addAppliance(span: PhaseSpan, e: Pick<BootEvent, 'appliance'>): void {
+  if (e.appliance && !span.appliances.includes(e.appliance)) span.appliances.push(e.appliance);
 }
 
 /** The furthest phase an attempt reached, or null. */

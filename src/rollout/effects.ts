@@ -27,6 +27,11 @@ export interface RolloutEffects {
   now(): number;
   /** BMC: boot from the network on the next boot only. */
   setNextBootPxe(machine: Machine): Promise<void>;
+  /**
+   * BMC: true when the next boot is already set to the network (read back; no change). Used to
+   * verify an override a previous runner may have sent; absent or failing: it is sent again.
+   */
+  bootsPxeNext?(machine: Machine): Promise<boolean>;
   /** BMC: power cycle (or power on when off). */
   powerCycle(machine: Machine): Promise<void>;
   /** Cordon/drain (webhook and/or Kubernetes) before the machine is taken down. */

@@ -1,3 +1,4 @@
+import { isBmcBusy } from '../coordination/coordinator.js';
 import { AppError, isAppError } from '../errors.js';
 import type { Machine } from '../inventory/machines.js';
 import type { MachineRowPatch, RolloutMachineRecord } from '../inventory/rollouts.js';
@@ -62,8 +63,7 @@ export async function runStep(x: StepInput): Promise<StepOutcome> {
       return { kind: 'wait', message: r.message ?? 'pre-step in progress' };
     }
     case 'pxe':
-      await effects.setNextBootPxe(machine);
-      return next(p('assign'));
+      return pxeStep(x, p);
     case 'assign':
       x.versions.assign(machine, version);
       return next(p('cycle'), { cycleMark: x.repo.lastEventId(), cycleSentAt: null, ...(rollback ? {} : { moved: true }) }, { version });
@@ -108,6 +108,41 @@ async function cycleStep(x: StepInput, p: (name: string) => string): Promise<Ste
   if (!x.repo.updateMember(member.rolloutId, member.machineId, member.phase, { cycleSentAt: now })) {
     return { kind: 'wait', message: null };
   }
-  await effects.powerCycle(machine);
+  const busy = await underBmcLock(x, 'cycleSentAt', () => effects.powerCycle(machine));
+  if (busy) return busy;
   return next(p('health'), { phaseStartedAt: effects.now() });
+}
+
+/**
+ * The network-boot override, recorded as sent before it is sent. A runner that finds it
+ * recorded (its own previous life, or the appliance that held the runner before) reads the
+ * override back and sends it again only when it is not set.
+ */
+async function pxeStep(x: StepInput, p: (name: string) => string): Promise<StepOutcome> {
+  const { member, machine, effects } = x;
+  if (member.pxeSentAt !== null && effects.bootsPxeNext) {
+    const set = await effects.bootsPxeNext(machine).catch(() => false);
+    if (set) return next(p('assign'), { pxeSentAt: null }, { verified: true });
+  }
+  if (!x.repo.updateMember(member.rolloutId, member.machineId, member.phase, { pxeSentAt: effects.now() })) {
+    return { kind: 'wait', message: null };
+  }
+  const busy = await underBmcLock(x, 'pxeSentAt', () => effects.setNextBootPxe(machine));
+  if (busy) return busy;
+  return next(p('assign'), { pxeSentAt: null });
+}
+
+/**
+ * Runs a BMC effect; when another appliance holds the BMC's lock nothing was sent, so the
+ * "sent" mark is taken back and the step waits for a later tick (null: the effect ran).
+ */
+async function underBmcLock(x: StepInput, mark: 'pxeSentAt' | 'cycleSentAt', fn: () => Promise<void>): Promise<StepOutcome | null> {
+  try {
+    await fn();
+    return null;
+  } catch (e) {
+    if (!isBmcBusy(e)) throw e;
+    x.repo.updateMember(x.member.rolloutId, x.member.machineId, x.member.phase, { [mark]: null });
+    return { kind: 'wait', message: e.message };
+  }
 }

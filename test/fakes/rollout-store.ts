@@ -14,7 +14,7 @@ export function fakeMachine(id: number, name: string, extra: Partial<Machine> = 
 export function fakeMember(rolloutId: number, m: Machine, position: number, extra: Partial<RolloutMachineRecord> = {}): RolloutMachineRecord {
   return {
     rolloutId, machineId: m.id, name: m.name, batch: position, position, canary: position === 0, held: true, phase: 'pending', moved: false, attempt: 0,
-    fromVersion: null, toVersion: null, startMark: null, cycleMark: null, cycleSentAt: null, phaseStartedAt: null, startedAt: null, finishedAt: null,
+    fromVersion: null, toVersion: null, startMark: null, cycleMark: null, cycleSentAt: null, pxeSentAt: null, phaseStartedAt: null, startedAt: null, finishedAt: null,
     message: null, failure: null, trace: null, ...extra,
   };
 }

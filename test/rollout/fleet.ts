@@ -31,6 +31,8 @@ interface SimState {
   machines: Record<string, SimMachine>;
   maxUnavailable: number;
   order: string[];
+  /** Every BMC call that changed something, in order: what, on which machine, by which appliance. */
+  calls?: Array<{ fn: 'setNextBootPxe' | 'powerCycle'; machine: string; by: string }>;
 }
 
 /**
@@ -131,17 +133,21 @@ export class SimFleet {
     this.store.machines.update(machine.id, { state });
   }
 
-  /** Rollout effects acting on this fleet; pre/post steps cordon and uncordon. */
-  effects(): RolloutEffects {
+  /** Rollout effects acting on this fleet; pre/post steps cordon and uncordon. `by`: the appliance named in the call log. */
+  effects(by = 'a'): RolloutEffects {
+    const log = (fn: 'setNextBootPxe' | 'powerCycle', machine: string) => (this.state.calls ??= []).push({ fn, machine, by });
     return {
       now: this.now,
       setNextBootPxe: async (machine) => {
         if (this.bmcBroken.has(machine.name)) throw new AppError('BMC_UNREACHABLE', `BMC of ${machine.name} does not answer`);
+        log('setNextBootPxe', machine.name);
         this.get(machine.name).pxeNext = true;
         this.save();
       },
+      bootsPxeNext: async (machine) => this.get(machine.name).pxeNext,
       powerCycle: async (machine) => {
         if (this.bmcBroken.has(machine.name)) throw new AppError('BMC_UNREACHABLE', `BMC of ${machine.name} does not answer`);
+        log('powerCycle', machine.name);
         const m = this.get(machine.name);
         m.cycles++;
         m.ready = false;
