@@ -364,6 +364,11 @@ export class DhcpServer {
     subnetOf(this.d.subnets, ipToInt(r.ip))?.table.load(leaseFromRecord(r));
   }
 
+  /** Machines another appliance changed: their hosts are reloaded at the next packet. */
+  invalidateMachines(ids: number[]): void {
+    this.hosts.invalidate(ids);
+  }
+
   /**
    * A claimed identity waiting for an operator: the sighting (with the UUID) is listed among the
    * unknown MACs, and a `machine.identity-claim` event (at most the discovery rate per segment;

@@ -15,8 +15,8 @@ export function buildSubnets(
   subnets: DhcpSubnet[],
   leases: LeaseRecord[],
   reservedFor: (ip: string) => number | undefined,
-  /** Where each pool's search for a free address starts (LeaseTable's startOffset). */
-  startOffset = 0,
+  /** Where each pool's search for a free address starts (LeaseTable's startOffset), or how to choose it from the pool's size. */
+  startOffset: number | ((poolSize: number) => number) = 0,
 ): SubnetRuntime[] {
   return subnets.map((s) => {
     const cidr = parseCidr(s.cidr);
@@ -25,7 +25,8 @@ export function buildSubnets(
     if (!inCidr(cidr, start) || !inCidr(cidr, end) || start > end) {
       throw new AppError('SETTINGS', `dhcp subnet ${s.cidr}: pool ${s.poolStart}-${s.poolEnd} is not a range inside it`);
     }
-    const table = new LeaseTable(cidr, start, end, (ip) => reservedFor(intToIp(ip)), startOffset);
+    const offset = typeof startOffset === 'number' ? startOffset : startOffset(end - start + 1);
+    const table = new LeaseTable(cidr, start, end, (ip) => reservedFor(intToIp(ip)), offset);
     for (const l of leases) {
       if (inCidr(cidr, ipToInt(l.ip))) table.load(leaseFromRecord(l));
     }

@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type ChangeSource, followChanges } from '../../src/dhcp/change-feed.js';
 import { MSG } from '../../src/dhcp/options.js';
+import { CHANGE_CHANNEL } from '../../src/inventory/pg-notify.js';
 import { Store } from '../../src/inventory/store.js';
 import { silentLogger } from '../../src/log.js';
 import { FakeDhcpInventory } from '../fakes/dhcp-inventory.js';
@@ -38,6 +40,41 @@ describe('two DHCP appliances on one SQLite inventory (issue #20)', () => {
     expect(met.lostClaims).toBeGreaterThan(0);
     // Searches starting apart (as on PostgreSQL: by server address), in a pool nearly full.
     await twoApplianceAvalanche(sqliteFile, { clients: 14, startOffsets: [0, 8] });
+  });
+});
+
+describe('change notifications keep an appliance current (issue #20)', () => {
+  it("another appliance's lease is not offered again, and a machine another appliance registered is answered", async () => {
+    const [s1, s2] = sqliteFile();
+    const A = '02:00:00:00:bb:01';
+    const B = '02:00:00:00:bb:02';
+    s1.machines.create({ name: 'feed-a', macs: [A] });
+    const app = new TestAppliance('198.18.0.1', s1, silentLogger());
+    const listeners: Array<(p: string) => void> = [];
+    const source: ChangeSource = {
+      listen: (channel, on) => {
+        expect(channel).toBe(CHANGE_CHANNEL);
+        listeners.push(on);
+        return () => {};
+      },
+    };
+    followChanges(source, app.server, silentLogger());
+    const notify = (payload: unknown) => {
+      for (const l of listeners) l(JSON.stringify(payload));
+    };
+    // The other appliance ACKed the pool's first address to some client: announced, not offered here.
+    notify({ t: 'lease', ip: '198.18.0.100', mac: '02:00:00:00:bb:99', clientId: 'other', hostname: null, state: 'active', expiresAt: Date.now() + 600_000, updatedAt: Date.now() });
+    app.discover(A);
+    expect(app.lastTo(A)?.yiaddr).toBe('198.18.0.101');
+    // A machine registered through the other appliance (its own connection): answered once announced.
+    const b = s2.machines.create({ name: 'feed-b', macs: [B] });
+    app.discover(B);
+    expect(app.lastTo(B)).toBeUndefined();
+    notify({ t: 'machine', id: b.id });
+    notify('garbage');
+    app.discover(B);
+    expect(app.lastTo(B)?.type).toBe(MSG.OFFER);
+    await app.server.close();
   });
 });
 

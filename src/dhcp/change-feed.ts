@@ -1,0 +1,51 @@
+import { CHANGE_CHANNEL, parseChange } from '../inventory/pg-notify.js';
+import type { LeaseRecord } from '../inventory/leases.js';
+import type { Logger } from '../log.js';
+
+/** Where change notifications come from: PostgreSQL LISTEN (PgDb.listen), or a fake in tests. */
+export interface ChangeSource {
+  /** Calls `onPayload` for every notification on `channel`; returns the unsubscribe. */
+  listen(channel: string, onPayload: (payload: string) => void): () => void;
+}
+
+/** What a change updates: the lease tables and the host directory of one DHCP server. */
+export interface ChangeTarget {
+  applyStoredLease(r: LeaseRecord): void;
+  invalidateMachines(ids: number[]): void;
+}
+
+/**
+ * Keeps one appliance's in-memory DHCP view current with what other appliances commit (issue
+ * #20): a lease row another appliance wrote replaces the binding in memory, so its address is
+ * no longer offered here; a machine or interface change reloads that machine's hosts at the
+ * next packet. Its own writes come back too and change nothing. Missed notifications (the
+ * LISTEN connection was lost) are the caller's to cover with a full reload.
+ */
+export function followChanges(source: ChangeSource, target: ChangeTarget, log: Logger): () => void {
+  let malformed = 0;
+  return source.listen(CHANGE_CHANNEL, (payload) => {
+    const change = parseChange(payload);
+    if (!change) {
+      // One line per 1,000: a foreign writer on our channel must not flood the log.
+      if (malformed++ % 1000 === 0) log.warn({ malformed, payload: payload.slice(0, 200) }, 'store change notification not understood: dropped');
+      return;
+    }
+    try {
+      if (change.kind === 'lease') target.applyStoredLease(change.lease);
+      else target.invalidateMachines([change.id]);
+    } catch (err) {
+      log.error({ err }, 'store change notification could not be applied');
+    }
+  });
+}
+
+/**
+ * Where an appliance's search for a free address starts in a pool of `size` (issue #20):
+ * Fibonacci hashing of its server address, so two appliances on one segment (usually
+ * neighbouring addresses) start about 38 % of the pool apart and their offers rarely meet.
+ */
+export function poolStartOffset(serverAddress: string, size: number): number {
+  const n = serverAddress.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  const frac = (n * 0.6180339887498949) % 1;
+  return Math.floor(frac * size);
+}
