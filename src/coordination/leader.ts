@@ -98,7 +98,11 @@ export class LeaderLease implements Leadership {
     this.running = true;
     const loop = () => {
       if (!this.running) return;
-      this.claim();
+      try {
+        this.claim();
+      } catch (err) {
+        this.o.log.warn({ err, role: this.o.role }, 'lease claim failed');
+      }
       this.timer = (this.o.timers ?? realLeaseTimers).setTimeout(loop, this.o.timing.renewMs);
     };
     loop();
@@ -116,7 +120,16 @@ export class LeaderLease implements Leadership {
     } catch (err) {
       this.o.log.warn({ err, role: this.o.role }, 'lease release failed (it expires on its own)');
     }
-    if (was) this.o.onChange?.(false, null);
+    if (was) this.notify(false, null);
+  }
+
+  /** Tells the listener; its failure (e.g. a trace row the database refused) never stops the claims. */
+  private notify(held: boolean, row: LeaseRecord | null): void {
+    try {
+      this.o.onChange?.(held, row);
+    } catch (err) {
+      this.o.log.warn({ err, role: this.o.role }, 'lease change listener failed');
+    }
   }
 
   private holderName(): string | null {
@@ -133,6 +146,6 @@ export class LeaderLease implements Leadership {
     const { role, me } = this.o;
     if (now) this.o.log.info({ role, appliance: me.appliance, epoch: row?.epoch }, 'lease taken: this appliance runs the role');
     else this.o.log.warn({ role, appliance: me.appliance, holder: row === null ? this.holderName() : null }, 'lease lost: this appliance stops the role');
-    this.o.onChange?.(now, row ?? null);
+    this.notify(now, row ?? null);
   }
 }

@@ -149,6 +149,28 @@ describe('LeaderLease with a fake clock', () => {
     expect(a.held()).toBe(true); // its own row: renewed when the database is back
   });
 
+  it('a listener that throws (the trace row refused) does not stop the claims', () => {
+    const table = new FakeLeaseTable();
+    const timers = new FakeTimers(T0);
+    const a = new LeaderLease({
+      table,
+      role: ROLES.retention,
+      me: { holder: 'a#1', appliance: 'a' },
+      timing: leaseTiming(9000),
+      now: timers.now,
+      log: silentLogger(),
+      timers,
+      onChange: () => {
+        throw new Error('disk full');
+      },
+    });
+    a.start();
+    expect(a.held()).toBe(true);
+    timers.advance(60_000);
+    expect(a.held()).toBe(true);
+    expect(table.get(ROLES.retention)?.expiresAt).toBeGreaterThan(timers.t); // still renewed
+  });
+
   it('stop() releases: the standby takes over at its next claim, not after the TTL', () => {
     const table = new FakeLeaseTable();
     const timers = new FakeTimers(T0);
