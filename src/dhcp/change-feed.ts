@@ -4,14 +4,19 @@ import type { Logger } from '../log.js';
 
 /** Where change notifications come from: PostgreSQL LISTEN (PgDb.listen), or a fake in tests. */
 export interface ChangeSource {
-  /** Calls `onPayload` for every notification on `channel`; returns the unsubscribe. */
-  listen(channel: string, onPayload: (payload: string) => void): () => void;
+  /**
+   * Calls `onPayload` for every notification on `channel` and `onResync` when some may have
+   * been missed (the LISTEN connection was lost and made again); returns the unsubscribe.
+   */
+  listen(channel: string, onPayload: (payload: string) => void, onResync?: () => void): () => void;
 }
 
 /** What a change updates: the lease tables and the host directory of one DHCP server. */
 export interface ChangeTarget {
   applyStoredLease(r: LeaseRecord): void;
   invalidateMachines(ids: number[]): void;
+  /** Reloads every lease and host (after missed notifications). */
+  resync(): void;
 }
 
 /**
@@ -19,10 +24,19 @@ export interface ChangeTarget {
  * #20): a lease row another appliance wrote replaces the binding in memory, so its address is
  * no longer offered here; a machine or interface change reloads that machine's hosts at the
  * next packet. Its own writes come back too and change nothing. Missed notifications (the
- * LISTEN connection was lost) are the caller's to cover with a full reload.
+ * LISTEN connection was lost) are covered by a full reload.
  */
 export function followChanges(source: ChangeSource, target: ChangeTarget, log: Logger): () => void {
   let malformed = 0;
+  const resync = () => {
+    try {
+      target.resync();
+      log.info('store notifications resumed: leases and hosts reloaded');
+    } catch (err) {
+      // The store is unreachable again: the outage probe reloads once it answers.
+      log.warn({ err }, 'store notifications resumed but the reload failed');
+    }
+  };
   return source.listen(CHANGE_CHANNEL, (payload) => {
     const change = parseChange(payload);
     if (!change) {
@@ -36,7 +50,7 @@ export function followChanges(source: ChangeSource, target: ChangeTarget, log: L
     } catch (err) {
       log.error({ err }, 'store change notification could not be applied');
     }
-  });
+  }, resync);
 }
 
 /**

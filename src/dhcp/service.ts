@@ -1,7 +1,9 @@
 import { AppError } from '../errors.js';
 import { enrollDiscovered } from '../inventory/enroll.js';
+import { openChangeFeed } from '../inventory/pg-notify.js';
 import { type InterfaceInfo, describeInterface, ipv4Interfaces } from '../net/interfaces.js';
 import type { Service, ServiceContext } from '../service.js';
+import { followChanges, poolStartOffset } from './change-feed.js';
 import { HostDirectory } from './hosts.js';
 import { DhcpServer } from './server.js';
 import { buildSubnets } from './subnets.js';
@@ -35,9 +37,13 @@ export async function startDhcp(ctx: ServiceContext): Promise<DhcpService | unde
   if (s.mode === 'full' && s.subnets.length === 0) {
     throw new AppError('SETTINGS', 'dhcp.mode full needs at least one entry in dhcp.subnets');
   }
+  // Issue #20: on PostgreSQL other appliances write the same inventory: each starts its pool
+  // search elsewhere so their offers rarely meet, and their changes arrive as notifications.
+  const feed = openChangeFeed(ctx.store);
   const hosts = new HostDirectory(ctx.store);
   hosts.sync();
-  const subnets = buildSubnets(s.subnets, ctx.store.leases.all(), (ip) => hosts.reservedFor(ip));
+  const offset = feed ? (size: number) => poolStartOffset(serverAddress, size) : 0;
+  const subnets = buildSubnets(s.subnets, ctx.store.leases.all(), (ip) => hosts.reservedFor(ip), offset);
   const server = new DhcpServer({
     settings: { ...s, serverAddress },
     store: ctx.store,
@@ -48,6 +54,9 @@ export async function startDhcp(ctx: ServiceContext): Promise<DhcpService | unde
     hosts,
     enroll: (client) => enrollDiscovered(ctx.store, client),
   });
+  const stopFeed = feed ? followChanges(feed, server, log) : undefined;
+  // What was committed between the first load and the subscription is read once more.
+  if (feed) server.resync();
   await server.listen();
   const timer = setInterval(() => server.reclaim(), s.reclaimSeconds * 1000);
   timer.unref();
@@ -57,6 +66,7 @@ export async function startDhcp(ctx: ServiceContext): Promise<DhcpService | unde
     server,
     close: async () => {
       clearInterval(timer);
+      stopFeed?.();
       await server.close();
     },
   };

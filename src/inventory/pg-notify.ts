@@ -1,4 +1,5 @@
 import type { LeaseRecord, StoredLeaseState } from './leases.js';
+import { Store } from './store.js';
 
 /**
  * Change notifications between appliances sharing one PostgreSQL inventory (issue #20). Each
@@ -98,4 +99,25 @@ export function parseChange(payload: string): StoreChange | undefined {
       updatedAt,
     },
   };
+}
+
+/** Notifications of one store: PgDb.listen's shape (onResync: the LISTEN connection was made again). */
+export interface ChangeFeed {
+  listen(channel: string, onPayload: (payload: string) => void, onResync?: () => void): () => void;
+}
+
+/** The part of PgDb this module uses (read off the store's connection, which is typed for both dialects). */
+interface PgConnection extends ChangeTriggerDb, ChangeFeed {
+  readonly dialect?: string;
+}
+
+/**
+ * The store's change feed: on PostgreSQL, installs the triggers and returns the connection's
+ * LISTEN; on SQLite (one process per data dir, nobody else writes) undefined.
+ */
+export function openChangeFeed(store: Store): ChangeFeed | undefined {
+  const db = Store.rawDb(store) as unknown as PgConnection;
+  if (db.dialect !== 'postgres' || typeof db.listen !== 'function') return undefined;
+  installChangeTriggers(db);
+  return { listen: (channel, onPayload, onResync) => db.listen(channel, onPayload, onResync) };
 }

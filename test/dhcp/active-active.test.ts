@@ -11,7 +11,7 @@ import { FakeDhcpInventory } from '../fakes/dhcp-inventory.js';
 import { memoryLogger } from '../fakes/log.js';
 import { waitFor } from '../helpers/netns.js';
 import { TestAppliance, settle } from './helpers/appliances.js';
-import { type StoreFactory, raceForOneAddress, twoApplianceAvalanche } from './helpers/active-active.js';
+import { raceForOneAddress, twoApplianceAvalanche } from './helpers/active-active.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -19,7 +19,7 @@ afterEach(() => {
 });
 
 /** Two connections to one SQLite file: two appliances sharing one inventory (in one process). */
-const sqliteFile: StoreFactory = () => {
+const sqliteFile = (): readonly [Store, Store] => {
   const dir = mkdtempSync(join(tmpdir(), 'rb-aa-'));
   const stores = [Store.open(dir), Store.open(dir)] as const;
   cleanups.push(() => {
