@@ -32,7 +32,8 @@ const COLUMNS = 'name, holder, appliance, expires_at AS "expiresAt", acquired_at
  * one winner (SQLite: one writer at a time; PostgreSQL: ON CONFLICT locks the row and checks
  * the WHERE on its newest version). Columns on the right of SET are the old row's.
  */
-const TAKE = `INSERT INTO coordination_leases (name, holder, appliance, expires_at, acquired_at, epoch)
+/** The claim statement, in `?` placeholders (tests also race it from several PostgreSQL sessions). */
+export const TAKE_LEASE_SQL = `INSERT INTO coordination_leases (name, holder, appliance, expires_at, acquired_at, epoch)
 VALUES (?, ?, ?, ?, ?, 1)
 ON CONFLICT (name) DO UPDATE SET
   holder = excluded.holder,
@@ -56,7 +57,7 @@ export class CoordinationRepo {
 
   /** Takes or renews `name` for the claimant; the row when it holds it now, null when another does. */
   tryTake(name: string, c: LeaseClaim): LeaseRecord | null {
-    const row = this.stmts.get(TAKE).get(name, c.holder, c.appliance, c.now + c.ttlMs, c.now, c.force ? ALWAYS_EXPIRED : c.now) as LeaseRecord | undefined;
+    const row = this.stmts.get(TAKE_LEASE_SQL).get(name, c.holder, c.appliance, c.now + c.ttlMs, c.now, c.force ? ALWAYS_EXPIRED : c.now) as LeaseRecord | undefined;
     return row ? toRecord(row) : null;
   }
 
