@@ -5,26 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Coordinator, ROLES, isBmcBusy } from '../../src/coordination/coordinator.js';
 import { LeaderLease, type LeaseTable } from '../../src/coordination/leader.js';
 import { decideLease, leaseTiming } from '../../src/coordination/lease-policy.js';
-import type { LeaseClaim, LeaseRecord } from '../../src/inventory/coordination.js';
 import { Store } from '../../src/inventory/store.js';
 import { silentLogger } from '../../src/log.js';
 import { FakeLeaseTable, FakeTimers } from '../fakes/lease-table.js';
-
-const T0 = 1_700_000_000_000;
-const row = (holder: string, expiresAt: number, epoch = 1): LeaseRecord => ({ name: 'r', holder, appliance: holder.split('#')[0]!, expiresAt, acquiredAt: T0 - 5000, epoch });
-const claim = (holder: string, now: number, extra: Partial<LeaseClaim> = {}): LeaseClaim => ({ holder, appliance: holder.split('#')[0]!, now, ttlMs: 9000, ...extra });
-
-/** Every case: current row, claim → who holds afterwards, with what expiry and epoch (null: refused). */
-const CASES: Array<[string, LeaseRecord | null, LeaseClaim, 'acquire' | 'renew' | 'steal' | 'busy', { holder: string; expiresAt: number; epoch: number; acquiredAt: number } | null]> = [
-  ['no row: acquire', null, claim('a#1', T0), 'acquire', { holder: 'a#1', expiresAt: T0 + 9000, epoch: 1, acquiredAt: T0 }],
-  ['own row, live: renew (acquiredAt kept)', row('a#1', T0 + 3000), claim('a#1', T0), 'renew', { holder: 'a#1', expiresAt: T0 + 9000, epoch: 1, acquiredAt: T0 - 5000 }],
-  ['own row, expired: renew', row('a#1', T0 - 1), claim('a#1', T0), 'renew', { holder: 'a#1', expiresAt: T0 + 9000, epoch: 1, acquiredAt: T0 - 5000 }],
-  ['other holder, live: busy', row('b#2', T0 + 1), claim('a#1', T0), 'busy', null],
-  ['other holder, expires exactly now: steal', row('b#2', T0, 4), claim('a#1', T0), 'steal', { holder: 'a#1', expiresAt: T0 + 9000, epoch: 5, acquiredAt: T0 }],
-  ['other holder, expired: steal', row('b#2', T0 - 10_000, 2), claim('a#1', T0), 'steal', { holder: 'a#1', expiresAt: T0 + 9000, epoch: 3, acquiredAt: T0 }],
-  ['other holder, live, forced (exclusive store): steal', row('b#2', T0 + 60_000), claim('a#1', T0, { force: true }), 'steal', { holder: 'a#1', expiresAt: T0 + 9000, epoch: 2, acquiredAt: T0 }],
-  ['same appliance, other process (restart), live: busy', row('a#9', T0 + 5000), claim('a#1', T0), 'busy', null],
-];
+import { CASES, T0, claim } from './lease-cases.js';
 
 const dirs: string[] = [];
 const stores: Store[] = [];
