@@ -54,7 +54,8 @@ function machineLine(r: RolloutView, m: RolloutMachineView): string {
 
 /** The closing summary: state line and one row per machine. */
 export function summary(r: RolloutView): string {
-  const head = `rollout ${r.id}${r.name ? ` (${r.name})` : ''}: ${r.state}${r.reason ? ` — ${r.reason}` : ''}`;
+  const runner = r.runner && !r.finishedAt ? ` (runner: ${r.runner.appliance})` : '';
+  const head = `rollout ${r.id}${r.name ? ` (${r.name})` : ''}: ${r.state}${r.reason ? ` — ${r.reason}` : ''}${runner}`;
   const rows = r.machines.map((m) => [m.machine, m.batch + 1, m.canary ? 'yes' : '', m.phase, formatElapsed(m.elapsedMs), m.bootPhase, m.failure]);
   return `${head}\n${table(['MACHINE', 'BATCH', 'CANARY', 'PHASE', 'ELAPSED', 'BOOT', 'FAILURE'], rows)}`;
 }

@@ -6,6 +6,7 @@ import type { VersionControl } from './effects.js';
 import { ACTIVE_PHASES, FORWARD_PHASES, planRollout } from './plan.js';
 import { storedSpec } from './runner.js';
 import type { RolloutSpec } from './spec.js';
+import { ROLES } from '../coordination/coordinator.js';
 
 /** One machine of a rollout as the API shows it. */
 export interface RolloutMachineView {
@@ -39,6 +40,8 @@ export interface RolloutView {
   settled: boolean;
   spec: RolloutSpec;
   machines: RolloutMachineView[];
+  /** The appliance whose runner steps active rollouts now (its lease is live), null when none does. */
+  runner: { appliance: string; since: number } | null;
 }
 
 const FORWARD = new Set<string>(FORWARD_PHASES);
@@ -127,6 +130,11 @@ export class RolloutControl {
     this.event(id, state, { reason });
   }
 
+  private runner(now: number): RolloutView['runner'] {
+    const lease = this.store.coordination.get(ROLES.rolloutRunner);
+    return lease && lease.expiresAt > now ? { appliance: lease.appliance, since: lease.acquiredAt } : null;
+  }
+
   private event(id: number, kind: string, detail: Record<string, unknown>): void {
     this.store.events.add({ source: 'rollout', kind: `rollout.${kind}`, detail: { rollout: id, ...detail } });
   }
@@ -172,6 +180,7 @@ export class RolloutControl {
       settled: FINISHED_STATES.has(r.state) || (r.state === 'paused' && !busy),
       spec: storedSpec(r),
       machines,
+      runner: this.runner(now),
     };
   }
 }

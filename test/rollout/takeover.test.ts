@@ -111,6 +111,7 @@ describe('rollout runner taken over by another appliance on the same database', 
       t.fleet.advance();
     }
     expect(killedAt).not.toBeNull();
+    expect(t.control.view(r.id).runner?.appliance).toBe('r1'); // the API says who runs it
     t.procA.kill(); // r1 renews nothing and steps nothing from here on
     const callsBefore = t.fleet.state.calls?.length ?? 0;
     expect(t.fleet.state.calls?.every((c) => c.by === 'r1')).toBe(true); // r2 stood by while r1 held the lease
@@ -123,6 +124,7 @@ describe('rollout runner taken over by another appliance on the same database', 
     }
     const v = t.control.view(r.id);
     expect(v.state).toBe('succeeded');
+    expect(v.runner?.appliance).toBe('r2');
     expect(tookAt! - killedAt!).toBeLessThanOrEqual(leaseTiming(LEASE_MS).takeoverMs);
     // The BMC call log: each machine's boot override and power cycle exactly once; after the kill, only r2.
     const calls = t.fleet.state.calls ?? [];
