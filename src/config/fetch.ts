@@ -3,7 +3,7 @@ import { AppError } from '../errors.js';
 import type { ConfigVersionWithBody } from '../inventory/configs.js';
 import { tryNormalizeMac } from '../model/mac.js';
 import type { ConfigDeps } from './service.js';
-import { hashToken, looksLikeToken, sha256Hex } from './tokens.js';
+import { sha256Hex, tokenKey } from './tokens.js';
 import { EVENT } from '../lifecycle/event-kinds.js';
 
 /** Companion files of a NoCloud seed directory served under the token URL. */
@@ -33,15 +33,15 @@ export function fetchConfig(deps: ConfigDeps, token: string, opts: { source: str
   const { store } = deps;
   const log = deps.log?.child({ subsys: 'config' });
   const mac = opts.mac === undefined ? undefined : tryNormalizeMac(opts.mac);
-  const hash = looksLikeToken(token) ? hashToken(token) : undefined;
-  const t = hash ? store.configs.findToken(hash) : undefined;
+  const key = tokenKey(token);
+  const t = key ? store.configs.findToken(key) : undefined;
   const deny = (reason: DenyReason): never => {
     const detail = { reason, file: opts.file ?? null, versionId: t?.versionId ?? null, ...(opts.mac !== undefined ? { mac: opts.mac.slice(0, 40) } : {}) };
     store.events.add({ machineId: t?.machineId ?? null, mac: mac ?? null, source: 'http', kind: EVENT.configDenied, detail });
-    log?.warn({ ...detail, machineId: t?.machineId, tokenHash: hash?.slice(0, 12) }, 'config fetch denied');
+    log?.warn({ ...detail, machineId: t?.machineId, tokenId: t?.id }, 'config fetch denied');
     throw new AppError('FORBIDDEN', `config token refused (${reason})`, { details: { reason } });
   };
-  if (!hash || !t || t.kind !== 'config') return deny('unknown-token');
+  if (!t || t.kind !== 'config') return deny('unknown-token');
   const now = (deps.now ?? Date.now)();
   if (t.expiresAt <= now) return deny('expired');
   if (opts.mac !== undefined) {
@@ -53,7 +53,7 @@ export function fetchConfig(deps: ConfigDeps, token: string, opts: { source: str
   const version = store.configs.getVersion(t.versionId);
   const body = pickFile(version, opts.file);
   if (!body) return deny('no-such-file');
-  if (!store.configs.consumeToken(hash, now)) return deny('used');
+  if (!store.configs.consumeToken(t.id, now)) return deny('used');
   const sha256 = body === version.body ? version.sha256 : sha256Hex(body);
   const contentType = body === version.body ? version.contentType : 'text/plain; charset=utf-8';
   store.events.add({ machineId: t.machineId, mac: mac ?? null, source: 'http', kind: EVENT.configServed, detail: { versionId: version.id, sha256, file: opts.file ?? null } });

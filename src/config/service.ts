@@ -10,7 +10,7 @@ import { assetUrl, configUrl, trimBase } from '../boot/urls.js';
 import type { ProfileSpec } from '../model/profile-spec.js';
 import { kernelArgsFor } from './kernel-args.js';
 import { redactSecrets } from './redact.js';
-import { hashToken, newTokenSecret, sha256Hex } from './tokens.js';
+import { formatToken, hashSecret, newTokenSecret, sha256Hex, tokenKey } from './tokens.js';
 import { EVENT } from '../lifecycle/event-kinds.js';
 
 /** Resolves an asset name or `sha256:<hex>` to its digest and URL (boot-asset manifest). */
@@ -98,7 +98,7 @@ export function renderMachineVersion(
   });
 }
 
-/** The two secrets one network boot gets (only their hashes are stored). */
+/** The two tokens one network boot gets, `<id>_<secret>` (only the secrets' hashes are stored). */
 export interface BootTokens {
   configToken: string;
   reportToken: string;
@@ -126,14 +126,16 @@ export function issueBootTokens(deps: ConfigDeps, machineId: number, version: Pi
 export function mintBootTokens(deps: ConfigDeps, machineId: number, version: Pick<ConfigVersion, 'id' | 'format'>, now = nowOf(deps)): { tokens: BootTokens; rows: ConfigToken[] } {
   const http = deps.settings.http;
   const secret = deps.newSecret ?? newTokenSecret;
-  const configToken = secret();
-  const reportToken = secret();
+  const configSecret = secret();
+  const reportSecret = secret();
+  const configId = deps.store.configs.nextTokenId();
+  const reportId = deps.store.configs.nextTokenId();
   const uses = http.configTokenUses * (FETCHES_PER_BOOT[version.format] ?? 1);
   const rows: ConfigToken[] = [
-    { hash: hashToken(configToken), kind: 'config', machineId, versionId: version.id, usesLeft: uses, expiresAt: now + http.configTokenTtlSeconds * 1000, createdAt: now },
-    { hash: hashToken(reportToken), kind: 'report', machineId, versionId: version.id, usesLeft: null, expiresAt: now + http.reportTokenTtlSeconds * 1000, createdAt: now },
+    { id: configId, secretHash: hashSecret(configSecret), kind: 'config', machineId, versionId: version.id, usesLeft: uses, expiresAt: now + http.configTokenTtlSeconds * 1000, createdAt: now },
+    { id: reportId, secretHash: hashSecret(reportSecret), kind: 'report', machineId, versionId: version.id, usesLeft: null, expiresAt: now + http.reportTokenTtlSeconds * 1000, createdAt: now },
   ];
-  return { tokens: { configToken, reportToken }, rows };
+  return { tokens: { configToken: formatToken(configId, configSecret), reportToken: formatToken(reportId, reportSecret) }, rows };
 }
 
 /** The `config.version` trace row of a newly stored version. */
@@ -176,7 +178,8 @@ export function bootConfigOf(version: Pick<ConfigVersion, 'id' | 'sha256'>, os: 
 
 /** The machine and version a phone-home report token stands for; FORBIDDEN when unknown or expired. */
 export function verifyReportToken(deps: ConfigDeps, token: string): { machineId: number; versionId: number } {
-  const t = deps.store.configs.findToken(hashToken(token));
+  const key = tokenKey(token);
+  const t = key ? deps.store.configs.findToken(key) : undefined;
   if (!t || t.kind !== 'report' || t.expiresAt <= nowOf(deps)) throw new AppError('FORBIDDEN', 'unknown or expired report token');
   return { machineId: t.machineId, versionId: t.versionId };
 }

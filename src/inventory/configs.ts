@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { Db } from './db.js';
 import { TableMemo } from './table-watch.js';
@@ -36,9 +37,15 @@ export interface ConfigVersionWithBody extends ConfigVersion {
  */
 export type NewConfigVersion = Omit<ConfigVersionWithBody, 'id' | 'createdAt' | 'size'> & { secrets?: string[] };
 
-/** A per-boot token as stored: only the hash of the secret. */
+/**
+ * A per-boot token as stored (migration 016): its id, which the token names in the clear, and
+ * only the SHA-256 of its secret. Ids grow with every token, so the table's key is appended at
+ * its right edge instead of at a random place (issue #21).
+ */
 export interface ConfigToken {
-  hash: string;
+  id: number;
+  /** SHA-256 of the token's secret part (32 bytes); empty for a token issued before migration 016. */
+  secretHash: Buffer;
   kind: 'config' | 'report';
   machineId: number;
   versionId: number;
@@ -65,8 +72,16 @@ interface VersionRow {
   sealed?: number;
 }
 
+/**
+ * How a presented token is looked up: by the id it names, its secret's hash checked in constant
+ * time against the row's; or, for a token issued before migration 016, by the SHA-256 hex of the
+ * whole token (as those were stored).
+ */
+export type TokenKey = { id: number; secretHash: Buffer } | { legacyHash: string };
+
 interface TokenRow {
-  hash: string;
+  id: number;
+  secret_hash: Buffer | null;
   kind: 'config' | 'report';
   machine_id: number;
   version_id: number;
@@ -94,8 +109,14 @@ const toVersion = (r: VersionRow): ConfigVersion => ({
   createdAt: r.created_at,
 });
 
+const NO_HASH = Buffer.alloc(0);
+
+/** The token columns every token read returns (legacy_hash stays in the database). */
+const TOKEN_COLUMNS = 'id, secret_hash, kind, machine_id, version_id, uses_left, expires_at, created_at';
+
 const toToken = (r: TokenRow): ConfigToken => ({
-  hash: r.hash,
+  id: r.id,
+  secretHash: r.secret_hash ?? NO_HASH,
   kind: r.kind,
   machineId: r.machine_id,
   versionId: r.version_id,
@@ -115,6 +136,9 @@ export class ConfigRepo {
 
   private readonly stmts: Statements;
   private readonly desiredMemo: TableMemo<number, { id: number | null }>;
+  /** The last token id handed out; recountTokenIds: look at the largest stored one first. */
+  private lastTokenId = 0;
+  private recountTokenIds = true;
 
   constructor(
     private readonly db: Db,
@@ -189,29 +213,61 @@ export class ConfigRepo {
     return this.desiredMemo.get(machineId, () => ({ id: this.desired(machineId)?.id ?? null }))?.id ?? null;
   }
 
-  /** Stores a token hash. */
+  /**
+   * The id for the next token, before its row is written (the id is part of the token a boot
+   * script carries, and a queued boot's script is filled before its group commit). Counted in
+   * memory from the largest stored id (this connection is the inventory's only writer), never
+   * backwards within the process. An id whose row is deleted may be given again after a restart;
+   * the old token still fails then, its secret being another's. Reads nothing queued: every
+   * queued token's id came from this counter.
+   */
+  nextTokenId(): number {
+    if (this.recountTokenIds) {
+      const stored = Number(this.stmts.get('SELECT coalesce(max(id), 0) FROM config_tokens', { value: true }).get());
+      this.lastTokenId = Math.max(this.lastTokenId, stored);
+      this.recountTokenIds = false;
+    }
+    this.lastTokenId += 1;
+    return this.lastTokenId;
+  }
+
+  /** Stores a token: its id and the hash of its secret. */
   addToken(t: ConfigToken): void {
     this.pendingWrites?.();
-    this.stmts.get(
-      `INSERT INTO config_tokens (hash, kind, machine_id, version_id, uses_left, expires_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).run(t.hash, t.kind, t.machineId, t.versionId, t.usesLeft, t.expiresAt, t.createdAt);
+    try {
+      this.stmts.get(
+        `INSERT INTO config_tokens (id, secret_hash, kind, machine_id, version_id, uses_left, expires_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(t.id, t.secretHash, t.kind, t.machineId, t.versionId, t.usesLeft, t.expiresAt, t.createdAt);
+    } catch (err) {
+      // Another writer may have taken the id: count on from the stored ids (this token fails, the next does not).
+      this.recountTokenIds = true;
+      throw err;
+    }
   }
 
-  /** A token by hash, whatever its state. */
-  findToken(hash: string): ConfigToken | undefined {
+  /**
+   * The token `key` names, whatever its state: by id when the secret's hash matches the row's
+   * (compared in constant time), or by a pre-016 token's hash; undefined otherwise.
+   */
+  findToken(key: TokenKey): ConfigToken | undefined {
     this.pendingWrites?.();
-    const r = this.stmts.get('SELECT * FROM config_tokens WHERE hash = ?').get(hash) as TokenRow | undefined;
-    return r ? toToken(r) : undefined;
+    if ('legacyHash' in key) {
+      const r = this.stmts.get(`SELECT ${TOKEN_COLUMNS} FROM config_tokens WHERE legacy_hash = ?`).get(key.legacyHash) as TokenRow | undefined;
+      return r ? toToken(r) : undefined;
+    }
+    const r = this.stmts.get(`SELECT ${TOKEN_COLUMNS} FROM config_tokens WHERE id = ?`).get(key.id) as TokenRow | undefined;
+    if (!r?.secret_hash || r.secret_hash.length !== key.secretHash.length || !timingSafeEqual(r.secret_hash, key.secretHash)) return undefined;
+    return toToken(r);
   }
 
-  /** Spends one use atomically; false when the token is spent or expired at `nowMs`. */
-  consumeToken(hash: string, nowMs: number): boolean {
+  /** Spends one use of a token found by findToken, atomically; false when it is spent or expired at `nowMs`. */
+  consumeToken(id: number, nowMs: number): boolean {
     this.pendingWrites?.();
     const r = this.stmts.get(
       `UPDATE config_tokens SET uses_left = uses_left - 1
-       WHERE hash = ? AND expires_at > ? AND (uses_left IS NULL OR uses_left > 0)`,
-    ).run(hash, nowMs);
+       WHERE id = ? AND expires_at > ? AND (uses_left IS NULL OR uses_left > 0)`,
+    ).run(id, nowMs);
     return r.changes === 1;
   }
 

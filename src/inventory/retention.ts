@@ -83,7 +83,7 @@ export class RetentionRepo {
   /** Deletes config tokens that expired before `nowMs` (they only keep their versions alive). */
   pruneExpiredTokens(nowMs: number, limit: number): number {
     return this.db
-      .prepare('DELETE FROM config_tokens WHERE hash IN (SELECT hash FROM config_tokens WHERE expires_at <= ? LIMIT ?)')
+      .prepare('DELETE FROM config_tokens WHERE id IN (SELECT id FROM config_tokens WHERE expires_at <= ? LIMIT ?)')
       .run(nowMs, limit).changes;
   }
 

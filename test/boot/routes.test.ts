@@ -51,7 +51,7 @@ describe('boot scripts', () => {
     expect(kernelLine(s)).toMatch(/ initrd=initrd0 quiet rackboot\.after=poweroff rackboot\.config=http:\/\/198\.18\.0\.1:8080\/config\/\S+ /);
     expect(kernelLine(s).endsWith(' console=ttyS0 || goto failed')).toBe(true);
     expect(argOf(s, 'rackboot.report')).toBe('http://198.18.0.1:8080/api/v1/report');
-    expect(argOf(s, 'rackboot.token')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(argOf(s, 'rackboot.token')).toMatch(/^[0-9]+_[A-Za-z0-9_-]{43}$/);
     expect(s).not.toMatch(/shell|goto (start|retry|loop)/);
     const m = t.store.machines.get('n1');
     expect(m.state).toBe('booting');

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AssetRegistry } from '../../src/assets/index.js';
 import { type BootAnswers, type IssuedBoot, BootService } from '../../src/boot/service.js';
-import { hashToken } from '../../src/config/tokens.js';
+import { tokenKey } from '../../src/config/tokens.js';
+import type { TokenKey } from '../../src/inventory/configs.js';
 import { AppError } from '../../src/errors.js';
 import { Store } from '../../src/inventory/store.js';
 import { silentLogger } from '../../src/log.js';
@@ -57,9 +58,9 @@ describe('BootService.issue', () => {
     // Every boot: a new config token (usable) and a new report token that revokes the earlier ones.
     const tokens = [first, second, third].map((r) => tokenOf(r.boot as IssuedBoot));
     expect(new Set(tokens).size).toBe(3);
-    for (const t of tokens) expect(store.configs.findToken(hashToken(t))?.kind).toBe('config');
-    expect(store.configs.findToken(hashToken(first.boot!.reportToken))).toBeUndefined();
-    expect(store.configs.findToken(hashToken(third.boot!.reportToken))?.kind).toBe('report');
+    for (const t of tokens) expect(store.configs.findToken(tokenKey(t)!)?.kind).toBe('config');
+    expect(store.configs.findToken(tokenKey(first.boot!.reportToken)!)).toBeUndefined();
+    expect(store.configs.findToken(tokenKey(third.boot!.reportToken)!)?.kind).toBe('report');
     expect(store.configs.listVersions(machine().id)).toHaveLength(1);
     expect(store.events.list({ machineId: machine().id, kind: 'config.version' })).toHaveLength(1);
     expect(store.events.list({ machineId: machine().id, kind: 'boot.script' })).toHaveLength(3);
@@ -90,10 +91,10 @@ describe('BootService.issue', () => {
 
   it('a failing write leaves nothing behind: no version, tokens, state change or trace', () => {
     const { store, ipxe, machine } = setup();
-    const hashes: string[] = [];
+    const keys: TokenKey[] = [];
     const add = store.configs.addToken.bind(store.configs);
     vi.spyOn(store.configs, 'addToken').mockImplementation((t) => {
-      hashes.push(t.hash);
+      keys.push({ id: t.id, secretHash: t.secretHash });
       add(t);
     });
     vi.spyOn(store.machines, 'update').mockImplementationOnce(() => {
@@ -101,8 +102,8 @@ describe('BootService.issue', () => {
     });
     expect(() => ipxe()).toThrow(/disk I\/O error/);
     const id = machine().id;
-    expect(hashes).toHaveLength(2);
-    for (const h of hashes) expect(store.configs.findToken(h)).toBeUndefined();
+    expect(keys).toHaveLength(2);
+    for (const k of keys) expect(store.configs.findToken(k)).toBeUndefined();
     expect(store.configs.listVersions(id)).toEqual([]);
     expect(store.configs.desired(id)).toBeUndefined();
     expect(machine().state).toBe('registered');

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type ConfigDeps, prepareBootConfig, verifyReportToken } from '../../src/config/index.js';
+import { formatToken, hashSecret, hashToken, newTokenSecret, tokenKey } from '../../src/config/tokens.js';
 import { type AppDeps, buildApp } from '../../src/http/app.js';
 import type { Machine } from '../../src/inventory/machines.js';
 import { configDeps, tokenOf } from './helpers.js';
@@ -122,5 +123,114 @@ describe('per-boot config tokens', () => {
     const dump = JSON.stringify(Store.rawDb(deps.store).prepare('SELECT * FROM config_tokens').all());
     expect(dump).not.toContain(tokenOf(boot.configUrl));
     expect(dump).not.toContain(boot.reportToken);
+    for (const t of [tokenOf(boot.configUrl), boot.reportToken]) expect(dump).not.toContain(t.split('_').slice(1).join('_'));
+  });
+});
+
+describe('token ids (migration 016: <id>_<secret>, the row keyed by id, the secret hashed)', () => {
+  const secret = newTokenSecret();
+
+  it.each([
+    ['an id and a secret', `12_${secret}`, { id: 12, secretHash: hashSecret(secret) }],
+    ['the largest id (15 digits)', `999999999999999_${secret}`, { id: 999_999_999_999_999, secretHash: hashSecret(secret) }],
+    ['a token from before 016 (43 characters)', secret, { legacyHash: hashToken(secret) }],
+    ['a secret that starts with digits and _', `7_12_${secret.slice(3)}`, { id: 7, secretHash: hashSecret(`12_${secret.slice(3)}`) }],
+    ['id 0', `0_${secret}`, undefined],
+    ['a leading zero', `07_${secret}`, undefined],
+    ['a negative id', `-7_${secret}`, undefined],
+    ['16 digits (beyond a safe integer)', `${'9'.repeat(16)}_${secret}`, undefined],
+    ['a short secret', `7_${secret.slice(1)}`, undefined],
+    ['a long secret', `7_${secret}A`, undefined],
+    ['no secret', '7_', undefined],
+    ['another separator', `7.${secret}`, undefined],
+    ['percent-encoding', `7_${secret.slice(3)}%41`, undefined],
+    ['overlong', `7_${'A'.repeat(4096)}`, undefined],
+    ['empty', '', undefined],
+  ])('tokenKey: %s', (_name, token, key) => {
+    expect(tokenKey(token)).toEqual(key);
+  });
+
+  it('every boot gets two fresh one-use tokens with growing ids; each config token serves once', async () => {
+    const { deps, m, app } = await setup();
+    const boots = Array.from({ length: 3 }, () => prepareBootConfig(deps, m));
+    const config = boots.map((b) => tokenOf(b.configUrl));
+    const all = [...config, ...boots.map((b) => b.reportToken)];
+    expect(new Set(all).size).toBe(6);
+    const ids = boots.flatMap((b) => [tokenOf(b.configUrl), b.reportToken].map((t) => Number(t.split('_')[0])));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    for (const t of config) {
+      expect((await app.inject({ method: 'GET', url: `/config/${t}` })).statusCode).toBe(200);
+      const again = await app.inject({ method: 'GET', url: `/config/${t}` });
+      expect(again.statusCode).toBe(403);
+      expect(again.json().error.details.reason).toBe('used');
+    }
+  });
+
+  it('refuses a token whose id is another machine\'s with a wrong secret, and leaves that token unspent', async () => {
+    const { deps, m, app } = await setup();
+    const other = deps.store.machines.findByMac('52:54:00:00:00:02')!;
+    const mine = tokenOf(prepareBootConfig(deps, m).configUrl);
+    const theirs = prepareBootConfig(deps, other);
+    const theirId = tokenOf(theirs.configUrl).split('_')[0]!;
+    const mySecret = mine.slice(mine.indexOf('_') + 1);
+    const forged = [
+      `${theirId}_${mySecret}`, // my secret under their id
+      `${theirId}_${newTokenSecret()}`, // a fresh guess
+      `${theirId}_${'A'.repeat(43)}`,
+      `${theirs.reportToken.split('_')[0]}_${mySecret}`, // their report token's id
+    ];
+    for (const t of forged) {
+      const r = await app.inject({ method: 'GET', url: `/config/${t}` });
+      expect(r.statusCode).toBe(403);
+      expect(r.json().error.details.reason).toBe('unknown-token');
+      expect(() => verifyReportToken(deps, t)).toThrow(/report token/);
+    }
+    // Nothing was spent or learned: both real tokens still work once.
+    expect((await app.inject({ method: 'GET', url: `/config/${tokenOf(theirs.configUrl)}` })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: `/config/${mine}` })).statusCode).toBe(200);
+    expect(verifyReportToken(deps, theirs.reportToken).machineId).toBe(other.id);
+  });
+
+  it('refuses malformed and overlong tokens before any lookup', async () => {
+    const { deps, m, app } = await setup();
+    const real = tokenOf(prepareBootConfig(deps, m).configUrl);
+    const [id, sec] = [real.slice(0, real.indexOf('_')), real.slice(real.indexOf('_') + 1)];
+    const find = vi.spyOn(deps.store.configs, 'findToken');
+    for (const t of [`0${id}_${sec}`, `${id}_${sec.slice(1)}`, `${id}_${sec}A`, `${id}-${sec}`, `${id}__${sec}`, `${'9'.repeat(16)}_${sec}`, `${id}_${sec}${'A'.repeat(80)}`]) {
+      const r = await app.inject({ method: 'GET', url: `/config/${t}` });
+      expect(r.statusCode).toBe(403);
+      expect(() => verifyReportToken(deps, t)).toThrow(/report token/);
+    }
+    expect(find).not.toHaveBeenCalled();
+    // An overlong token does not reach the handler at all (the route's 128-character bound).
+    expect((await app.inject({ method: 'GET', url: `/config/${id}_${'A'.repeat(200)}` })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'GET', url: `/config/${real}` })).statusCode).toBe(200);
+  });
+
+  it('a report token is refused once a later boot revoked it, and after its TTL', async () => {
+    const { deps, m } = await setup({ reportTokenTtlSeconds: 3600 });
+    const first = prepareBootConfig(deps, m).reportToken;
+    const second = prepareBootConfig(deps, m).reportToken;
+    expect(() => verifyReportToken(deps, first)).toThrow(/report token/);
+    expect(verifyReportToken(deps, second).machineId).toBe(m.id);
+    deps.clock.now += 3600_000;
+    expect(() => verifyReportToken(deps, second)).toThrow(/report token/);
+  });
+
+  it('a config token is refused after its TTL even when unspent', async () => {
+    const { deps, m, app } = await setup({ configTokenTtlSeconds: 60 });
+    const t = tokenOf(prepareBootConfig(deps, m).configUrl);
+    deps.clock.now += 60_000;
+    const r = await app.inject({ method: 'GET', url: `/config/${t}` });
+    expect(r.statusCode).toBe(403);
+    expect(r.json().error.details.reason).toBe('expired');
+  });
+
+  it('ids are never handed out twice by one store, and count on from the stored ones', () => {
+    const deps = configDeps();
+    const a = deps.store.configs.nextTokenId();
+    const b = deps.store.configs.nextTokenId();
+    expect(b).toBe(a + 1);
+    expect(formatToken(b, secret)).toBe(`${b}_${secret}`);
   });
 });

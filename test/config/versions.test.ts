@@ -68,7 +68,7 @@ describe('config versions', () => {
       'rackboot.report=http://198.18.0.1:8080/api/v1/report',
       `rackboot.token=${t.reportToken}`,
     ]);
-    expect(t.configUrl).toMatch(/^http:\/\/198\.18\.0\.1:8080\/config\/[A-Za-z0-9_-]{43}$/);
+    expect(t.configUrl).toMatch(/^http:\/\/198\.18\.0\.1:8080\/config\/[0-9]+_[A-Za-z0-9_-]{43}$/);
     const p = deps.store.profiles.get('lab');
     deps.store.profiles.update('lab', { ...p.spec, os: 'cloudinit' });
     const c = prepareBootConfig(deps, m);

@@ -98,7 +98,7 @@ export function bootEvidence(events: FleetEvent[]): FleetEvent[] {
 
 /** The report token the VM's latest kernel was given (Linux prints its command line on the serial console). */
 export function reportTokenOf(serial: string): string {
-  const all = [...serial.matchAll(/rackboot\.token=([A-Za-z0-9_-]{43})/g)];
+  const all = [...serial.matchAll(/rackboot\.token=([0-9]+_[A-Za-z0-9_-]{43})/g)];
   const t = all.at(-1)?.[1];
   if (!t) throw new Error('no rackboot.token= on the serial console');
   return t;

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { issueBootTokens, mintBootTokens } from '../../src/config/index.js';
 import type { BootWrite } from '../../src/inventory/boot-writes.js';
+import type { ConfigToken, TokenKey } from '../../src/inventory/configs.js';
 import { Store } from '../../src/inventory/store.js';
 import { defaultSettings } from '../../src/settings.js';
 
@@ -20,6 +21,9 @@ function setup(): { dir: string; machineId: number; versionId: number } {
   const { version } = store.configs.saveVersion({ machineId: m.id, machineName: 'n1', profile: 'p', profileRevision: 1, format: 'testos', contentType: 'application/json', sha256: 'a'.repeat(64), meta: {}, body: Buffer.from('{}') });
   return { dir, machineId: m.id, versionId: version.id };
 }
+
+/** How a stored row is found again (its id and its secret's hash). */
+const keyOf = (t: ConfigToken): TokenKey => ({ id: t.id, secretHash: t.secretHash });
 
 const bootWrite = (machineId: number, versionId: number, now = Date.now()) => {
   const { tokens, rows } = mintBootTokens({ store, settings, publicUrl: 'http://198.18.0.1:8080' }, machineId, { id: versionId, format: 'testos' }, now);
@@ -41,8 +45,8 @@ describe('BootWriteQueue (group commit of steady-state boots)', () => {
     await Promise.all(done);
     // 5 config tokens; of the report tokens only the last boot's survives (each boot revokes the earlier ones).
     expect(count()).toBe(6);
-    const reports = other.prepare("SELECT hash FROM config_tokens WHERE kind = 'report'").pluck().all();
-    expect(reports).toEqual([boots[4]!.rows[1]!.hash]);
+    const reports = other.prepare("SELECT id FROM config_tokens WHERE kind = 'report'").pluck().all();
+    expect(reports).toEqual([boots[4]!.rows[1]!.id]);
     expect(store.events.list({ kind: 'boot.script' })).toHaveLength(5);
     other.close();
   });
@@ -51,7 +55,7 @@ describe('BootWriteQueue (group commit of steady-state boots)', () => {
     const { machineId, versionId } = setup();
     const b = bootWrite(machineId, versionId);
     void store.bootWrites.commitSoon(b.write);
-    expect(store.configs.findToken(b.rows[0]!.hash)).toMatchObject({ kind: 'config', machineId });
+    expect(store.configs.findToken(keyOf(b.rows[0]!))).toMatchObject({ kind: 'config', machineId });
     expect(store.bootWrites.size).toBe(0);
     expect(store.events.list({ kind: 'boot.script' })).toHaveLength(1);
   });
@@ -62,10 +66,10 @@ describe('BootWriteQueue (group commit of steady-state boots)', () => {
     const committed = store.bootWrites.commitSoon(queued.write);
     const later = store.transaction(() => issueBootTokens({ store, settings, publicUrl: 'http://198.18.0.1:8080' }, machineId, { id: versionId, format: 'testos' }));
     await committed;
-    const reports = store.configs.findToken(queued.rows[1]!.hash);
+    const reports = store.configs.findToken(keyOf(queued.rows[1]!));
     expect(reports).toBeUndefined(); // revoked by the later boot, as in sequence
     expect(store.configs.revokeTokens(machineId, 'report')).toBe(1); // the later boot's one
-    expect(later.reportToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(later.reportToken).toMatch(/^[1-9][0-9]*_[A-Za-z0-9_-]{43}$/);
   });
 
   it('a boot whose writes fail is rejected alone; the others in its batch commit', async () => {
@@ -74,8 +78,8 @@ describe('BootWriteQueue (group commit of steady-state boots)', () => {
     const bad = bootWrite(machineId, versionId + 999); // no such version: the foreign key refuses it
     const results = await Promise.allSettled([good[0]!, bad, good[1]!].map((b) => store.bootWrites.commitSoon(b.write)));
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect(store.configs.findToken(bad.rows[0]!.hash)).toBeUndefined();
-    for (const b of good) expect(store.configs.findToken(b.rows[0]!.hash)).toBeDefined();
+    expect(store.configs.findToken(keyOf(bad.rows[0]!))).toBeUndefined();
+    for (const b of good) expect(store.configs.findToken(keyOf(b.rows[0]!))).toBeDefined();
     expect(store.events.list({ kind: 'boot.script' })).toHaveLength(2);
   });
 
@@ -86,6 +90,6 @@ describe('BootWriteQueue (group commit of steady-state boots)', () => {
     store.close();
     await p;
     store = Store.open(dir);
-    expect(store.configs.findToken(b.rows[0]!.hash)).toBeDefined();
+    expect(store.configs.findToken(keyOf(b.rows[0]!))).toBeDefined();
   });
 });

@@ -68,7 +68,9 @@ describe('migration 008: machine ids are never reused', () => {
     // Migration 009 adds the sealing columns (sealed, secrets); the rows keep everything they had.
     const unsealedColumns = (rows: unknown[]) => (rows as Array<Record<string, unknown>>).map(({ sealed: _s, secrets: _x, ...r }) => r);
     expect(unsealedColumns(dump(db, 'config_versions'))).toEqual(live(before.config_versions!));
-    expect(dump(db, 'config_tokens')).toEqual(live(before.config_tokens!));
+    // Migration 016 keys tokens by id; a token from before keeps its hash as legacy_hash.
+    const byHash = (rows: unknown[]) => (rows as Array<Record<string, unknown>>).map(({ id: _i, secret_hash: _s, legacy_hash, ...r }) => ({ hash: legacy_hash, ...r }));
+    expect(byHash(dump(db, 'config_tokens'))).toEqual(live(before.config_tokens!));
     const schema = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'machines'").pluck().get() as string;
     expect(schema).toMatch(/AUTOINCREMENT/);
     const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger') AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all();
@@ -92,9 +94,10 @@ describe('migration 008: machine ids are never reused', () => {
     const body = Buffer.from('x');
     const { version } = store.configs.saveVersion({ machineId: b.id, machineName: 'b', profile: 'p', profileRevision: 1, format: 'testos', contentType: 'text/plain', body, sha256: 'sha', meta: {} });
     store.configs.setDesired(b.id, version.id);
-    store.configs.addToken({ hash: 'h', kind: 'report', machineId: b.id, versionId: version.id, usesLeft: null, expiresAt: Date.now() + 1e9, createdAt: Date.now() });
+    const key = { id: store.configs.nextTokenId(), secretHash: Buffer.alloc(32, 1) };
+    store.configs.addToken({ ...key, kind: 'report', machineId: b.id, versionId: version.id, usesLeft: null, expiresAt: Date.now() + 1e9, createdAt: Date.now() });
     store.machines.remove(b.id);
-    expect(store.configs.findToken('h')).toBeUndefined();
+    expect(store.configs.findToken(key)).toBeUndefined();
     expect(store.configs.findVersion(version.id)).toBeUndefined();
     const c = store.machines.create({ name: 'b', macs: ['02:00:00:00:01:02'] });
     expect(c.id).toBeGreaterThan(b.id);

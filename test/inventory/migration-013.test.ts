@@ -1,3 +1,4 @@
+// SQLite-only: SQLite's query plan for the revocation; the PostgreSQL index is checked in migrations-pg.test.ts.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +35,8 @@ describe('migration 013: config tokens indexed by (machine, kind)', () => {
     const path = version12();
     const db = openDb(path);
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.at(-1)!.version);
-    expect(indexes(db)).toEqual(['config_tokens_expiry', 'config_tokens_machine_kind', 'config_tokens_version']);
+    // (config_tokens_legacy: migration 016's index of the tokens from before it.)
+    expect(indexes(db)).toEqual(['config_tokens_expiry', 'config_tokens_legacy', 'config_tokens_machine_kind', 'config_tokens_version']);
     expect(db.prepare('SELECT count(*) FROM config_tokens').pluck().get()).toBe(51);
     const plan = db.prepare("EXPLAIN QUERY PLAN DELETE FROM config_tokens WHERE machine_id = ? AND kind = 'report'").all(1) as Array<{ detail: string }>;
     expect(plan.map((p) => p.detail).join(' ')).toMatch(/USING (COVERING )?INDEX config_tokens_machine_kind \(machine_id=\? AND kind=\?\)/);

@@ -52,7 +52,7 @@ describe('RetentionRepo', () => {
     const va = Array.from({ length: 10 }, (_, i) => version(store, a.id, i));
     const vb = Array.from({ length: 10 }, (_, i) => version(store, b.id, 100 + i));
     store.configs.setDesired(a.id, va[1]!.id);
-    store.configs.addToken({ hash: 't', kind: 'report', machineId: a.id, versionId: va[2]!.id, usesLeft: null, expiresAt: Date.now() + 1e9, createdAt: 0 });
+    store.configs.addToken({ id: store.configs.nextTokenId(), secretHash: Buffer.alloc(32, 1), kind: 'report', machineId: a.id, versionId: va[2]!.id, usesLeft: null, expiresAt: Date.now() + 1e9, createdAt: 0 });
     store.events.add({ machineId: a.id, source: 'agent', kind: 'report.ready', detail: { versionId: va[3]!.id } });
     Store.rawDb(store).prepare("INSERT INTO rollouts (id, spec, state, created_at, updated_at) VALUES (1, '{}', 'running', 1, 1)").run();
     Store.rawDb(store)
@@ -75,7 +75,7 @@ describe('RetentionRepo', () => {
     const repo = new RetentionRepo(Store.rawDb(store));
     const a = store.machines.create({ name: 'a', macs: ['02:00:00:00:00:01'] });
     const v = [0, 1, 2].map((i) => version(store, a.id, i));
-    store.configs.addToken({ hash: 'old', kind: 'config', machineId: a.id, versionId: v[0]!.id, usesLeft: 1, expiresAt: 1000, createdAt: 0 });
+    store.configs.addToken({ id: store.configs.nextTokenId(), secretHash: Buffer.alloc(32, 2), kind: 'config', machineId: a.id, versionId: v[0]!.id, usesLeft: 1, expiresAt: 1000, createdAt: 0 });
     expect(repo.pruneConfigVersions(1, 10)).toEqual({ deleted: 1, next: null });
     expect(repo.pruneExpiredTokens(2000, 10)).toBe(1);
     expect(repo.pruneConfigVersions(1, 10)).toEqual({ deleted: 1, next: null });
@@ -160,7 +160,8 @@ describe('retention over a simulated 100,000-boot run', () => {
     const body = Buffer.alloc(4096, 0x61);
     const latest = new Map<number, number>();
     // Tokens as ConfigRepo.addToken writes them, with the statements prepared once (speed).
-    const addToken = Store.rawDb(store).prepare('INSERT INTO config_tokens (hash, kind, machine_id, version_id, uses_left, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const addToken = Store.rawDb(store).prepare('INSERT INTO config_tokens (id, secret_hash, kind, machine_id, version_id, uses_left, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    const secretHash = Buffer.alloc(32, 3);
     const rotateReport = Store.rawDb(store).prepare("DELETE FROM config_tokens WHERE machine_id = ? AND kind = 'report'");
     const sizes: number[] = [];
     let boots = 0;
@@ -176,9 +177,9 @@ describe('retention over a simulated 100,000-boot run', () => {
             store.configs.setDesired(m.id, v);
           }
           const now = t.timers.now();
-          addToken.run(`c${boots}`, 'config', m.id, v, 1, now + 3_600_000, now);
+          addToken.run(2 * boots, secretHash, 'config', m.id, v, 1, now + 3_600_000, now);
           rotateReport.run(m.id);
-          addToken.run(`r${boots}`, 'report', m.id, v, null, now + 365 * 86_400_000, now);
+          addToken.run(2 * boots + 1, secretHash, 'report', m.id, v, null, now + 365 * 86_400_000, now);
           store.events.addSoon({ mac: m.macs[0]!, source: 'dhcp', kind: 'dhcp.ack', detail: { xid: boots } });
           for (const kind of ['tftp.sent', 'boot.script']) store.events.addSoon({ machineId: m.id, source: 'http', kind, detail: { n: boots } });
           store.events.addSoon({ machineId: m.id, source: 'agent', kind: 'report.ready', detail: { versionId: v } });

@@ -63,7 +63,7 @@ describe('GRUB configs over HTTP', () => {
     expect(a.headers['content-type']).toMatch(/^text\/plain/);
     const linux = (s: string) => s.split('\n').find((l) => l.startsWith('if ! linux ')) ?? '';
     expect(linux(a.body)).toContain(`linux /assets/sha256/${digest('testos-vmlinuz')} quiet rackboot.config=http://198.18.0.1:8080/config/`);
-    expect(linux(a.body)).toMatch(/ rackboot\.report=http:\/\/198\.18\.0\.1:8080\/api\/v1\/report rackboot\.token=[A-Za-z0-9_-]{43} console=ttyS0,115200; then$/);
+    expect(linux(a.body)).toMatch(/ rackboot\.report=http:\/\/198\.18\.0\.1:8080\/api\/v1\/report rackboot\.token=[0-9]+_[A-Za-z0-9_-]{43} console=ttyS0,115200; then$/);
     expect(a.body).toContain(`initrd /assets/sha256/${digest('testos-initrd.img')}`);
     expect(linux(b.body)).toContain(`linux /assets/sha256/${digest('testos-vmlinuz-unsigned')} `);
     expect(b.body).toContain('/grub/rackboot-failed/linux-uefi-http-01-52-54-00-5b-02-02');
@@ -107,7 +107,7 @@ describe('GRUB configs over HTTP', () => {
   it('the beacon a network-boot config names (with its boot token) records secureboot.refused and marks the machine failed', async () => {
     await machine('n', MAC2, { chain: 'secureboot', os: 'testos' });
     const cfg = (await get('/grub/grub.cfg-01-52-54-00-5b-02-02')).body;
-    const path = /source (\/grub\/rackboot-failed\/linux-pxe-01-52-54-00-5b-02-02\/[A-Za-z0-9_-]{43})$/m.exec(cfg)?.[1] as string;
+    const path = /source (\/grub\/rackboot-failed\/linux-pxe-01-52-54-00-5b-02-02\/[0-9]+_[A-Za-z0-9_-]{43})$/m.exec(cfg)?.[1] as string;
     expect(path).toBeDefined();
     expect(path.endsWith(/rackboot\.token=(\S+)/.exec(cfg)?.[1] as string)).toBe(true);
     const beacon = await get(path);
