@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   UNSUPPORTED: 501,
   /** A bounded resource is full right now (e.g. live event streams); retry later. */
   UNAVAILABLE: 503,
+  /** The PostgreSQL store cannot be reached right now (down, unreachable, or past the call's deadline); retry later. */
+  STORE_UNAVAILABLE: 503,
   PROTOCOL: 400,
   SETTINGS: 500,
   /** The inventory database cannot be used as it is (damaged, or a schema newer than this binary). */

@@ -4,8 +4,67 @@ import { checkDbHealth } from './db-health.js';
 import { restrictDbFiles } from './file-modes.js';
 import { MIGRATIONS } from './migrations/index.js';
 
-/** The SQLite handle type used by every repository. */
-export type Db = Database.Database;
+/** Which database a connection talks to. */
+export type Dialect = 'sqlite' | 'postgres';
+
+/** What run() reports: rows changed (ids come from RETURNING, portable to both dialects). */
+export interface RunResult {
+  changes: number;
+  /** SQLite only (PostgreSQL has no rowid): portable code reads ids with RETURNING. */
+  lastInsertRowid?: number | bigint;
+}
+
+/** The parameters of a transaction function (the same shape as better-sqlite3's, so its Database fits). */
+export type ArgumentTypes<F> = F extends (...args: infer A) => unknown ? A : never;
+
+/** A prepared statement: the part of better-sqlite3's Statement the repositories use. */
+export interface SqlStatement {
+  run(...params: unknown[]): RunResult;
+  /** The first row, or undefined. */
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+  /** Rows as their first column's value (mutually exclusive with raw). */
+  pluck(toggle?: boolean): this;
+  /** Rows as arrays of column values (mutually exclusive with pluck). */
+  raw(toggle?: boolean): this;
+}
+
+/**
+ * The connection every repository uses: the synchronous subset of better-sqlite3's Database
+ * (which satisfies it as is) that PgDb (pg/pg-db.ts) also provides. Statement text is SQLite's;
+ * PgDb translates parameters, json_extract and `IS ?` (pg/translate.ts), the rest is portable
+ * SQL. SQLite-only features (pragmas, backup, WAL checkpoints, temp triggers) take SqliteDb.
+ */
+export interface SqlDb {
+  /** 'postgres' for PgDb; better-sqlite3 has no such property (dialectOf reads it as 'sqlite'). */
+  readonly dialect?: Dialect;
+  /** The file name, or the PostgreSQL URL without its password. */
+  readonly name: string;
+  readonly open: boolean;
+  readonly inTransaction: boolean;
+  prepare(sql: string): SqlStatement;
+  exec(sql: string): unknown;
+  /** A function running `fn` in a transaction (a savepoint when nested); it rolls back if fn throws. */
+  // biome-ignore lint/suspicious/noExplicitAny: better-sqlite3's own constraint (VariableArgFunction), so its Database fits.
+  transaction<F extends (...args: any[]) => unknown>(fn: F): (...params: ArgumentTypes<F>) => ReturnType<F>;
+  close(): unknown;
+}
+
+/** The handle type used by every repository. */
+export type Db = SqlDb;
+
+/** A better-sqlite3 connection (SQLite-only features). */
+export type SqliteDb = Database.Database;
+
+/** The dialect of a connection. */
+export function dialectOf(db: Db): Dialect {
+  return db.dialect === 'postgres' ? 'postgres' : 'sqlite';
+}
+
+/** The SQLite connection behind `db`, or undefined for PostgreSQL. */
+export function sqliteOf(db: Db): SqliteDb | undefined {
+  return dialectOf(db) === 'sqlite' ? (db as SqliteDb) : undefined;
+}
 
 /**
  * How lease and inventory commits reach the disk. normal (synchronous=NORMAL in WAL mode):
@@ -25,7 +84,7 @@ export interface OpenDbOptions {
  * A file database is created 0600 (its -wal and -shm inherit the mode), checked with
  * quick_check, and refused when its schema is newer than this binary's migrations.
  */
-export function openDb(path: string, opts: OpenDbOptions = {}): Db {
+export function openDb(path: string, opts: OpenDbOptions = {}): SqliteDb {
   const file = path !== ':memory:' && path !== '';
   if (file) restrictDbFiles(path);
   const db = new Database(path);
@@ -47,7 +106,7 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
 }
 
 /** Applies every migration newer than the database's user_version, each in its own transaction. */
-export function migrate(db: Db): void {
+export function migrate(db: SqliteDb): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   for (const m of MIGRATIONS) {
     if (m.version <= current) continue;
@@ -67,7 +126,7 @@ export function migrate(db: Db): void {
 }
 
 /** Step 10 of lang_altertable.html: a rebuild must leave no dangling reference before it commits. */
-function assertForeignKeys(db: Db, version: number): void {
+function assertForeignKeys(db: SqliteDb, version: number): void {
   const bad = db.pragma('foreign_key_check') as Array<{ table: string; rowid: number; parent: string }>;
   if (bad.length > 0) {
     const first = bad[0]!;
@@ -81,7 +140,7 @@ function assertForeignKeys(db: Db, version: number): void {
  * (dynamic WHERE clauses would grow it).
  */
 export class Statements {
-  private readonly cache = new Map<string, Database.Statement>();
+  private readonly cache = new Map<string, SqlStatement>();
 
   constructor(private readonly db: Db) {}
 
@@ -89,7 +148,7 @@ export class Statements {
    * The statement for `sql`. `value: true` gives it in pluck mode (first column only), kept apart
    * from the row-returning one, because pluck() switches the statement object itself.
    */
-  get(sql: string, opts: { value?: boolean } = {}): Database.Statement {
+  get(sql: string, opts: { value?: boolean } = {}): SqlStatement {
     const key = opts.value ? `value:${sql}` : sql;
     let stmt = this.cache.get(key);
     if (!stmt) {

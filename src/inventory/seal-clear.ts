@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { type Db, sqliteOf } from './db.js';
 import type { SecretBox } from './secrets.js';
 import { BMC_SECRET_OPTIONS, PROFILE_SECRET_PATHS, SEALED, type SecretParts, openJson, sealJson, splitSecrets, stringLeaves } from './sealing.js';
 
@@ -12,8 +12,9 @@ export interface SealedCounts {
 /**
  * Seals what an older database (before migration 009) holds in clear: Talos secrets in profile
  * specs, the IPMI Kg in BMC options, rendered config bodies. Runs at every open and finds
- * nothing to do once done. Freed pages are zeroed (secure_delete) and the WAL is truncated
- * after, so no clear copy stays in the files.
+ * nothing to do once done. SQLite: freed pages are zeroed (secure_delete) and the WAL is
+ * truncated after, so no clear copy stays in the files. PostgreSQL has neither: a new database
+ * starts at the current schema and holds nothing in clear, so there is nothing to do there.
  */
 export function sealClearSecrets(db: Db, box: SecretBox): SealedCounts {
   const counts: SealedCounts = { profiles: 0, bmcs: 0, versions: 0 };
@@ -22,9 +23,10 @@ export function sealClearSecrets(db: Db, box: SecretBox): SealedCounts {
     (db.prepare(`SELECT count(*) FROM profiles WHERE secrets IS NULL AND (${PROFILE_WHERE})`).pluck().get() as number) +
     (db.prepare(`SELECT count(*) FROM bmcs WHERE option_secrets IS NULL AND (${kgWhere})`).pluck().get() as number) +
     (db.prepare('SELECT count(*) FROM config_versions WHERE sealed = 0').pluck().get() as number);
-  if (pending === 0) return counts;
-  const secureDelete = db.pragma('secure_delete', { simple: true }) as number;
-  db.pragma('secure_delete = ON');
+  const sqlite = sqliteOf(db);
+  if (pending === 0 || !sqlite) return counts;
+  const secureDelete = sqlite.pragma('secure_delete', { simple: true }) as number;
+  sqlite.pragma('secure_delete = ON');
   try {
     db.transaction(() => {
       counts.profiles = sealProfiles(db, box);
@@ -32,9 +34,9 @@ export function sealClearSecrets(db: Db, box: SecretBox): SealedCounts {
       counts.versions = sealVersions(db, box);
     })();
   } finally {
-    db.pragma(`secure_delete = ${secureDelete}`);
+    sqlite.pragma(`secure_delete = ${secureDelete}`);
   }
-  if (counts.profiles + counts.bmcs + counts.versions > 0) db.pragma('wal_checkpoint(TRUNCATE)');
+  if (counts.profiles + counts.bmcs + counts.versions > 0) sqlite.pragma('wal_checkpoint(TRUNCATE)');
   return counts;
 }
 

@@ -4,13 +4,15 @@ import { BmcRepo } from './bmcs.js';
 import { BootWriteQueue } from './boot-writes.js';
 import { ConfigRepo } from './configs.js';
 import { CoordinationRepo } from './coordination.js';
-import { type Db, type OpenDbOptions, openDb } from './db.js';
+import { type Db, type OpenDbOptions, type SqliteDb, dialectOf, openDb, sqliteOf } from './db.js';
 import { EventRepo } from './events.js';
 import { prepareDataDir } from './file-modes.js';
 import { GroupRepo } from './groups.js';
 import { InspectionRepo } from './inspections.js';
 import { LeaseRepo } from './leases.js';
 import { MachineRepo } from './machines.js';
+import { checkSecretKey, migratePg } from './pg/migrate.js';
+import { PgDb, type PgDbOptions, type StoreHealth } from './pg/pg-db.js';
 import { ProfileRepo } from './profiles.js';
 import { RetentionRepo } from './retention.js';
 import { RolloutRepo } from './rollouts.js';
@@ -21,8 +23,9 @@ import { UnknownMacRepo } from './unknown-macs.js';
 import { type WalCheckpointer, type WalCheckpointerOptions, startWalCheckpointer } from './wal-checkpointer.js';
 
 /**
- * The inventory: every table behind its repository, so no SQL lives outside src/inventory
- * (a PostgreSQL backend can replace these classes later). The connection itself is private:
+ * The inventory: every table behind its repository, so no SQL lives outside src/inventory. The
+ * repositories run on SQLite (better-sqlite3) or on PostgreSQL through PgDb, a synchronous
+ * facade with the same shape (pg/pg-db.ts says what that costs). The connection itself is private:
  * code outside src/inventory uses the repositories and `transaction` (tests reach it through
  * `Store.rawDb`, which test/layering.test.ts refuses in src/ outside src/inventory).
  */
@@ -88,17 +91,66 @@ export class Store {
     return new Store(openDb(join(dir, 'inventory.db'), opts), box);
   }
 
+  /**
+   * Opens the inventory on PostgreSQL (issue #20): connects (STORE_UNAVAILABLE when it cannot),
+   * applies pending migrations under an advisory lock, and checks that this data dir's
+   * secret.key (created 0600 if missing) opens the database's sealed values: appliances sharing
+   * one database must share one key. The data dir still holds the key and this appliance's lock.
+   */
+  static openPostgres(url: string, dataDir: string, opts: PgDbOptions = {}): Store {
+    const dir = resolve(dataDir);
+    prepareDataDir(dir);
+    const keyFile = join(dir, 'secret.key');
+    const box = SecretBox.fromKeyFile(keyFile);
+    const db = new PgDb(url, opts);
+    try {
+      migratePg(db);
+      checkSecretKey(db, box, keyFile);
+      return new Store(db, box);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
   /** An in-memory store (tests). */
   static memory(): Store {
     return new Store(openDb(':memory:'), SecretBox.ephemeral());
   }
 
-  /** The raw connection of a store: for src/inventory and tests only (SQL checks, fault injection). */
+  /** The raw connection of a store, either dialect: for src/inventory and tests only (SQL checks, fault injection). */
   static rawDb(store: Store): Db {
     return store.db;
   }
 
-  /** The database file (':memory:' for an in-memory store), named in disk-failure log lines. */
+  /** The same as rawDb (either dialect). */
+  static sqlDb(store: Store): Db {
+    return store.db;
+  }
+
+  /** The SQLite connection of a store (pragmas); throws for a PostgreSQL store. For src/inventory and tests only. */
+  static rawSqlite(store: Store): SqliteDb {
+    const db = sqliteOf(store.db);
+    if (!db) throw new Error('Store.rawSqlite: this store is on PostgreSQL');
+    return db;
+  }
+
+  /** 'sqlite' or 'postgres'. */
+  get dialect(): 'sqlite' | 'postgres' {
+    return dialectOf(this.db);
+  }
+
+  /** Whether the store can be reached (always on SQLite): /healthz says degraded otherwise. */
+  health(): StoreHealth {
+    return this.db instanceof PgDb ? this.db.health() : { ok: true };
+  }
+
+  /** NOTIFY channels of a PostgreSQL store (undefined on SQLite, which has one writer). */
+  get notifications(): Pick<PgDb, 'listen'> | undefined {
+    return this.db instanceof PgDb ? this.db : undefined;
+  }
+
+  /** The database file (':memory:' for an in-memory store), or the PostgreSQL URL without its password, named in failure log lines. */
   get file(): string {
     return this.db.name;
   }

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { Db } from './db.js';
+import { type Db, sqliteOf } from './db.js';
 
 const require = createRequire(import.meta.url);
 
@@ -64,10 +64,12 @@ tick();
  * into the database file and fsyncs both; done by the committing connection (SQLite's default)
  * that wait stalls the event loop, and with it every DHCP reply queued behind the commit.
  * WAL readers and writers do not block a PASSIVE checkpoint, nor it them, so the main thread
- * only appends to the WAL. Returns undefined for in-memory databases.
+ * only appends to the WAL. Returns undefined for in-memory databases, and for PostgreSQL, whose
+ * own checkpointer process does this.
  */
-export function startWalCheckpointer(db: Db, opts: WalCheckpointerOptions = {}): WalCheckpointer | undefined {
-  if (db.memory || String(db.pragma('journal_mode', { simple: true })) !== 'wal') return undefined;
+export function startWalCheckpointer(store: Db, opts: WalCheckpointerOptions = {}): WalCheckpointer | undefined {
+  const db = sqliteOf(store);
+  if (!db || db.memory || String(db.pragma('journal_mode', { simple: true })) !== 'wal') return undefined;
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
     execArgv: [],

@@ -88,7 +88,7 @@ describe('a full provisioning flow', () => {
     expect(leaksIn(log)).toEqual([]);
     expect(log).not.toContain('pw-zq7x-flow');
 
-    Store.rawDb(store).pragma('wal_checkpoint(TRUNCATE)');
+    Store.rawSqlite(store).pragma('wal_checkpoint(TRUNCATE)');
     await close?.();
     close = undefined;
     const bytes = dbFileBytes(dataDir);

@@ -94,7 +94,7 @@ describe('sealed at rest', () => {
     expect(version.sha256).toBe(sha256(body));
     expect(version.size).toBe(body.length);
     expect(s.configs.secretValues(version.id).sort()).toEqual(SECRET_VALUES.filter((v) => v !== KG_HEX).sort());
-    Store.rawDb(s).pragma('wal_checkpoint(TRUNCATE)');
+    Store.rawSqlite(s).pragma('wal_checkpoint(TRUNCATE)');
     s.close();
 
     const bytes = dbFileBytes(dir);
@@ -134,7 +134,7 @@ describe('sealed at rest', () => {
     expect(leaksIn(dbFileBytes(dir)).length).toBeGreaterThan(0); // the fixture really starts in clear
 
     const s = Store.open(dir);
-    expect(Store.rawDb(s).pragma('user_version', { simple: true })).toBeGreaterThanOrEqual(9);
+    expect(Store.rawSqlite(s).pragma('user_version', { simple: true })).toBeGreaterThanOrEqual(9);
     expect(s.profiles.get('zq').spec.talos).toMatchObject({ secrets: { machineToken: SEALED } });
     expect(s.profiles.unsealed('zq').spec).toEqual(clearSpec);
     expect(s.bmcs.get(1).options).toEqual({ kgHex: SEALED });
