@@ -1,4 +1,5 @@
-import { CHANGE_CHANNEL, parseChange } from '../inventory/pg-notify.js';
+import { randomUUID } from 'node:crypto';
+import { CHANGE_CHANNEL, helloPayload, parseChange } from '../inventory/pg-notify.js';
 import type { LeaseRecord } from '../inventory/leases.js';
 import type { Logger } from '../log.js';
 
@@ -9,7 +10,22 @@ export interface ChangeSource {
    * been missed (the LISTEN connection was lost and made again); returns the unsubscribe.
    */
   listen(channel: string, onPayload: (payload: string) => void, onResync?: () => void): () => void;
+  /** Sends a notification (the hello that tells when LISTEN is in effect). */
+  notify(channel: string, payload: string): void;
 }
+
+/** Timer functions of the hello handshake (injected in tests). */
+export interface FeedTimers {
+  every: (fn: () => void, ms: number) => () => void;
+}
+
+const realTimers: FeedTimers = {
+  every: (fn, ms) => {
+    const t = setInterval(fn, ms);
+    t.unref();
+    return () => clearInterval(t);
+  },
+};
 
 /** What a change updates: the lease tables and the host directory of one DHCP server. */
 export interface ChangeTarget {
@@ -23,25 +39,46 @@ export interface ChangeTarget {
  * Keeps one appliance's in-memory DHCP view current with what other appliances commit (issue
  * #20): a lease row another appliance wrote replaces the binding in memory, so its address is
  * no longer offered here; a machine or interface change reloads that machine's hosts at the
- * next packet. Its own writes come back too and change nothing. Missed notifications (the
- * LISTEN connection was lost) are covered by a full reload.
+ * next packet. Its own writes come back too and change nothing. Missed notifications are
+ * covered by a full reload: when the LISTEN connection was lost and made again, and once at
+ * the start, when the hello this appliance sends itself (every 500 ms until it arrives)
+ * shows that LISTEN is in effect; what was committed before that is read then.
  */
-export function followChanges(source: ChangeSource, target: ChangeTarget, log: Logger): () => void {
+export function followChanges(source: ChangeSource, target: ChangeTarget, log: Logger, timers: FeedTimers = realTimers): () => void {
   let malformed = 0;
+  const token = randomUUID();
+  let hellos = 0;
+  const sayHello = () => {
+    try {
+      source.notify(CHANGE_CHANNEL, helloPayload(token));
+    } catch (err) {
+      // The store is unreachable: the outage has its own line; try again at the next tick.
+      if (hellos === 0) log.debug({ err }, 'store change feed: hello not sent');
+    }
+    hellos++;
+  };
+  let stopHello: (() => void) | undefined;
   const resync = () => {
     try {
       target.resync();
-      log.info('store notifications resumed: leases and hosts reloaded');
+      log.info('store notifications in effect: leases and hosts reloaded');
     } catch (err) {
       // The store is unreachable again: the outage probe reloads once it answers.
       log.warn({ err }, 'store notifications resumed but the reload failed');
     }
   };
-  return source.listen(CHANGE_CHANNEL, (payload) => {
+  const unlisten = source.listen(CHANGE_CHANNEL, (payload) => {
     const change = parseChange(payload);
     if (!change) {
       // One line per 1,000: a foreign writer on our channel must not flood the log.
       if (malformed++ % 1000 === 0) log.warn({ malformed, payload: payload.slice(0, 200) }, 'store change notification not understood: dropped');
+      return;
+    }
+    if (change.kind === 'hello') {
+      if (change.token !== token || !stopHello) return;
+      stopHello();
+      stopHello = undefined;
+      resync();
       return;
     }
     try {
@@ -51,6 +88,12 @@ export function followChanges(source: ChangeSource, target: ChangeTarget, log: L
       log.error({ err }, 'store change notification could not be applied');
     }
   }, resync);
+  stopHello = timers.every(sayHello, 500);
+  sayHello();
+  return () => {
+    stopHello?.();
+    unlisten();
+  };
 }
 
 /**

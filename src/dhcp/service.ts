@@ -54,9 +54,8 @@ export async function startDhcp(ctx: ServiceContext): Promise<DhcpService | unde
     hosts,
     enroll: (client) => enrollDiscovered(ctx.store, client),
   });
+  // What was committed before LISTEN took effect is read again once it has (change-feed.ts).
   const stopFeed = feed ? followChanges(feed, server, log) : undefined;
-  // What was committed between the first load and the subscription is read once more.
-  if (feed) server.resync();
   await server.listen();
   const timer = setInterval(() => server.reclaim(), s.reclaimSeconds * 1000);
   timer.unref();

@@ -67,8 +67,16 @@ export function installChangeTriggers(db: ChangeTriggerDb): void {
   })();
 }
 
-/** One change another writer (or this one) committed. */
-export type StoreChange = { kind: 'lease'; lease: LeaseRecord } | { kind: 'machine'; id: number };
+/**
+ * One change another writer (or this one) committed; or a `hello` a listener sent itself to
+ * learn that its LISTEN is in effect (LISTEN starts asynchronously, on its own connection).
+ */
+export type StoreChange = { kind: 'lease'; lease: LeaseRecord } | { kind: 'machine'; id: number } | { kind: 'hello'; token: string };
+
+/** The payload of a listener's hello. */
+export function helloPayload(token: string): string {
+  return JSON.stringify({ t: 'hello', token });
+}
 
 const LEASE_STATES = new Set<string>(['active', 'released', 'declined', 'expired']);
 
@@ -83,6 +91,7 @@ export function parseChange(payload: string): StoreChange | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const o = v as Record<string, unknown>;
   if (o.t === 'machine') return typeof o.id === 'number' && Number.isInteger(o.id) ? { kind: 'machine', id: o.id } : undefined;
+  if (o.t === 'hello') return typeof o.token === 'string' ? { kind: 'hello', token: o.token } : undefined;
   if (o.t !== 'lease') return undefined;
   const { ip, mac, clientId, hostname, state, expiresAt, updatedAt } = o;
   if (typeof ip !== 'string' || typeof mac !== 'string' || typeof state !== 'string' || !LEASE_STATES.has(state)) return undefined;
@@ -101,14 +110,10 @@ export function parseChange(payload: string): StoreChange | undefined {
   };
 }
 
-/** Notifications of one store: PgDb.listen's shape (onResync: the LISTEN connection was made again). */
+/** Notifications of one store: PgDb.listen's shape (onResync: the LISTEN connection was made again), and NOTIFY. */
 export interface ChangeFeed {
   listen(channel: string, onPayload: (payload: string) => void, onResync?: () => void): () => void;
-}
-
-/** The part of PgDb this module uses (read off the store's connection, which is typed for both dialects). */
-interface PgConnection extends ChangeTriggerDb, ChangeFeed {
-  readonly dialect?: string;
+  notify(channel: string, payload: string): void;
 }
 
 /**
@@ -116,8 +121,12 @@ interface PgConnection extends ChangeTriggerDb, ChangeFeed {
  * LISTEN; on SQLite (one process per data dir, nobody else writes) undefined.
  */
 export function openChangeFeed(store: Store): ChangeFeed | undefined {
-  const db = Store.rawDb(store) as unknown as PgConnection;
-  if (db.dialect !== 'postgres' || typeof db.listen !== 'function') return undefined;
+  const notifications = store.notifications;
+  if (!notifications) return undefined;
+  const db = Store.sqlDb(store);
   installChangeTriggers(db);
-  return { listen: (channel, onPayload, onResync) => db.listen(channel, onPayload, onResync) };
+  return {
+    listen: (channel, onPayload, onResync) => notifications.listen(channel, onPayload, onResync),
+    notify: (channel, payload) => void db.prepare('SELECT pg_notify(?, ?)').get(channel, payload),
+  };
 }

@@ -57,6 +57,9 @@ describe('change notifications keep an appliance current (issue #20)', () => {
         listeners.push(on);
         return () => {};
       },
+      notify: (_channel, payload) => {
+        for (const l of listeners) l(payload);
+      },
     };
     followChanges(source, app.server, silentLogger());
     const notify = (payload: unknown) => {
