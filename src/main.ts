@@ -48,7 +48,17 @@ export interface Appliance {
 export async function startAppliance(settings: Settings, log: Logger = createLogger(settings.logLevel)): Promise<Appliance> {
   const dataDir = resolve(settings.dataDir);
   // The lock is taken before the database is opened or migrated (a second serve touches nothing).
-  const { store, release } = openDataDir(dataDir, { durability: settings.dhcp.durability });
+  // SQLite (default) or PostgreSQL (settings.store); its name in logs never holds the password.
+  const { store, release } = openDataDir(dataDir, {
+    durability: settings.dhcp.durability,
+    store: settings.store,
+    pg: {
+      onStatus: (ok, error) => {
+        if (ok) log.info({ store: store.file }, 'PostgreSQL store reachable again');
+        else log.error({ store: store.file, error }, 'PostgreSQL store unreachable: calls fail with STORE_UNAVAILABLE (503) until it is back; reconnecting with backoff');
+      },
+    },
+  });
   // Queued rows that cannot be written (a full disk) are dropped: one error line per interval, counted.
   const dbFile = store.file;
   const traceFailures = new WriteFailureLog({ log, what: 'boot trace rows', consequence: 'they are dropped', dbFile });
@@ -131,7 +141,7 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
     built.rollouts.start();
     services.push({ name: 'rollouts', close: () => built.rollouts.stop() });
     const api = `${tls ? 'https' : 'http'}://${settings.api.host}:${apiPort}`;
-    log.info({ appliance, http: address, api, apiCa: tls?.caFile ?? null, publicUrl, dataDir, dhcp: settings.dhcp.enabled ? settings.dhcp.mode : 'off' }, 'rackboot serving');
+    log.info({ appliance, http: address, api, apiCa: tls?.caFile ?? null, publicUrl, dataDir, store: store.file, dhcp: settings.dhcp.enabled ? settings.dhcp.mode : 'off' }, 'rackboot serving');
     process.stderr.write(`rackboot: boot network on ${address}, management API on ${api}${tls?.caFile ? ` (CA ${tls.caFile})` : ''}\n`);
     let closed = false;
     return {
@@ -160,8 +170,7 @@ export async function startAppliance(settings: Settings, log: Logger = createLog
 
 /** True when the store is SQLite (the default), which only this process can open (the data-dir lock). */
 function isExclusiveStore(settings: Settings): boolean {
-  const store = (settings as { store?: unknown }).store;
-  return store === undefined || store === 'sqlite';
+  return settings.store === 'sqlite';
 }
 
 /** Listens and answers the bound port; a busy port is a clear start-up error. */

@@ -10,6 +10,7 @@ import { AppError } from './errors.js';
 import { apiSettingsSchema } from './http/api-settings.js';
 import { httpSettingsSchema } from './http/settings.js';
 import { retentionSettingsSchema } from './inventory/retention.js';
+import { storeSettingsSchema } from './inventory/store-settings.js';
 import { rolloutSettingsSchema } from './rollout/settings.js';
 import { tftpSettingsSchema } from './tftp/settings.js';
 
@@ -17,6 +18,8 @@ import { tftpSettingsSchema } from './tftp/settings.js';
 export const settingsSchema = z
   .object({
     dataDir: z.string().min(1).default('./data'),
+    /** The inventory: `sqlite` (inventory.db in dataDir) or `{ postgres: URL }`; the data dir keeps secret.key and the lock either way. */
+    store: storeSettingsSchema,
     /** Directory of boot assets (loaders, test OS); the manifest lives there. */
     assetsDir: z.string().min(1).default('./boot-assets/build'),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -90,6 +93,11 @@ function objectShape(t: z.ZodTypeAny): Record<string, z.ZodTypeAny> | undefined 
   let inner: z.ZodTypeAny = t;
   while (inner instanceof z.ZodDefault || inner instanceof z.ZodOptional || inner instanceof z.ZodEffects) {
     inner = inner instanceof z.ZodEffects ? inner.innerType() : inner._def.innerType;
+  }
+  // A union (e.g. store: 'sqlite' | { postgres }) takes its object member's fields (RACKBOOT_STORE__POSTGRES).
+  if (inner instanceof z.ZodUnion) {
+    const member = (inner.options as z.ZodTypeAny[]).find((o) => o instanceof z.ZodObject);
+    return member ? objectShape(member) : undefined;
   }
   return inner instanceof z.ZodObject ? (inner.shape as Record<string, z.ZodTypeAny>) : undefined;
 }

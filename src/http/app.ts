@@ -130,7 +130,13 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
   });
 
   await registerOpenApi(app); // first: the document is generated from the routes added after it
-  app.get('/healthz', { config: { access: 'public-boot', everywhere: true } }, async () => ({ ok: true }));
+  // Degraded (503, so a balancer in front of two appliances picks the other) while the PostgreSQL
+  // store is unreachable; the error itself stays in the log (this route answers the boot network too).
+  app.get('/healthz', { config: { access: 'public-boot', everywhere: true } }, async (_req, reply) => {
+    const store = deps.store.health();
+    if (store.ok) return { ok: true };
+    return reply.status(503).send({ ok: false, status: 'degraded', store: { ok: false, since: store.since === undefined ? null : new Date(store.since).toISOString() } });
+  });
   registerApiRoutes(app, deps);
   registerInventoryRoutes(app, deps);
   registerPowerRoutes(app, deps);
