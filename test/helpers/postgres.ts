@@ -46,7 +46,8 @@ export interface StartPostgresOptions {
 /**
  * Starts a PostgreSQL 15 cluster in a fresh temp dir: initdb + pg_ctl as the `postgres` system
  * user (initdb refuses root), superuser `rackboot` with a random password (scram-sha-256 over TCP,
- * trust on the cluster's own Unix socket), fsync off (test data only). Nothing else on the host
+ * trust on the cluster's own Unix socket), fsync off (test data only: the page cache keeps it across
+ * kill(), as commits still reach the WAL before they return). Nothing else on the host
  * is touched: the packaged cluster is never used. If the test process exits without stop(), the
  * server is killed by PID on exit.
  */
@@ -79,7 +80,6 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Te
       `port = ${port}`,
       `unix_socket_directories = '${dir}'`,
       'fsync = off',
-      'synchronous_commit = off',
       'full_page_writes = off',
       'shared_buffers = 32MB',
       'max_connections = 60',

@@ -58,12 +58,12 @@ export function pgWorkerMain(init: PgWorkerInit, parentPort: MessagePort, req: (
     getTypeParser: (oid: number, format?: string) => ((format ?? 'text') === 'text' && own[oid]) || pg.types.getTypeParser(oid, format),
   };
   const scrub = (s: string) => (init.secret ? s.split(init.secret).join('***') : s);
-  const clientConfig = () => ({
+  const clientConfig = (role: string) => ({
     connectionString: init.url,
     types,
     connectionTimeoutMillis: init.connectTimeoutMs,
     keepAlive: true,
-    application_name: init.applicationName,
+    application_name: `${init.applicationName}-${role}`,
   });
 
   let closed = false;
@@ -85,17 +85,22 @@ export function pgWorkerMain(init: PgWorkerInit, parentPort: MessagePort, req: (
     }, backoff);
     backoff = Math.min(backoff * 2, init.backoffMaxMs);
   };
-  const lost = (c: PgClient, e: Error) => {
+  /** `again`: reconnect at once (the server was fine, the connection's state was not), else after the backoff. */
+  const lost = (c: PgClient, e: Error, again = false) => {
     if (client !== c) return;
     client = null;
     lastError = `connection lost: ${scrub(e.message)}`;
-    status(false, lastError);
     c.end().catch(() => {});
+    if (again) {
+      void connect();
+      return;
+    }
+    status(false, lastError);
     scheduleRetry();
   };
   const connect = (): Promise<void> => {
     if (connecting || client || closed) return connecting ?? Promise.resolve();
-    const c = new pg.Client(clientConfig());
+    const c = new pg.Client(clientConfig('query'));
     c.on('error', (e: Error) => lost(c, e));
     c.on('end', () => lost(c, new Error('the server closed the connection')));
     connecting = c
@@ -171,7 +176,7 @@ export function pgWorkerMain(init: PgWorkerInit, parentPort: MessagePort, req: (
       if (res === 'late') {
         query.catch(() => {});
         // Its state is unknown (a statement still running, a half-read reply): start over.
-        lost(c, new Error('no answer before the deadline'));
+        lost(c, new Error('no answer before the deadline'), true);
         c.connection?.stream?.destroy();
         return fail(r.id, true, { message: 'PostgreSQL did not answer before the deadline' });
       }
@@ -244,7 +249,7 @@ export function pgWorkerMain(init: PgWorkerInit, parentPort: MessagePort, req: (
   };
   const startListener = async (again: boolean) => {
     if (listener || closed) return;
-    const c = new pg.Client(clientConfig());
+    const c = new pg.Client(clientConfig('listen'));
     listener = c;
     c.on('error', () => listenLost(c));
     c.on('end', () => listenLost(c));
