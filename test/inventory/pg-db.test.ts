@@ -92,7 +92,12 @@ describe('PgDb statements (better-sqlite3 shape)', () => {
     const db = await fresh();
     const ins = db.prepare('INSERT INTO t (name) VALUES (?)');
     const names = () => db.prepare('SELECT name FROM t ORDER BY id').pluck().all();
-    expect(db.transaction((a: string, b: string) => (ins.run(a), ins.run(b), 'done'))('a', 'b')).toBe('done');
+    const both = db.transaction((a: string, b: string) => {
+      ins.run(a);
+      ins.run(b);
+      return 'done';
+    });
+    expect(both('a', 'b')).toBe('done');
     expect(() =>
       db.transaction(() => {
         ins.run('c');
