@@ -1,16 +1,17 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '../../src/errors.js';
 import { apiTokenState, hashTokenSecret } from '../../src/inventory/api-tokens.js';
 import { Store } from '../../src/inventory/store.js';
+import { DIALECTS, useStores } from '../helpers/stores.js';
 
 const T0 = Date.parse('2026-12-01T00:00:00Z');
+const stores = useStores();
 
-describe('ApiTokenRepo', () => {
-  it('creates a token: the secret is returned once, only its SHA-256 digest is stored', () => {
-    const store = Store.memory();
+describe.each(DIALECTS)('ApiTokenRepo on %s', (dialect) => {
+  it('creates a token: the secret is returned once, only its SHA-256 digest is stored', async () => {
+    const store = await stores.fresh(dialect);
     const { token, secret } = store.apiTokens.create({ name: 'ci', role: 'read' }, T0);
     expect(secret).toMatch(/^rb_[A-Za-z0-9_-]{32}$/);
     expect(token).toEqual({
@@ -29,16 +30,16 @@ describe('ApiTokenRepo', () => {
     expect(store.apiTokens.findByHash(hashTokenSecret(`${secret}x`))).toBeUndefined();
   });
 
-  it('sets the expiry from ttlSeconds and makes a different secret every time', () => {
-    const store = Store.memory();
+  it('sets the expiry from ttlSeconds and makes a different secret every time', async () => {
+    const store = await stores.fresh(dialect);
     const a = store.apiTokens.create({ name: 'a', role: 'operate', ttlSeconds: 3600 }, T0);
     const b = store.apiTokens.create({ name: 'b', role: 'admin' }, T0);
     expect(a.token.expiresAt).toBe('2026-12-01T01:00:00.000Z');
     expect(a.secret).not.toBe(b.secret);
   });
 
-  it('lists without secrets or digests, oldest first', () => {
-    const store = Store.memory();
+  it('lists without secrets or digests, oldest first', async () => {
+    const store = await stores.fresh(dialect);
     store.apiTokens.create({ name: 'a', role: 'read' }, T0);
     store.apiTokens.create({ name: 'b', role: 'admin' }, T0);
     const items = store.apiTokens.list();
@@ -46,8 +47,8 @@ describe('ApiTokenRepo', () => {
     for (const t of items) expect(Object.keys(t).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'lastUsedAt', 'name', 'revokedAt', 'role']);
   });
 
-  it('rejects a taken name with CONFLICT, also when the holder is revoked', () => {
-    const store = Store.memory();
+  it('rejects a taken name with CONFLICT, also when the holder is revoked', async () => {
+    const store = await stores.fresh(dialect);
     store.apiTokens.create({ name: 'ci', role: 'read' }, T0);
     store.apiTokens.revoke('ci', T0);
     try {
@@ -58,13 +59,13 @@ describe('ApiTokenRepo', () => {
     }
   });
 
-  it('the table refuses an unknown role', () => {
-    const store = Store.memory();
-    expect(() => store.apiTokens.create({ name: 'x', role: 'root' as 'admin' }, T0)).toThrow(/CHECK constraint/);
+  it('the table refuses an unknown role', async () => {
+    const store = await stores.fresh(dialect);
+    expect(() => store.apiTokens.create({ name: 'x', role: 'root' as 'admin' }, T0)).toThrow(/check constraint/i);
   });
 
-  it('revokes by name or by id; a second revocation keeps the first time and says so', () => {
-    const store = Store.memory();
+  it('revokes by name or by id; a second revocation keeps the first time and says so', async () => {
+    const store = await stores.fresh(dialect);
     store.apiTokens.create({ name: 'a', role: 'read' }, T0);
     const b = store.apiTokens.create({ name: 'b', role: 'read' }, T0);
     expect(store.apiTokens.revoke('a', T0 + 1000)).toMatchObject({ revoked: true, token: { name: 'a', revokedAt: '2026-12-01T00:00:01.000Z' } });
@@ -73,8 +74,8 @@ describe('ApiTokenRepo', () => {
     expect(store.apiTokens.findByHash(hashTokenSecret(b.secret))?.revokedAtMs).toBe(T0 + 2000);
   });
 
-  it('unknown references are NOT_FOUND', () => {
-    const store = Store.memory();
+  it('unknown references are NOT_FOUND', async () => {
+    const store = await stores.fresh(dialect);
     for (const ref of ['ghost', '42']) {
       expect(store.apiTokens.find(ref)).toBeUndefined();
       try {
@@ -86,8 +87,8 @@ describe('ApiTokenRepo', () => {
     }
   });
 
-  it('touch records a use only when the stored one is older than notBefore', () => {
-    const store = Store.memory();
+  it('touch records a use only when the stored one is older than notBefore', async () => {
+    const store = await stores.fresh(dialect);
     const { token, secret } = store.apiTokens.create({ name: 'a', role: 'read' }, T0);
     store.apiTokens.touch(token.id, T0 + 10_000, T0);
     store.apiTokens.touch(token.id, T0 + 20_000, T0 + 10_000);
@@ -96,6 +97,21 @@ describe('ApiTokenRepo', () => {
     expect(store.apiTokens.get('a').lastUsedAt).toBe('2026-12-01T00:00:30.000Z');
   });
 
+  it('survives a reopen, and the database never holds the secret', async () => {
+    const first = await stores.fresh(dialect);
+    const { secret } = first.apiTokens.create({ name: 'ci', role: 'operate' }, T0);
+    const dump = JSON.stringify(Store.rawDb(first).prepare('SELECT * FROM api_tokens').all());
+    expect(dump).not.toContain(secret.slice(3));
+    const store = await stores.reopen(first);
+    if (dialect === 'sqlite') {
+      expect(readFileSync(join(stores.dataDir(store), 'inventory.db')).includes(Buffer.from(secret.slice(3)))).toBe(false);
+      expect(Store.rawDb(store).prepare('PRAGMA user_version').pluck().get()).toBeGreaterThanOrEqual(7);
+    }
+    expect(store.apiTokens.findByHash(hashTokenSecret(secret))).toMatchObject({ name: 'ci', role: 'operate' });
+  });
+});
+
+describe('apiTokenState', () => {
   it.each([
     [{ revokedAtMs: null, expiresAtMs: null }, T0, 'active'],
     [{ revokedAtMs: null, expiresAtMs: T0 + 1 }, T0, 'active'],
@@ -103,19 +119,4 @@ describe('ApiTokenRepo', () => {
     [{ revokedAtMs: T0, expiresAtMs: null }, T0, 'revoked'],
     [{ revokedAtMs: T0, expiresAtMs: T0 - 1 }, T0, 'revoked'],
   ] as const)('state of %j at T0 is %s', (t, now, want) => expect(apiTokenState(t, now)).toBe(want));
-
-  it('survives a reopen of a real database file, which never holds the secret', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rb-tokens-'));
-    let store = Store.open(dir);
-    const { secret } = store.apiTokens.create({ name: 'ci', role: 'operate' }, T0);
-    store.close();
-    expect(readFileSync(join(dir, 'inventory.db')).includes(Buffer.from(secret.slice(3)))).toBe(false);
-    store = Store.open(dir);
-    try {
-      expect(Store.rawDb(store).pragma('user_version', { simple: true })).toBeGreaterThanOrEqual(7);
-      expect(store.apiTokens.findByHash(hashTokenSecret(secret))).toMatchObject({ name: 'ci', role: 'operate' });
-    } finally {
-      store.close();
-    }
-  });
 });

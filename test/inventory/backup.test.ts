@@ -1,3 +1,4 @@
+// SQLite-only: SQLite's online backup of the database file.
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,25 +1,21 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { issueBootTokens, mintBootTokens } from '../../src/config/index.js';
 import type { BootWrite } from '../../src/inventory/boot-writes.js';
 import type { ConfigToken, TokenKey } from '../../src/inventory/configs.js';
 import { Store } from '../../src/inventory/store.js';
 import { defaultSettings } from '../../src/settings.js';
+import { DIALECTS, type StoreDialect, useStores } from '../helpers/stores.js';
 
 const settings = defaultSettings({ http: { publicUrl: 'http://198.18.0.1:8080' } });
+const stores = useStores();
 let store: Store;
-afterEach(() => store?.close());
 
-/** A file store with one machine and one stored version (tokens need both). */
-function setup(): { dir: string; machineId: number; versionId: number } {
-  const dir = mkdtempSync(join(tmpdir(), 'rb-bootw-'));
-  store = Store.open(dir);
+/** A store with one machine and one stored version (tokens need both). */
+async function setup(dialect: StoreDialect): Promise<{ machineId: number; versionId: number }> {
+  store = await stores.fresh(dialect);
   const m = store.machines.create({ name: 'n1', macs: ['52:54:00:00:00:01'], state: 'booting' });
   const { version } = store.configs.saveVersion({ machineId: m.id, machineName: 'n1', profile: 'p', profileRevision: 1, format: 'testos', contentType: 'application/json', sha256: 'a'.repeat(64), meta: {}, body: Buffer.from('{}') });
-  return { dir, machineId: m.id, versionId: version.id };
+  return { machineId: m.id, versionId: version.id };
 }
 
 /** How a stored row is found again (its id and its secret's hash). */
@@ -31,10 +27,10 @@ const bootWrite = (machineId: number, versionId: number, now = Date.now()) => {
   return { tokens, rows, write };
 };
 
-describe('BootWriteQueue (group commit of steady-state boots)', () => {
+describe.each(DIALECTS)('BootWriteQueue (group commit of steady-state boots) on %s', (dialect) => {
   it('writes a turn of boots in one transaction and resolves only once another connection sees them', async () => {
-    const { dir, machineId, versionId } = setup();
-    const other = new Database(join(dir, 'inventory.db'), { readonly: true });
+    const { machineId, versionId } = await setup(dialect);
+    const other = Store.rawDb(await stores.another(store));
     const count = () => other.prepare('SELECT count(*) FROM config_tokens').pluck().get() as number;
     const boots = Array.from({ length: 5 }, () => bootWrite(machineId, versionId));
     let settled = 0;
@@ -48,11 +44,10 @@ describe('BootWriteQueue (group commit of steady-state boots)', () => {
     const reports = other.prepare("SELECT id FROM config_tokens WHERE kind = 'report'").pluck().all();
     expect(reports).toEqual([boots[4]!.rows[1]!.id]);
     expect(store.events.list({ kind: 'boot.script' })).toHaveLength(5);
-    other.close();
   });
 
-  it('token reads and event reads see queued boots at once (flush before access)', () => {
-    const { machineId, versionId } = setup();
+  it('token reads and event reads see queued boots at once (flush before access)', async () => {
+    const { machineId, versionId } = await setup(dialect);
     const b = bootWrite(machineId, versionId);
     void store.bootWrites.commitSoon(b.write);
     expect(store.configs.findToken(keyOf(b.rows[0]!))).toMatchObject({ kind: 'config', machineId });
@@ -61,7 +56,7 @@ describe('BootWriteQueue (group commit of steady-state boots)', () => {
   });
 
   it('keeps boot order with a transactional boot in the same turn: the later report token survives', async () => {
-    const { machineId, versionId } = setup();
+    const { machineId, versionId } = await setup(dialect);
     const queued = bootWrite(machineId, versionId);
     const committed = store.bootWrites.commitSoon(queued.write);
     const later = store.transaction(() => issueBootTokens({ store, settings, publicUrl: 'http://198.18.0.1:8080' }, machineId, { id: versionId, format: 'testos' }));
@@ -73,7 +68,7 @@ describe('BootWriteQueue (group commit of steady-state boots)', () => {
   });
 
   it('a boot whose writes fail is rejected alone; the others in its batch commit', async () => {
-    const { machineId, versionId } = setup();
+    const { machineId, versionId } = await setup(dialect);
     const good = [bootWrite(machineId, versionId), bootWrite(machineId, versionId)];
     const bad = bootWrite(machineId, versionId + 999); // no such version: the foreign key refuses it
     const results = await Promise.allSettled([good[0]!, bad, good[1]!].map((b) => store.bootWrites.commitSoon(b.write)));
@@ -84,12 +79,12 @@ describe('BootWriteQueue (group commit of steady-state boots)', () => {
   });
 
   it('close writes what is still queued', async () => {
-    const { dir, machineId, versionId } = setup();
+    const { machineId, versionId } = await setup(dialect);
     const b = bootWrite(machineId, versionId);
     const p = store.bootWrites.commitSoon(b.write);
     store.close();
     await p;
-    store = Store.open(dir);
+    store = await stores.reopen(store);
     expect(store.configs.findToken(keyOf(b.rows[0]!))).toBeDefined();
   });
 });

@@ -1,3 +1,4 @@
+// SQLite-only: the SQLite file's modes, lock, quick_check, user_version and synchronous pragma.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -114,7 +115,7 @@ describe('data-dir lock before the database', () => {
     await exited;
     holder = undefined;
     const { store, release } = openDataDir(dir);
-    expect(Store.rawDb(store).pragma('user_version', { simple: true })).toBe(LATEST);
+    expect(Store.rawDb(store).prepare('PRAGMA user_version').pluck().get()).toBe(LATEST);
     expect(readFileSync(join(dir, 'rackboot.pid'), 'utf8').trim()).toBe(String(process.pid));
     store.close();
     release();
@@ -200,13 +201,13 @@ describe('dhcp.durability', () => {
   it('fsync opens the database with synchronous = FULL, normal (the default) with NORMAL', () => {
     const SYNC = { NORMAL: 1, FULL: 2 };
     const fsync = Store.open(tempDir(), { durability: 'fsync' });
-    expect(Store.rawDb(fsync).pragma('synchronous', { simple: true })).toBe(SYNC.FULL);
+    expect(Store.rawDb(fsync).prepare('PRAGMA synchronous').pluck().get()).toBe(SYNC.FULL);
     fsync.close();
     const normal = Store.open(tempDir());
-    expect(Store.rawDb(normal).pragma('synchronous', { simple: true })).toBe(SYNC.NORMAL);
+    expect(Store.rawDb(normal).prepare('PRAGMA synchronous').pluck().get()).toBe(SYNC.NORMAL);
     normal.close();
     const locked = openDataDir(tempDir(), { durability: 'fsync' });
-    expect(Store.rawDb(locked.store).pragma('synchronous', { simple: true })).toBe(SYNC.FULL);
+    expect(Store.rawDb(locked.store).prepare('PRAGMA synchronous').pluck().get()).toBe(SYNC.FULL);
     locked.store.close();
     locked.release();
   });

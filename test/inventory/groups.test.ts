@@ -2,21 +2,24 @@ import { describe, expect, it } from 'vitest';
 import { isAppError } from '../../src/errors.js';
 import { claimedMachine, usableSerial, usableUuid } from '../../src/inventory/identity.js';
 import { SEALED } from '../../src/inventory/sealing.js';
-import { Store } from '../../src/inventory/store.js';
+import type { Store } from '../../src/inventory/store.js';
+import { DIALECTS, type StoreDialect, useStores } from '../helpers/stores.js';
 import { type GroupInput, groupSchema } from '../../src/model/group.js';
 
 const group = (g: GroupInput) => groupSchema.parse(g);
 const UUID = '4c4c4544-0042-3510-8052-b4c04f313233';
 
-function storeWithProfile(): Store {
-  const store = Store.memory();
+const stores = useStores();
+
+async function storeWithProfile(dialect: StoreDialect): Promise<Store> {
+  const store = await stores.fresh(dialect);
   store.profiles.create('p1', { os: 'testos', boot: 'network' } as never);
   return store;
 }
 
-describe('GroupRepo', () => {
-  it('creates, lists, replaces and removes groups; the BMC password is sealed and never shown', () => {
-    const store = storeWithProfile();
+describe.each(DIALECTS)('GroupRepo on %s', (dialect) => {
+  it('creates, lists, replaces and removes groups; the BMC password is sealed and never shown', async () => {
+    const store = await storeWithProfile(dialect);
     const r = store.groups.put(group({ name: 'big', selectors: ['facts.memory.gib>=64'], profile: 'p1', bmc: { username: 'admin', password: 's3cret' }, enroll: 'auto' }));
     expect(r.created).toBe(true);
     expect(r.group.bmc).toEqual({ type: 'ipmi', port: null, username: 'admin', password: SEALED });
@@ -36,8 +39,8 @@ describe('GroupRepo', () => {
     ['an ambiguous pair, naming both', [group({ name: 'a', selectors: ['facts.x>=1'] }), group({ name: 'b', selectors: ['facts.x>=2'] })], 'CONFLICT', /groups a and b are ambiguous/],
     ['a missing profile', [group({ name: 'a', profile: 'nope' })], 'BAD_INPUT', /profile nope does not exist/],
     ['a sealed password with nothing stored', [group({ name: 'a', bmc: { username: 'u', password: SEALED } })], 'BAD_INPUT', /bmc.password is required/],
-  ])('refuses %s and stores nothing', (_, groups, code, message) => {
-    const store = storeWithProfile();
+  ])('refuses %s and stores nothing', async (_, groups, code, message) => {
+    const store = await storeWithProfile(dialect);
     store.groups.put(group({ name: 'keep', selectors: ['mac=52:54:00:00:00:01'] }));
     const before = store.groups.generation;
     let err: unknown;
@@ -52,8 +55,8 @@ describe('GroupRepo', () => {
     expect(store.groups.generation).toBeGreaterThan(before); // caches reload, nothing wrong kept
   });
 
-  it('a new group ambiguous with a stored one is refused', () => {
-    const store = storeWithProfile();
+  it('a new group ambiguous with a stored one is refused', async () => {
+    const store = await storeWithProfile(dialect);
     store.groups.put(group({ name: 'rack1', selectors: ['labels.rack=r1'] }));
     expect(() => store.groups.put(group({ name: 'workers', selectors: ['labels.role=worker'] }))).toThrow(/groups rack1 and workers are ambiguous/);
     expect(() => store.groups.put(group({ name: 'rack2', selectors: ['labels.rack=r2'] }))).not.toThrow();
@@ -82,9 +85,11 @@ describe('identity beyond MAC', () => {
   ])('usableSerial(%j) → %s', (raw, expected) => {
     expect(usableSerial(raw)).toBe(expected);
   });
+});
 
-  it('finds a machine by MAC, then UUID, then a serial only one machine has', () => {
-    const store = Store.memory();
+describe.each(DIALECTS)('identity beyond MAC on %s', (dialect) => {
+  it('finds a machine by MAC, then UUID, then a serial only one machine has', async () => {
+    const store = await stores.fresh(dialect);
     const m = store.machines.create({ name: 'n1', macs: ['52:54:00:00:00:01'], uuid: UUID.toUpperCase(), serial: 'SN-1' });
     store.machines.create({ name: 'n2', macs: ['52:54:00:00:00:02'], serial: 'DUP' });
     store.machines.create({ name: 'n3', macs: ['52:54:00:00:00:03'], serial: 'DUP' });
@@ -100,8 +105,8 @@ describe('identity beyond MAC', () => {
     ]);
   });
 
-  it('a claimed UUID or serial names the machine but attaches nothing (an operator confirms a NIC swap)', () => {
-    const store = Store.memory();
+  it('a claimed UUID or serial names the machine but attaches nothing (an operator confirms a NIC swap)', async () => {
+    const store = await stores.fresh(dialect);
     const m = store.machines.create({ name: 'n1', macs: ['52:54:00:00:00:01'], uuid: UUID, serial: 'SN-1' });
     expect(claimedMachine(store, { uuid: UUID.toUpperCase() })).toMatchObject({ by: 'uuid', machine: { id: m.id } });
     expect(claimedMachine(store, { serial: 'SN-1' })).toMatchObject({ by: 'serial', machine: { id: m.id } });

@@ -1,18 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { INSPECTIONS_KEPT } from '../../src/inventory/inspections.js';
-import { Store } from '../../src/inventory/store.js';
+import { DIALECTS, type StoreDialect, useStores } from '../helpers/stores.js';
 
 const T0 = Date.parse('2026-12-01T00:00:00Z');
 
-function withMachine() {
-  const store = Store.memory();
+const stores = useStores();
+
+async function withMachine(dialect: StoreDialect) {
+  const store = await stores.fresh(dialect);
   const m = store.machines.create({ name: 'discovered-525400000001', macs: ['52:54:00:00:00:01'], state: 'discovered' });
   return { store, m };
 }
 
-describe('InspectionRepo', () => {
-  it('keeps a bounded history per machine, newest first', () => {
-    const { store, m } = withMachine();
+describe.each(DIALECTS)('InspectionRepo on %s', (dialect) => {
+  it('keeps a bounded history per machine, newest first', async () => {
+    const { store, m } = await withMachine(dialect);
     const other = store.machines.create({ name: 'other', macs: ['52:54:00:00:00:02'] });
     for (let i = 0; i < INSPECTIONS_KEPT + 5; i++) {
       store.inspections.add({ machineId: m.id, facts: { n: i }, client: '198.18.0.10', at: new Date(T0 + i * 1000) });
@@ -26,14 +28,14 @@ describe('InspectionRepo', () => {
     expect(store.inspections.list(other.id)).toHaveLength(1);
   });
 
-  it('has nothing for a machine never inspected', () => {
-    const { store, m } = withMachine();
+  it('has nothing for a machine never inspected', async () => {
+    const { store, m } = await withMachine(dialect);
     expect(store.inspections.list(m.id)).toEqual([]);
     expect(store.inspections.latest(m.id)).toBeUndefined();
   });
 
-  it('forgets a removed machine’s reports and tokens', () => {
-    const { store, m } = withMachine();
+  it('forgets a removed machine’s reports and tokens', async () => {
+    const { store, m } = await withMachine(dialect);
     store.inspections.add({ machineId: m.id, facts: { a: 1 }, client: null, at: new Date(T0) });
     store.inspections.addToken({ hash: 'h1', machineId: m.id, expiresAt: T0 + 60_000, createdAt: T0 });
     store.machines.remove(m.id);
@@ -45,14 +47,14 @@ describe('InspectionRepo', () => {
     ['a live token', 'h1', T0 + 1000, true],
     ['an expired token', 'h1', T0 + 60_000, false],
     ['an unknown token', 'nope', T0, false],
-  ])('resolves %s', (_what, hash, now, want) => {
-    const { store, m } = withMachine();
+  ])('resolves %s', async (_what, hash, now, want) => {
+    const { store, m } = await withMachine(dialect);
     store.inspections.addToken({ hash: 'h1', machineId: m.id, expiresAt: T0 + 60_000, createdAt: T0 });
     expect(store.inspections.machineOfToken(hash, now)).toBe(want ? m.id : undefined);
   });
 
-  it('a new inspection boot revokes the earlier token; a spent token is gone', () => {
-    const { store, m } = withMachine();
+  it('a new inspection boot revokes the earlier token; a spent token is gone', async () => {
+    const { store, m } = await withMachine(dialect);
     store.inspections.addToken({ hash: 'h1', machineId: m.id, expiresAt: T0 + 60_000, createdAt: T0 });
     store.inspections.addToken({ hash: 'h2', machineId: m.id, expiresAt: T0 + 60_000, createdAt: T0 + 1 });
     expect(store.inspections.machineOfToken('h1', T0 + 2)).toBeUndefined();

@@ -1,3 +1,4 @@
+// SQLite-only: the SQLite table rebuild (foreign_keys off, sqlite_sequence); the PostgreSQL steps are checked in migrations-pg.test.ts.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,17 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { Statements, openDb } from '../../src/inventory/db.js';
+import { Statements } from '../../src/inventory/db.js';
+import { Store } from '../../src/inventory/store.js';
+import { DIALECTS, useStores } from '../helpers/stores.js';
 
-describe('Statements: prepared once per repository', () => {
-  it('returns the same statement for the same SQL, a separate one in value (pluck) mode', () => {
-    const db = openDb(':memory:');
-    const stmts = new Statements(db);
-    const sql = "SELECT name, 1 AS one FROM sqlite_master WHERE type = 'table' ORDER BY name LIMIT 1";
+const stores = useStores();
+
+describe.each(DIALECTS)('Statements on %s: prepared once per repository', (dialect) => {
+  it('returns the same statement for the same SQL, a separate one in value (pluck) mode', async () => {
+    const store = await stores.fresh(dialect);
+    store.profiles.create('p1', { os: 'testos', boot: 'network' } as never);
+    const stmts = new Statements(Store.rawDb(store));
+    const sql = 'SELECT name, 1 AS one FROM profiles ORDER BY name LIMIT 1';
     const rows = stmts.get(sql);
     expect(stmts.get(sql)).toBe(rows);
     const values = stmts.get(sql, { value: true });
     expect(values).not.toBe(rows);
-    expect(typeof values.get()).toBe('string');
-    expect(rows.get()).toMatchObject({ one: 1 });
-    db.close();
+    expect(values.get()).toBe('p1');
+    expect(rows.get()).toEqual({ name: 'p1', one: 1 });
   });
 });

@@ -6,9 +6,11 @@ import { RetentionRepo, retentionSettingsSchema } from '../../src/inventory/rete
 import { RetentionService, type RetentionTimers, startRetention } from '../../src/inventory/retention-service.js';
 import { Store } from '../../src/inventory/store.js';
 import { silentLogger } from '../../src/log.js';
+import { DIALECTS, useStores } from '../helpers/stores.js';
 
 const hex = (n: number) => n.toString(16).padStart(64, '0');
 const settings = (o: Record<string, unknown> = {}) => retentionSettingsSchema.parse(o);
+const stores = useStores();
 
 function version(store: Store, machineId: number, n: number, body = Buffer.from(`config ${n}`)) {
   return store.configs.saveVersion({ machineId, machineName: `m${machineId}`, profile: 'p', profileRevision: 1, format: 'testos', contentType: 'text/plain', body, sha256: hex(n), meta: {} }).version;
@@ -18,9 +20,9 @@ function eventAt(store: Store, at: string, kind = 'x') {
   Store.rawDb(store).prepare("INSERT INTO events (at, source, kind, detail) VALUES (?, 'test', ?, '{}')").run(at, kind);
 }
 
-describe('RetentionRepo', () => {
-  it('deletes events older than the cutoff, oldest first, at most `limit` per call', () => {
-    const store = Store.memory();
+describe.each(DIALECTS)('RetentionRepo on %s', (dialect) => {
+  it('deletes events older than the cutoff, oldest first, at most `limit` per call', async () => {
+    const store = await stores.fresh(dialect);
     const repo = new RetentionRepo(Store.rawDb(store));
     for (let d = 1; d <= 9; d++) eventAt(store, `2026-01-0${d}T00:00:00.000Z`);
     expect(repo.pruneEventsOlderThan('2026-01-06T00:00:00.000Z', 3)).toBe(3);
@@ -34,8 +36,8 @@ describe('RetentionRepo', () => {
     [10, 4, 3, 4],
     [10, 20, 100, 10],
     [10, 0, 100, 0],
-  ])('%i events, keep %i, %i per call → %i left', (n, keep, limit, left) => {
-    const store = Store.memory();
+  ])('%i events, keep %i, %i per call → %i left', async (n, keep, limit, left) => {
+    const store = await stores.fresh(dialect);
     const repo = new RetentionRepo(Store.rawDb(store));
     for (let i = 0; i < n; i++) eventAt(store, '2026-01-01T00:00:00.000Z', `k${i}`);
     while (repo.pruneEventsBeyond(keep, limit) > 0);
@@ -44,8 +46,8 @@ describe('RetentionRepo', () => {
     if (left) expect(Store.rawDb(store).prepare('SELECT kind FROM events ORDER BY id DESC LIMIT 1').pluck().get()).toBe(`k${n - 1}`);
   });
 
-  it('keeps the newest versions per machine and every referenced one: desired, token, latest report, rollout digest', () => {
-    const store = Store.memory();
+  it('keeps the newest versions per machine and every referenced one: desired, token, latest report, rollout digest', async () => {
+    const store = await stores.fresh(dialect);
     const repo = new RetentionRepo(Store.rawDb(store));
     const a = store.machines.create({ name: 'a', macs: ['02:00:00:00:00:01'] });
     const b = store.machines.create({ name: 'b', macs: ['02:00:00:00:00:02'] });
@@ -70,8 +72,8 @@ describe('RetentionRepo', () => {
     expect(store.configs.listVersions(b.id)).toHaveLength(vb.length);
   });
 
-  it('prunes expired tokens, which then no longer keep a version', () => {
-    const store = Store.memory();
+  it('prunes expired tokens, which then no longer keep a version', async () => {
+    const store = await stores.fresh(dialect);
     const repo = new RetentionRepo(Store.rawDb(store));
     const a = store.machines.create({ name: 'a', macs: ['02:00:00:00:00:01'] });
     const v = [0, 1, 2].map((i) => version(store, a.id, i));
@@ -111,6 +113,7 @@ function fakeTimers(start = Date.parse('2026-06-01T00:00:00Z')) {
   };
 }
 
+// The service's stepping and timers; its SQL is RetentionRepo's, run on both dialects above.
 describe('RetentionService', () => {
   it('steps with short pauses while there is work, then waits intervalSeconds; close stops it', () => {
     const store = Store.memory();
@@ -145,7 +148,8 @@ describe('RetentionService', () => {
  * a new 4 KiB config version (20,000 in all). The pruner runs to the end after every 5,000 boots.
  * Stated bound: at most eventsMaxRows (100,000) events, at most configVersionsKeep + 3 versions
  * per machine, and a database file under 64 MiB that stops growing once the limits are reached.
- * (About 30 s on an idle 2-core machine; most of it is the inserts.)
+ * (About 30 s on an idle 2-core machine; most of it is the inserts.) SQLite-only: it measures the
+ * database file and checkpoints its WAL.
  */
 describe('retention over a simulated 100,000-boot run', () => {
   it('keeps rows and file size under the stated bound', () => {
@@ -195,7 +199,7 @@ describe('retention over a simulated 100,000-boot run', () => {
       if ((round + 1) % 5 === 0) {
         const t0 = Date.now();
         svc.runToEnd();
-        Store.rawDb(store).pragma('wal_checkpoint(TRUNCATE)');
+        Store.rawDb(store).prepare('PRAGMA wal_checkpoint(TRUNCATE)').get();
         sizes.push(statSync(join(dir, 'inventory.db')).size);
         if (process.env.RB_DEBUG_RETENTION) console.log(`round ${round}: prune ${Date.now() - t0} ms, file ${sizes.at(-1)} bytes, ${Date.now() - started} ms in`);
       }

@@ -1,3 +1,4 @@
+// SQLite-only: TableMemo's temporary SQLite triggers.
 import { describe, expect, it } from 'vitest';
 import { openDb } from '../../src/inventory/db.js';
 import { TableMemo, deepFreeze } from '../../src/inventory/table-watch.js';

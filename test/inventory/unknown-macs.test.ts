@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OPT } from '../../src/dhcp/options.js';
 import { DhcpServer } from '../../src/dhcp/server.js';
 import { Store } from '../../src/inventory/store.js';
@@ -10,6 +7,7 @@ import { silentLogger } from '../../src/log.js';
 import type { Datagram, UdpEndpoint } from '../../src/net/udp.js';
 import { defaultSettings } from '../../src/settings.js';
 import { clientBytes } from '../dhcp/helpers/packets.js';
+import { DIALECTS, useStores } from '../helpers/stores.js';
 
 const T0 = Date.parse('2026-12-04T10:00:00.000Z');
 const mac = (i: number) => `02:00:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
@@ -25,14 +23,11 @@ const sighting = (i: number, at: number, extra: Partial<UnknownSighting> = {}): 
   ...extra,
 });
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const stores = useStores();
 
-describe('UnknownMacRepo', () => {
-  it('merges repeated sightings of a MAC in one row with first/last seen and a count', () => {
-    const store = Store.memory();
+describe.each(DIALECTS)('UnknownMacRepo on %s', (dialect) => {
+  it('merges repeated sightings of a MAC in one row with first/last seen and a count', async () => {
+    const store = await stores.fresh(dialect);
     store.unknownMacs.noteSoon(sighting(1, T0));
     store.unknownMacs.noteSoon(sighting(1, T0 + 4000, { messageType: 'request', giaddr: '198.18.5.1', circuitId: '657468302f31', remoteId: '0011' }));
     store.unknownMacs.flush();
@@ -57,8 +52,8 @@ describe('UnknownMacRepo', () => {
     store.close();
   });
 
-  it('is bounded: the least recently seen MACs are evicted past maxRows, the queue past maxPending', () => {
-    const store = Store.memory();
+  it('is bounded: the least recently seen MACs are evicted past maxRows, the queue past maxPending', async () => {
+    const store = await stores.fresh(dialect);
     const repo = new UnknownMacRepo(Store.rawDb(store), { maxRows: 100, maxPending: 50 });
     for (let round = 0; round < 6; round++) {
       for (let i = 0; i < 50; i++) repo.noteSoon(sighting(round * 50 + i, T0 + round * 1000 + i));
@@ -73,8 +68,8 @@ describe('UnknownMacRepo', () => {
     store.close();
   });
 
-  it('leaves out MACs that became machines, and forgets an enrolled MAC', () => {
-    const store = Store.memory();
+  it('leaves out MACs that became machines, and forgets an enrolled MAC', async () => {
+    const store = await stores.fresh(dialect);
     store.unknownMacs.noteSoon(sighting(1, T0));
     store.unknownMacs.noteSoon(sighting(2, T0));
     store.machines.create({ name: 'n1', macs: [mac(1)] });
@@ -85,17 +80,31 @@ describe('UnknownMacRepo', () => {
     store.close();
   });
 
-  it('writes queued sightings on close (file store)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rackboot-unknown-'));
-    dirs.push(dir);
-    const a = Store.open(dir);
+  it('writes queued sightings on close', async () => {
+    const a = await stores.fresh(dialect);
     a.unknownMacs.noteSoon(sighting(7, T0));
-    a.close();
-    const b = Store.open(dir);
+    const b = await stores.reopen(a);
     expect(b.unknownMacs.find(mac(7))?.count).toBe(1);
-    b.close();
   });
 
+  it('a later sighting with an older time keeps the newest last_seen; one without UUID or vendor class keeps them', async () => {
+    const store = await stores.fresh(dialect);
+    store.unknownMacs.noteSoon(sighting(3, T0 + 5000, { uuid: '4c4c4544-0042-3510-8052-b4c04f313233' }));
+    store.unknownMacs.flush();
+    store.unknownMacs.noteSoon(sighting(3, T0, { vendorClass: null }));
+    expect(store.unknownMacs.find(mac(3))).toMatchObject({
+      lastSeen: new Date(T0 + 5000).toISOString(),
+      uuid: '4c4c4544-0042-3510-8052-b4c04f313233',
+      vendorClass: 'PXEClient:Arch:00007:UNDI:003016',
+      count: 2,
+    });
+    store.unknownMacs.markPending(mac(3), 'g1', null);
+    expect(store.unknownMacs.find(mac(3))).toMatchObject({ matchedGroup: 'g1', uuid: '4c4c4544-0042-3510-8052-b4c04f313233', count: 3 });
+  });
+});
+
+// The DHCP server's side (an in-memory SQLite store): what it notes, not how the rows are kept.
+describe('UnknownMacRepo and the DHCP server', () => {
   it('the DHCP server records an ignored unknown MAC with its relay information', () => {
     const store = Store.memory();
     const settings = defaultSettings({ dhcp: { mode: 'proxy' } });

@@ -1,3 +1,4 @@
+// SQLite-only: SQLITE_FULL handling of the write paths.
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
