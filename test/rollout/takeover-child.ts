@@ -1,5 +1,6 @@
 /**
- * One appliance for the two-process takeover test: opens the inventory in DIR (SQLite), names
+ * One appliance for the two-process takeover test: opens the inventory in DIR (SQLite, or the
+ * PostgreSQL database at URL with DIR as its data dir), names
  * itself NAME, and runs the rollout runner under the rollout-runner lease (LEASE_MS) on the real
  * clock until the newest rollout settles. The simulated fleet lives in DIR/fleet.json; only the
  * lease holder acts on it, reloading it when it takes the lease over (real machines outlive the
@@ -14,8 +15,8 @@ import type { RolloutEffects } from '../../src/rollout/effects.js';
 import { RolloutRunner } from '../../src/rollout/runner.js';
 import { SimFleet, profileVersions } from './fleet.js';
 
-const [dir, name, leaseArg] = process.argv.slice(2) as [string, string, string];
-const store = Store.open(dir);
+const [dir, name, leaseArg, url] = process.argv.slice(2) as [string, string, string, string | undefined];
+const store = url ? Store.openPostgres(url, dir) : Store.open(dir);
 store.events.appliance = name;
 const stateFile = join(dir, 'fleet.json');
 let fleet = new SimFleet(store, Date.now, { stageMs: 40, stateFile });
