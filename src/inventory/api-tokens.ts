@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { Role } from '../model/roles.js';
 import type { Db } from './db.js';
+import { isRowId } from './row-ids.js';
 import { isUniqueViolation } from './sql-errors.js';
 
 /** An API token as shown outside the process: never its secret, never its digest. */
@@ -120,6 +121,7 @@ export class ApiTokenRepo {
   /** A token by id (a decimal number) or by name, or undefined. */
   find(ref: string | number): ApiTokenInfo | undefined {
     const byId = typeof ref === 'number' || /^[0-9]+$/.test(ref);
+    if (byId && !isRowId(Number(ref))) return undefined;
     const r = (
       byId
         ? this.db.prepare(`SELECT ${COLUMNS} FROM api_tokens WHERE id = ?`).get(Number(ref))

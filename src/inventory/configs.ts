@@ -3,6 +3,7 @@ import { AppError } from '../errors.js';
 import type { Db } from './db.js';
 import { TableMemo } from './table-watch.js';
 import { Statements, nowIso } from './db.js';
+import { isRowId } from './row-ids.js';
 import type { SecretBox } from './secrets.js';
 import { openJson, sealJson } from './sealing.js';
 
@@ -167,6 +168,7 @@ export class ConfigRepo {
 
   /** A version with its body, if it exists. */
   findVersion(id: number): ConfigVersionWithBody | undefined {
+    if (!isRowId(id)) return undefined;
     const r = this.stmts.get(`SELECT ${COLUMNS}, body, sealed FROM config_versions WHERE id = ?`).get(id) as VersionRow | undefined;
     if (!r) return undefined;
     const body = r.sealed === 1 ? this.box.openBytes(r.body as Buffer) : (r.body as Buffer);

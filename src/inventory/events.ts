@@ -1,5 +1,6 @@
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
+import { rowIdBound } from './row-ids.js';
 import { lastEventId, latestEvents } from './trace-reader.js';
 
 /** One entry of a machine's boot trace. */
@@ -159,7 +160,7 @@ export class EventRepo {
     }
     if (q.afterId !== undefined) {
       where.push('id > ?');
-      args.push(q.afterId);
+      args.push(rowIdBound(q.afterId));
     }
     if (q.kind !== undefined) {
       where.push('kind = ?');

@@ -4,6 +4,7 @@ import { TableMemo, deepFreeze } from './table-watch.js';
 import { Statements, nowIso } from './db.js';
 import { normalizeMac } from '../model/mac.js';
 import { type MachineIdentity, usableSerial, usableUuid } from './identity.js';
+import { isRowId } from './row-ids.js';
 import { type Requirement, matchesSelector, validateLabels } from './match.js';
 
 /** Lifecycle states a machine moves through. */
@@ -140,7 +141,7 @@ export class MachineRepo {
   /** Finds a machine by numeric id, name or any MAC form. */
   find(ref: string | number): Machine | undefined {
     let row: Row | undefined;
-    if (typeof ref === 'number' || /^\d+$/.test(ref)) row = this.byId.get(Number(ref)) as Row | undefined;
+    if ((typeof ref === 'number' || /^\d+$/.test(ref)) && isRowId(Number(ref))) row = this.byId.get(Number(ref)) as Row | undefined;
     if (!row && typeof ref === 'string') row = this.byName.get(ref) as Row | undefined;
     if (!row && typeof ref === 'string') {
       let mac: string | undefined;

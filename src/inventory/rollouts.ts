@@ -1,6 +1,7 @@
 import { AppError } from '../errors.js';
 import type { BootEvent, EventRepo } from './events.js';
 import type { Db } from './db.js';
+import { isRowId } from './row-ids.js';
 import { type UniqueTarget, isUniqueViolation } from './sql-errors.js';
 
 /** Where a rollout as a whole stands. */
@@ -210,6 +211,7 @@ export class RolloutRepo {
   }
 
   find(id: number): RolloutRecord | undefined {
+    if (!isRowId(id)) return undefined;
     const r = this.db.prepare('SELECT * FROM rollouts WHERE id = ?').get(id) as Row | undefined;
     return r ? toRollout(r) : undefined;
   }

@@ -107,6 +107,22 @@ describe.each(DIALECTS)('inventory on %s', (dialect) => {
     });
   });
 
+  describe('ids from outside', () => {
+    it('a number past any id (past BIGINT, or not exact in JavaScript) finds nothing, never an error', async () => {
+      const s = await stores.fresh(dialect);
+      const m = s.machines.create({ name: 'n1', macs: ['aa:bb:cc:00:00:01'] });
+      s.events.add({ machineId: m.id, source: 'api', kind: 'x' });
+      for (const big of ['99999999999999999999', String(2 ** 63), '9007199254740993']) {
+        expect(s.machines.find(big)).toBeUndefined();
+        expect(s.apiTokens.find(big)).toBeUndefined();
+        expect(s.configs.findVersion(Number(big))).toBeUndefined();
+        expect(s.rollouts.find(Number(big))).toBeUndefined();
+        expect(s.events.list({ afterId: Number(big) })).toEqual([]);
+      }
+      expect(s.events.list({ afterId: -1e20 })).toHaveLength(1);
+    });
+  });
+
   describe('profiles', () => {
     it('bumps the revision only when the spec changes and refuses deleting a used profile', async () => {
       const s = await stores.fresh(dialect);
