@@ -1,6 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isAppError } from '../../src/errors.js';
 import { MIGRATIONS } from '../../src/inventory/migrations/index.js';
@@ -71,6 +73,25 @@ describe('Store.openPostgres', () => {
       expect(Store.rawDb(again).prepare('SELECT max(version) FROM rackboot_schema').pluck().get()).toBe(LATEST);
     } finally {
       again.close();
+    }
+  });
+
+  it('two appliances starting together on a fresh database migrate it once, one step at a time', async () => {
+    const url = await pg.createDatabase();
+    const first = dataDir();
+    Store.openPostgres(await pg.createDatabase(), first).close(); // makes first/secret.key
+    const second = dataDir();
+    copyFileSync(join(first, 'secret.key'), join(second, 'secret.key'));
+    const run = promisify(execFile);
+    const child = (dir: string) =>
+      run(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'pg-open-child.ts'), url, dir], { cwd: join(import.meta.dirname, '../..'), timeout: 60_000 });
+    const outs = await Promise.all([child(first), child(second)]);
+    expect(outs.map((o) => o.stdout.trim())).toEqual([`version ${LATEST}`, `version ${LATEST}`]);
+    const db = new PgDb(url);
+    try {
+      expect(db.prepare('SELECT version FROM rackboot_schema ORDER BY version').pluck().all()).toEqual(MIGRATIONS.map((m) => m.version));
+    } finally {
+      db.close();
     }
   });
 
