@@ -1,0 +1,158 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { waitFor } from '../helpers/netns.js';
+import { type TestPostgres, startPostgres } from '../helpers/postgres.js';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../..');
+
+// Issue #20 acceptance: two rackboot processes in two network namespaces on one bridge, one
+// PostgreSQL (in a third namespace on the same bridge), and a 1,000-client perfdhcp avalanche
+// broadcast on the segment, so both appliances hear every client and answer at once. Ends with
+// 0 failures (every REQUEST ACKed) and 0 duplicate addresses (leases table and ACKs).
+//   hub: br0 198.18.0.4/16, PostgreSQL on 198.18.0.4:5432
+//   a:   eth0 198.18.0.2/16, rackboot "a"       b: eth0 198.18.0.3/16, rackboot "b"
+//   cli: eth0 198.18.0.10/16, perfdhcp (-B: broadcast on the link, giaddr 198.18.0.10)
+const CLIENTS = 1000;
+const id = randomBytes(3).toString('hex');
+const NS = { hub: `rbaa-${id}-h`, a: `rbaa-${id}-a`, b: `rbaa-${id}-b`, cli: `rbaa-${id}-c` } as const;
+const ADDR = { hub: '198.18.0.4', a: '198.18.0.2', b: '198.18.0.3', cli: '198.18.0.10' } as const;
+
+const ip = (...args: string[]) => run('ip', args);
+const procs: ChildProcess[] = [];
+const dirs: string[] = [];
+let pgServer: TestPostgres | undefined;
+let url = '';
+const outputs: Record<string, string> = {};
+
+async function topology(): Promise<void> {
+  for (const ns of Object.values(NS)) {
+    await ip('netns', 'add', ns);
+    await ip('-n', ns, 'link', 'set', 'lo', 'up');
+  }
+  await ip('-n', NS.hub, 'link', 'add', 'br0', 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0');
+  await ip('-n', NS.hub, 'addr', 'add', `${ADDR.hub}/16`, 'dev', 'br0');
+  await ip('-n', NS.hub, 'link', 'set', 'br0', 'up');
+  for (const k of ['a', 'b', 'cli'] as const) {
+    await ip('-n', NS.hub, 'link', 'add', `v-${k}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', NS[k]);
+    await ip('-n', NS.hub, 'link', 'set', `v-${k}`, 'master', 'br0');
+    await ip('-n', NS.hub, 'link', 'set', `v-${k}`, 'up');
+    await ip('-n', NS[k], 'addr', 'add', `${ADDR[k]}/16`, 'dev', 'eth0');
+    await ip('-n', NS[k], 'link', 'set', 'eth0', 'up');
+  }
+}
+
+/** Starts one appliance in its namespace (its own data dir; the shared secret.key copied in). */
+async function appliance(name: 'a' | 'b', keyFrom?: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), `rb-aa-${name}-`));
+  dirs.push(dir);
+  if (keyFrom) copyFileSync(join(keyFrom, 'secret.key'), join(dir, 'secret.key'));
+  const settings = {
+    dataDir: dir,
+    logLevel: 'info',
+    store: { postgres: url },
+    appliance: { name },
+    http: { host: ADDR[name], port: 8080 },
+    api: { host: ADDR[name], port: 8443 },
+    tftp: { enabled: false },
+    dhcp: {
+      enabled: true,
+      mode: 'full',
+      interfaces: ['eth0'],
+      serverAddress: ADDR[name],
+      unknownMacs: 'lease',
+      subnets: [{ cidr: '198.18.0.0/16', poolStart: '198.18.1.0', poolEnd: '198.18.255.250', leaseSeconds: 3600 }],
+    },
+  };
+  const cfg = join(dir, 'rackboot.test.yaml');
+  writeFileSync(cfg, stringify(settings));
+  const p = spawn('ip', ['netns', 'exec', NS[name], process.execPath, '--import', 'tsx', join(ROOT, 'src/cli.ts'), 'serve', '--config', cfg], {
+    cwd: ROOT,
+    env: { ...process.env, RACKBOOT_LOG_JSON: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  procs.push(p);
+  outputs[name] = '';
+  const add = (d: Buffer) => {
+    outputs[name] += d.toString();
+  };
+  p.stdout?.on('data', add);
+  p.stderr?.on('data', add);
+  await waitFor(`rackboot ${name} to start`, () => {
+    if (p.exitCode !== null) throw new Error(`rackboot ${name} exited ${p.exitCode}:\n${outputs[name]}`);
+    return outputs[name]!.includes('rackboot serving') && outputs[name]!.includes('notifications in effect');
+  }, 90_000, 250);
+  return dir;
+}
+
+beforeAll(async () => {
+  await topology();
+  pgServer = await startPostgres({ netns: NS.hub, host: ADDR.hub, port: 5432 });
+  url = await pgServer.createDatabase('rackboot');
+  const dirA = await appliance('a');
+  await appliance('b', dirA);
+}, 240_000);
+
+afterAll(async () => {
+  for (const p of procs) {
+    if (p.exitCode !== null || p.signalCode !== null) continue;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  }
+  await pgServer?.stop();
+  for (const ns of Object.values(NS)) await ip('netns', 'del', ns).catch(() => {});
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}, 60_000);
+
+describe('two appliances, one segment, one PostgreSQL (issue #20 acceptance)', () => {
+  it('a 1,000-client perfdhcp avalanche against both at once: 0 failures, 0 duplicate addresses', async () => {
+    // Bounded: perfdhcp's avalanche ends when every client is bound; `timeout` stops it at 120 s.
+    const out = await run('timeout', ['120', 'ip', 'netns', 'exec', NS.cli, 'perfdhcp', '-4', '-l', 'eth0', '-B', '--scenario', 'avalanche', '-R', String(CLIENTS)], {
+      maxBuffer: 16 << 20,
+    })
+      .then((r) => r.stdout + r.stderr)
+      .catch((e: { stdout?: string; stderr?: string }) => `${e.stdout ?? ''}${e.stderr ?? ''}`);
+    writeFileSync(join(dirs[0]!, 'perfdhcp.txt'), out);
+    const took = /It took [0-9:.]+ to provision (\d+) clients/.exec(out);
+    expect(took?.[1], `perfdhcp did not finish:\n${out.slice(-2000)}`).toBe(String(CLIENTS));
+    const stat = (name: string, exchange: string) => {
+      const block = out.slice(out.indexOf(`Statistics for: ${exchange}`));
+      return Number(new RegExp(`${name}:\\s+(\\d+)`).exec(block)?.[1] ?? Number.NaN);
+    };
+    // perfdhcp's avalanche retransmits until each client is bound; count what never was.
+    const requests = stat('sent packets', 'REQUEST-ACK');
+    const acks = stat('received packets', 'REQUEST-ACK');
+    expect(acks).toBeGreaterThanOrEqual(CLIENTS);
+
+    // The database is in the hub namespace: the test reads it over the cluster's Unix socket.
+    const client = new pg.Client({ host: pgServer!.dir, port: pgServer!.port, user: 'rackboot', database: 'rackboot' });
+    await client.connect();
+    try {
+      const rows = (await client.query("SELECT ip, mac, client_id FROM leases WHERE state = 'active'")).rows as Array<{ ip: string; mac: string; client_id: string }>;
+      const byMac = new Map<string, string[]>();
+      for (const r of rows) byMac.set(r.mac, [...(byMac.get(r.mac) ?? []), r.ip]);
+      // Every perfdhcp client holds exactly one address, and (ip is the key) no address two clients.
+      expect(rows.length).toBe(CLIENTS);
+      expect([...byMac.values()].filter((ips) => ips.length > 1)).toEqual([]);
+      // Both appliances ACKed clients of the one segment (the trace names the writing appliance).
+      const by = (await client.query('SELECT appliance, count(*)::int AS n FROM events WHERE kind = $1 GROUP BY appliance ORDER BY appliance', ['dhcp.ack'])).rows as Array<{ appliance: string; n: number }>;
+      const naks = (await client.query('SELECT count(*)::int AS n FROM events WHERE kind = $1', ['dhcp.nak'])).rows[0] as { n: number };
+      console.log(`avalanche: ${took?.[0]}; ${requests} REQUESTs, ${acks} ACKs; ACKs by appliance ${JSON.stringify(by)}; NAKs ${naks.n}`);
+      expect(by.map((r) => r.appliance)).toEqual(['a', 'b']);
+      expect(by.every((r) => r.n > 0)).toBe(true);
+    } finally {
+      await client.end();
+    }
+    // Both appliances answered; a lost claim (NAK) is how the database settles a race.
+    for (const name of ['a', 'b'] as const) expect(outputs[name]).toContain('dhcp listening');
+  }, 180_000);
+});
