@@ -9,8 +9,11 @@ import { MIGRATIONS } from '../../src/inventory/migrations/index.js';
 import { migratePg } from '../../src/inventory/pg/migrate.js';
 import { PgDb } from '../../src/inventory/pg/pg-db.js';
 import { Store } from '../../src/inventory/store.js';
+import { silentLogger } from '../../src/log.js';
+import { startAppliance } from '../../src/main.js';
 import { defaultSettings, envOverrides, parseSettings } from '../../src/settings.js';
 import { testApp } from '../helpers/app.js';
+import { waitFor } from '../helpers/netns.js';
 import { type TestPostgres, startPostgres } from '../helpers/postgres.js';
 
 let pg: TestPostgres;
@@ -160,6 +163,49 @@ describe('/healthz', () => {
       expect(r.json()).toEqual({ ok: false, status: 'degraded', store: { ok: false, since: '2026-12-06T00:00:00.000Z' } });
       health.mockRestore();
       expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('an appliance served on PostgreSQL', () => {
+  it('serves, answers 503 STORE_UNAVAILABLE and /healthz degraded while PostgreSQL is down, and recovers', async () => {
+    const settings = defaultSettings({
+      dataDir: dataDir(),
+      store: { postgres: await pg.createDatabase(), deadlineMs: 2000 },
+      http: { host: '127.0.0.1', port: 0 },
+      api: { host: '127.0.0.1', port: 0, tls: { enabled: false } },
+      tftp: { enabled: false },
+      dhcp: { enabled: false },
+    });
+    const app = await startAppliance(settings, silentLogger());
+    const auth = { authorization: `Bearer ${app.adminToken}` };
+    const machines = () => fetch(`${app.apiUrl}/api/v1/machines`, { headers: auth });
+    try {
+      const created = await fetch(`${app.apiUrl}/api/v1/machines`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'n1', macs: ['02:00:00:00:00:01'] }),
+      });
+      expect(created.status).toBe(201);
+      expect((await fetch(`${app.httpUrl}/healthz`)).status).toBe(200);
+      await pg.kill();
+      try {
+        const down = await machines();
+        expect(down.status).toBe(503);
+        const body = (await down.json()) as { error: { code: string; message: string } };
+        expect(body.error.code).toBe('STORE_UNAVAILABLE');
+        expect(body.error.message).not.toContain(pg.password);
+        const health = await fetch(`${app.httpUrl}/healthz`);
+        expect(health.status).toBe(503);
+        expect(await health.json()).toMatchObject({ ok: false, status: 'degraded' });
+      } finally {
+        await pg.start();
+      }
+      await waitFor('the API to answer again', async () => (await machines()).status === 200, 20_000);
+      expect(await (await machines()).text()).toContain('"name":"n1"');
+      expect((await fetch(`${app.httpUrl}/healthz`)).status).toBe(200);
     } finally {
       await app.close();
     }

@@ -85,6 +85,8 @@ export class PgDb implements SqlDb {
   /** The connection generation the open transaction began on. */
   private txGen: number | undefined;
   private isOpen = true;
+  /** Why the worker is gone, once it is. */
+  private workerGone: string | undefined;
   private state: StoreHealth = { ok: true };
   private readonly listeners = new Map<string, Set<(payload: string) => void>>();
   private readonly resyncs = new Set<() => void>();
@@ -114,7 +116,15 @@ export class PgDb implements SqlDb {
     this.worker = new Worker(source, { eval: true, execArgv: [], workerData: init, transferList: [port2] });
     this.worker.unref();
     this.worker.on('message', (m: PgEvent) => this.event(m, opts.onStatus));
-    this.worker.on('error', (err) => this.setHealth(false, `store worker failed: ${this.scrub(err.message)}`));
+    // A worker that died answers nothing: later calls fail at once instead of waiting out their deadline.
+    this.worker.on('error', (err) => {
+      this.workerGone = `the store worker failed: ${this.scrub(err.message)}`;
+      this.setHealth(false, this.workerGone);
+    });
+    this.worker.on('exit', () => {
+      this.workerGone ??= 'the store worker exited';
+      if (this.isOpen) this.setHealth(false, this.workerGone);
+    });
     const connectMs = (opts.connectTimeoutMs ?? 10_000) + 1000;
     try {
       this.call({ op: 'connect' }, connectMs);
@@ -256,6 +266,8 @@ export class PgDb implements SqlDb {
   /** Posts one request and blocks until its reply or the deadline. */
   private call(req: DistributiveOmit<PgRequest, 'id' | 'deadline'>, deadlineMs: number): Extract<PgReply, { ok: true }> {
     if (!this.isOpen && req.op !== 'close') throw new TypeError('The database connection is not open');
+    if (this.workerGone && req.op !== 'close') throw new AppError('STORE_UNAVAILABLE', `PostgreSQL store (${this.name}): ${this.workerGone}`);
+    if (this.workerGone) return { id: 0, ok: true, rows: [], rowCount: 0, gen: 0, bytea: [] };
     const id = this.nextId++;
     const deadline = Date.now() + deadlineMs;
     this.port.postMessage({ ...req, id, deadline } as PgRequest);
