@@ -49,7 +49,7 @@ export interface StartPostgresOptions {
  * trust on the cluster's own Unix socket), fsync off (test data only: the page cache keeps it across
  * kill(), as commits still reach the WAL before they return). Nothing else on the host
  * is touched: the packaged cluster is never used. If the test process exits without stop(), the
- * server is killed by PID on exit.
+ * server is killed by PID and its dir removed on exit.
  */
 export async function startPostgres(opts: StartPostgresOptions = {}): Promise<TestPostgres> {
   const host = opts.host ?? '127.0.0.1';
@@ -95,6 +95,9 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Te
         process.kill(pid, 'SIGQUIT'); // immediate shutdown
       } catch {}
     }
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {}
   };
   process.once('exit', onExit);
   const start = async () => {
