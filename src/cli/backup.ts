@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { AppError } from '../errors.js';
 import { backupDatabase } from '../inventory/backup.js';
 import { loadSettings } from '../settings.js';
 import { UsageError, need } from './machines.js';
@@ -14,6 +15,9 @@ export async function backupCommand(args: string[], o: Values, env: NodeJS.Proce
   const file = need(args[0], 'FILE');
   if (args.length > 1) throw new UsageError(`backup takes one FILE, got ${args.length}`);
   const settings = loadSettings({ ...(typeof o.config === 'string' ? { configPath: o.config } : {}), env });
+  if (settings.store !== 'sqlite') {
+    throw new AppError('UNSUPPORTED', 'the store is PostgreSQL: back it up with pg_dump (and keep data/secret.key with it); rackboot backup copies an SQLite inventory');
+  }
   const r = await backupDatabase(join(resolve(settings.dataDir), 'inventory.db'), file);
   if (o.json === true) return JSON.stringify(r, null, 2);
   return `backup written to ${r.path} (${r.bytes} bytes, schema ${r.schema}, mode 0600)`;

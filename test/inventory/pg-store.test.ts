@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { backupCommand } from '../../src/cli/backup.js';
 import { isAppError } from '../../src/errors.js';
 import { MIGRATIONS } from '../../src/inventory/migrations/index.js';
 import { migratePg } from '../../src/inventory/pg/migrate.js';
@@ -149,6 +150,13 @@ describe('store setting', () => {
     expect(isAppError(err, 'SETTINGS')).toBe(true);
     expect(err?.message).toMatch(/store/);
     expect(err?.message).not.toContain('s3cret');
+  });
+});
+
+describe('rackboot backup', () => {
+  it('refuses a PostgreSQL store and names pg_dump', async () => {
+    const env = { RACKBOOT_DATADIR: dataDir(), RACKBOOT_STORE__POSTGRES: 'postgres://rb:s3cret@db.example/inv' };
+    await expect(backupCommand([join(dataDir(), 'copy.db')], {}, env)).rejects.toThrow(/pg_dump/);
   });
 });
 
