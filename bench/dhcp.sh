@@ -13,7 +13,11 @@
 #                                  dhcp.durability: fsync, a copy of the same seeded data dir;
 #                                  "rackboot-lease" adds rackboot with an EMPTY inventory and
 #                                  dhcp.unknownMacs: lease, serving every client as a segment's
-#                                  plain DHCP server does (issue #19); "dnsmasq" adds dnsmasq;
+#                                  plain DHCP server does (issue #19); "rackboot-pg" is the same
+#                                  on a PostgreSQL 15 inventory (issue #20; the cluster runs in
+#                                  that server's namespace on 127.0.0.1, pinned to the server's
+#                                  core, with PostgreSQL's defaults: fsync and synchronous commit
+#                                  on); "dnsmasq" adds dnsmasq;
 #                                  MODES="relay broadcast" (default) picks the rows, see below)
 # Modes: perfdhcp -4 always acts as a relay (it sends from port 67 with giaddr = its address on
 # -l and takes the replies there), so every row is relayed traffic; "relay" sends unicast to the
@@ -50,8 +54,10 @@ if has kea && hasmode broadcast; then INSTANCES+=(kea-raw); fi
 # The instance that answers server $1's rows in mode $2.
 inst() { [[ $1 == kea && $2 == broadcast ]] && echo kea-raw || echo "$1"; }
 
+PGPID=
 cleanup() {
   for s in "${!PIDS[@]}"; do kill "${PIDS[$s]}" 2>/dev/null || true; done
+  [[ -n $PGPID ]] && kill -QUIT "$PGPID" 2>/dev/null || true
   sleep 1
   for s in "${!PIDS[@]}"; do kill -9 "${PIDS[$s]}" 2>/dev/null || true; done
   for s in "${INSTANCES[@]}"; do SRV="rbb-$s-$id-s" CLI="rbb-$s-$id-c" bench_netns_down; done
@@ -81,6 +87,19 @@ if has rackboot-lease; then
   mkdir -p "$work/rb-lease"
   rackboot_yaml "$work/rb-lease" "" "" lease > "$work/rb-lease.yaml"
 fi
+if has rackboot-pg; then
+  # A throw-away cluster in rackboot-pg's server namespace (127.0.0.1 there), trust auth.
+  chmod o+x "$work"
+  mkdir -p "$work/pg"
+  chown postgres: "$work/pg"
+  runuser -u postgres -- /usr/lib/postgresql/15/bin/initdb -D "$work/pg/data" -U rackboot --auth=trust --locale=C -E UTF8 --no-sync > "$work/pg/initdb.log"
+  printf "listen_addresses = '127.0.0.1'\nport = 5432\nunix_socket_directories = '%s'\nshared_buffers = 128MB\n" "$work/pg" >> "$work/pg/data/postgresql.conf"
+  ip netns exec "rbb-rackboot-pg-$id-s" taskset -c "$SRVCORE" runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl start \
+    -D "$work/pg/data" -l "$work/pg/postgres.log" -w -t 60 > /dev/null
+  PGPID=$(head -1 "$work/pg/data/postmaster.pid")
+  mkdir -p "$work/rb-pg"
+  rackboot_yaml "$work/rb-pg" "" "" lease "postgres://rackboot@127.0.0.1:5432/postgres" > "$work/rb-pg.yaml"
+fi
 # kea_json SOCKET-TYPE NAME: the same server in both; only how it reads the interface differs.
 kea_json() {
   cat <<JSON
@@ -103,7 +122,7 @@ if has rackboot; then
     node dist/cli.js serve --config "$work/rb.yaml" > "$work/rackboot.log" 2>&1 &
   PIDS[rackboot]=$!
 fi
-for v in fsync lease; do
+for v in fsync lease pg; do
   has "rackboot-$v" || continue
   ip netns exec "$(srv "rackboot-$v")" taskset -c "$SRVCORE" env RACKBOOT_LOG_JSON=1 \
     node dist/cli.js serve --config "$work/rb-$v.yaml" > "$work/rackboot-$v.log" 2>&1 &
@@ -123,7 +142,7 @@ if has dnsmasq; then
     --dhcp-leasefile="$work/dnsmasq.leases" --log-facility="$work/dnsmasq.log" > "$work/dnsmasq.out" 2>&1 &
   PIDS[dnsmasq]=$!
 fi
-for s in rackboot rackboot-fsync rackboot-lease; do
+for s in rackboot rackboot-fsync rackboot-lease rackboot-pg; do
   has "$s" || continue
   for i in $(seq 1 60); do grep -q 'rackboot serving' "$work/$s.log" && break; sleep 1; done
   grep -q 'rackboot serving' "$work/$s.log" || { cat "$work/$s.log"; exit 1; }
