@@ -178,7 +178,7 @@ describe('/healthz', () => {
 });
 
 describe('an appliance served on PostgreSQL', () => {
-  it('serves, answers 503 STORE_UNAVAILABLE and /healthz degraded while PostgreSQL is down, and recovers', async () => {
+  it('serves, refuses NUL characters with 400, answers 503 STORE_UNAVAILABLE and /healthz degraded while PostgreSQL is down, and recovers', async () => {
     const settings = defaultSettings({
       dataDir: dataDir(),
       store: { postgres: await pg.createDatabase(), deadlineMs: 2000 },
@@ -197,6 +197,15 @@ describe('an appliance served on PostgreSQL', () => {
         body: JSON.stringify({ name: 'n1', macs: ['02:00:00:00:00:01'] }),
       });
       expect(created.status).toBe(201);
+      // Hostile: PostgreSQL text cannot hold U+0000; a %00 in a name is a 400, never a 500.
+      const nul = await fetch(`${app.apiUrl}/api/v1/machines/n%001`, { headers: auth });
+      expect(nul.status).toBe(400);
+      const nulBody = await fetch(`${app.apiUrl}/api/v1/machines`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'n\u00002', macs: ['02:00:00:00:00:02'] }),
+      });
+      expect(nulBody.status).toBe(400);
       expect((await fetch(`${app.httpUrl}/healthz`)).status).toBe(200);
       await pg.kill();
       try {

@@ -65,6 +65,8 @@ describe('bindParams', () => {
     ['too few', [0, 1], ['a'], /Too few/],
     ['too many', [0], ['a', 'b'], /Too many/],
     ['a missing name', ['x'], [{ y: 1 }], /Missing named parameter "x"/],
+    ['text with a NUL character (PostgreSQL cannot hold it)', [0], ['a\u0000b'], /NUL character/],
+    ['a named text with a NUL character', ['n'], [{ n: '\u0000' }], /NUL character/],
   ])('refuses %s', (_name, params, args, error) => {
     expect(() => bindParams(params as Array<number | string>, args as unknown[])).toThrow(error);
   });

@@ -1,3 +1,5 @@
+import { AppError } from '../../errors.js';
+
 /**
  * SQLite-flavoured statement text (what the repositories write, for better-sqlite3) → PostgreSQL
  * text, pure. Only what cannot be written portably is rewritten:
@@ -223,7 +225,8 @@ function closeQuote(sql: string, i: number, q: string): number {
 /**
  * The values for a translated statement's `$1…$n`, from arguments as better-sqlite3 takes them:
  * values in order (arrays are spread), and one plain object for the named ones. Booleans bind as
- * 1/0 and bigints as decimal text (columns are BIGINT); undefined binds as NULL.
+ * 1/0 and bigints as decimal text (columns are BIGINT); undefined binds as NULL; text holding a
+ * NUL character is refused (BAD_INPUT).
  */
 export function bindParams(params: readonly ParamSource[], args: readonly unknown[]): unknown[] {
   const positional: unknown[] = [];
@@ -249,6 +252,9 @@ export function bindParams(params: readonly ParamSource[], args: readonly unknow
 
 function bindValue(v: unknown): unknown {
   if (v === undefined) return null;
+  // PostgreSQL text cannot hold U+0000 (SQLite can): a hostile name or path with %00 would fail
+  // deep in the server as an encoding error (a 500); it is bad input, refused before it is sent.
+  if (typeof v === 'string' && v.includes('\0')) throw new AppError('BAD_INPUT', 'text with a NUL character (U+0000) is not accepted');
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'bigint') return v.toString();
   return v;
