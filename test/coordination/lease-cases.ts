@@ -1,4 +1,6 @@
+import { expect } from 'vitest';
 import type { LeaseClaim, LeaseRecord } from '../../src/inventory/coordination.js';
+import { Store } from '../../src/inventory/store.js';
 
 /** The clock reading of every case. */
 export const T0 = 1_700_000_000_000;
@@ -19,3 +21,27 @@ export const CASES: Array<[string, LeaseRecord | null, LeaseClaim, 'acquire' | '
   ['same appliance, other process (restart), live: busy', row('a#9', T0 + 5000), claim('a#1', T0), 'busy', null],
 ];
 
+
+/** One case against a store's coordination_leases (SQLite or PostgreSQL): the row put in place, the claim's answer and what is stored after. */
+export function checkCaseInStore(store: Store, ...[, current, c, kind, after]: (typeof CASES)[number]): void {
+  const db = Store.rawDb(store);
+  db.prepare('DELETE FROM coordination_leases').run();
+  if (current) {
+    db.prepare('INSERT INTO coordination_leases (name, holder, appliance, expires_at, acquired_at, epoch) VALUES (?, ?, ?, ?, ?, ?)').run(
+      current.name,
+      current.holder,
+      current.appliance,
+      current.expiresAt,
+      current.acquiredAt,
+      current.epoch,
+    );
+  }
+  const got = store.coordination.tryTake('r', c);
+  if (kind === 'busy') {
+    expect(got).toBeNull();
+    expect(store.coordination.get('r')).toEqual(current);
+  } else {
+    expect(got).toEqual({ name: 'r', appliance: c.appliance, ...after! });
+    expect(store.coordination.get('r')).toEqual(got);
+  }
+}

@@ -9,7 +9,7 @@ import { Store } from '../../src/inventory/store.js';
 import { silentLogger } from '../../src/log.js';
 import { FakeTimers } from '../fakes/lease-table.js';
 import { type TestPostgres, startPostgres } from '../helpers/postgres.js';
-import { CASES, T0, claim } from './lease-cases.js';
+import { CASES, T0, checkCaseInStore, claim } from './lease-cases.js';
 
 let server: TestPostgres;
 let url: string;
@@ -33,29 +33,9 @@ function open(): Store {
 
 let shared: Store | undefined;
 describe('lease rule in SQL on PostgreSQL gives the same answers', () => {
-  it.each(CASES)('%s', (_name, current, c, kind, after) => {
+  it.each(CASES)('%s', (...row) => {
     shared ??= open();
-    const store = shared;
-    const db = Store.rawDb(store);
-    db.prepare('DELETE FROM coordination_leases').run();
-    if (current) {
-      db.prepare('INSERT INTO coordination_leases (name, holder, appliance, expires_at, acquired_at, epoch) VALUES (?, ?, ?, ?, ?, ?)').run(
-        current.name,
-        current.holder,
-        current.appliance,
-        current.expiresAt,
-        current.acquiredAt,
-        current.epoch,
-      );
-    }
-    const got = store.coordination.tryTake('r', c);
-    if (kind === 'busy') {
-      expect(got).toBeNull();
-      expect(store.coordination.get('r')).toEqual(current);
-    } else {
-      expect(got).toEqual({ name: 'r', appliance: c.appliance, ...after! });
-      expect(store.coordination.get('r')).toEqual(got);
-    }
+    checkCaseInStore(shared, ...row);
   });
 
   it('release only by the holder', () => {

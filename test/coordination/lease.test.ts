@@ -8,7 +8,7 @@ import { decideLease, leaseTiming } from '../../src/coordination/lease-policy.js
 import { Store } from '../../src/inventory/store.js';
 import { silentLogger } from '../../src/log.js';
 import { FakeLeaseTable, FakeTimers } from '../fakes/lease-table.js';
-import { CASES, T0, claim } from './lease-cases.js';
+import { CASES, T0, checkCaseInStore, claim } from './lease-cases.js';
 
 const dirs: string[] = [];
 const stores: Store[] = [];
@@ -41,22 +41,7 @@ describe('lease rule (pure)', () => {
 });
 
 describe('lease rule in SQL (coordination_leases on SQLite) gives the same answers', () => {
-  it.each(CASES)('%s', (_name, current, c, kind, after) => {
-    const store = open(sqliteDir());
-    if (current) {
-      Store.rawDb(store)
-        .prepare('INSERT INTO coordination_leases (name, holder, appliance, expires_at, acquired_at, epoch) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(current.name, current.holder, current.appliance, current.expiresAt, current.acquiredAt, current.epoch);
-    }
-    const got = store.coordination.tryTake('r', c);
-    if (kind === 'busy') {
-      expect(got).toBeNull();
-      expect(store.coordination.get('r')).toEqual(current);
-    } else {
-      expect(got).toEqual({ name: 'r', appliance: c.appliance, ...after! });
-      expect(store.coordination.get('r')).toEqual(got);
-    }
-  });
+  it.each(CASES)('%s', (...row) => checkCaseInStore(open(sqliteDir()), ...row));
 
   it('release only by the holder', () => {
     const repo = open(sqliteDir()).coordination;
