@@ -121,7 +121,10 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler((err, req, reply) => {
     const e = toAppError(err);
     const status = httpStatusOf(e.code);
-    if (status >= 500) req.log.error({ err }, 'request failed');
+    // A store outage is logged once when it starts and once when it ends (main.ts); each request
+    // it fails is only a debug line, so the log says what happened instead of repeating it.
+    if (e.code === 'STORE_UNAVAILABLE') req.log.debug({ code: e.code, msg: e.message }, 'request failed: store unavailable');
+    else if (status >= 500) req.log.error({ err }, 'request failed');
     else req.log.debug({ code: e.code, msg: e.message }, 'request rejected');
     void reply.status(status).send(errorBody(e));
   });

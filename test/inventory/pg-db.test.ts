@@ -152,10 +152,12 @@ describe('PgDb outages', () => {
   });
 
   it('PostgreSQL stopped: STORE_UNAVAILABLE and health degraded; started again: calls work and health is ok', async () => {
-    const db = await fresh({ deadlineMs: 2000, backoffMinMs: 100, backoffMaxMs: 400 });
+    const changes: Array<[boolean, string | undefined]> = [];
+    const db = await fresh({ deadlineMs: 2000, backoffMinMs: 100, backoffMaxMs: 400, onStatus: (ok, error) => changes.push([ok, error]) });
     db.prepare('INSERT INTO t (name) VALUES (?)').run('kept');
     await pg.kill();
     try {
+      expect(outcome(() => db.prepare('SELECT name FROM t').all())).toBe('STORE_UNAVAILABLE');
       expect(outcome(() => db.prepare('SELECT name FROM t').all())).toBe('STORE_UNAVAILABLE');
       expect(db.health()).toMatchObject({ ok: false });
       expect(db.health().error).not.toContain(pg.password);
@@ -165,6 +167,10 @@ describe('PgDb outages', () => {
     await waitFor('calls to work again', () => outcome(() => db.prepare('SELECT 1').get()) === 'ok', 20_000);
     expect(db.prepare('SELECT name FROM t').pluck().all()).toEqual(['kept']);
     expect(db.health()).toEqual({ ok: true });
+    // The owner hears each change once, whichever side (a failed call or the worker) saw it first.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(changes.map(([ok]) => ok)).toEqual([false, true]);
+    expect(changes[0]![1]).not.toContain(pg.password);
   });
 
   it('a server that cannot be reached fails the open with STORE_UNAVAILABLE, without the password', async () => {

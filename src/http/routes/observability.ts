@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { isAppError } from '../../errors.js';
 import { EventFeed, storeEventSource } from '../../lifecycle/event-feed.js';
 import { Metrics } from '../../metrics/metrics.js';
 import type { AppDeps } from '../app.js';
@@ -28,7 +29,8 @@ export function registerObservabilityRoutes(app: FastifyInstance, deps: Observab
   const metrics = deps.metrics ?? new Metrics({ store: deps.store });
   const feed = new EventFeed(storeEventSource(deps.store), {
     intervalMs: deps.feedIntervalMs ?? 500,
-    onError: (err) => log.warn({ err }, 'event feed tick failed'),
+    // A store outage is logged once by main.ts; a tick it fails is only a debug line.
+    onError: (err) => (isAppError(err, 'STORE_UNAVAILABLE') ? log.debug({ err }, 'event feed tick failed: store unavailable') : log.warn({ err }, 'event feed tick failed')),
   });
   feed.subscribe((events) => metrics.observeEvents(events));
   const streams = registerEventStream(app, deps.store, feed, { ...EVENT_STREAM_DEFAULTS, ...deps.eventStream });

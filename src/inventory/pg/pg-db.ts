@@ -88,6 +88,7 @@ export class PgDb implements SqlDb {
   /** Why the worker is gone, once it is. */
   private workerGone: string | undefined;
   private state: StoreHealth = { ok: true };
+  private onStatus: PgDbOptions['onStatus'];
   private readonly listeners = new Map<string, Set<(payload: string) => void>>();
   private readonly resyncs = new Set<() => void>();
 
@@ -115,7 +116,7 @@ export class PgDb implements SqlDb {
     const source = `'use strict';\nvar __name = (f) => f;\nconst wt = require('node:worker_threads');\n(${pgWorkerMain.toString()})(wt.workerData, wt.parentPort, require);\n`;
     this.worker = new Worker(source, { eval: true, execArgv: [], workerData: init, transferList: [port2] });
     this.worker.unref();
-    this.worker.on('message', (m: PgEvent) => this.event(m, opts.onStatus));
+    this.worker.on('message', (m: PgEvent) => this.event(m));
     // A worker that died answers nothing: later calls fail at once instead of waiting out their deadline.
     this.worker.on('error', (err) => {
       this.workerGone = `the store worker failed: ${this.scrub(err.message)}`;
@@ -132,6 +133,8 @@ export class PgDb implements SqlDb {
       this.close();
       throw e;
     }
+    // Only once open: the owner's callback may name the store it is being assigned to.
+    this.onStatus = opts.onStatus;
   }
 
   get open(): boolean {
@@ -303,11 +306,9 @@ export class PgDb implements SqlDb {
     throw new PgQueryError({ ...reply.error, message });
   }
 
-  private event(m: PgEvent, onStatus: PgDbOptions['onStatus']): void {
+  private event(m: PgEvent): void {
     if (m.type === 'status') {
-      const error = m.error === undefined ? undefined : this.scrub(m.error);
-      if (m.ok !== this.state.ok) onStatus?.(m.ok, error);
-      this.setHealth(m.ok, error);
+      this.setHealth(m.ok, m.error === undefined ? undefined : this.scrub(m.error));
     } else if (m.type === 'notify') {
       for (const f of this.listeners.get(m.channel) ?? []) f(m.payload);
     } else {
@@ -315,7 +316,12 @@ export class PgDb implements SqlDb {
     }
   }
 
+  /**
+   * The one place health changes, so the owner hears every change once, whoever saw it first: a
+   * failed or timed-out call, a dead worker, or the worker's own connection status.
+   */
   private setHealth(ok: boolean, error?: string): void {
+    if (ok !== this.state.ok) this.onStatus?.(ok, ok ? undefined : (error ?? 'unreachable'));
     if (ok) this.state = { ok: true };
     else this.state = { ok: false, error: error ?? this.state.error ?? 'unreachable', since: this.state.ok ? Date.now() : (this.state.since ?? Date.now()) };
   }
