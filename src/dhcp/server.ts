@@ -1,7 +1,7 @@
 import { isAppError } from '../errors.js';
 import type { DiscoveredClient } from '../inventory/enroll.js';
 import type { LeaseClaim } from '../inventory/lease-claim.js';
-import type { LeaseRecord } from '../inventory/leases.js';
+import type { LeaseClaimOutcome, LeaseClaimWrite, LeaseRecord } from '../inventory/leases.js';
 import type { UnknownSighting } from '../inventory/unknown-macs.js';
 import { WriteFailureLog } from '../inventory/write-failures.js';
 import type { Logger } from '../log.js';
@@ -9,7 +9,7 @@ import { EVENT } from '../lifecycle/event-kinds.js';
 import type { InterfaceInfo } from '../net/interfaces.js';
 import { intToIp, ipToInt } from '../net/ipv4.js';
 import { type Datagram, type UdpEndpoint, openUdp } from '../net/udp.js';
-import { TurnBatcher } from './batch.js';
+import { type GroupedWrite, TurnBatcher } from './batch.js';
 import { DiscoverLimiter, discoverKey } from './discover-limit.js';
 import { type HandlerContext, type HostInfo, type Outcome, STORE_DOWN, type SubnetRuntime, handleRequest, nakOutcome } from './handler.js';
 import { HostDirectory } from './hosts.js';
@@ -78,6 +78,8 @@ export class DhcpServer {
   private readonly endpoints: UdpEndpoint[] = [];
   private readonly hosts: HostDirectory;
   private readonly batch: TurnBatcher;
+  /** ACKs' lease claims (issue #20), written together per batch. */
+  private readonly leaseClaims: GroupedWrite<LeaseClaimWrite, LeaseClaimOutcome>;
   private readonly now: () => number;
   private readonly discoverLimit: DiscoverLimiter;
   /** Store outages (PostgreSQL unreachable): what the handler's storeDown follows. */
@@ -87,6 +89,7 @@ export class DhcpServer {
     this.discoverLimit = new DiscoverLimiter(d.settings.discoverPerSecond, d.settings.discoverBurst);
     this.hosts = d.hosts ?? new HostDirectory(d.store);
     this.batch = new TurnBatcher((fn) => d.store.transaction(fn), d.log, d.settings.commitIntervalMs);
+    this.leaseClaims = { many: (w) => d.store.leases.claimBatch(w), one: (w) => d.store.leases.claimOne(w) };
     // A full disk fails every commit of a flood alike: one error line per interval, not per turn.
     const consequence = 'their ACKs and OFFERs are withheld';
     const failures = new WriteFailureLog({ log: d.log, what: 'dhcp leases and discovered machines', consequence, dbFile: d.store.file });
@@ -307,19 +310,19 @@ export class DhcpServer {
     const table = persist ? subnetOf(this.d.subnets, persist.ip)?.table : undefined;
     // Issue #20: the lease write is a claim the database may refuse (another appliance's ACK
     // took the address first); then it returns the row that won (null if there is none).
-    const write = (): LeaseRecord | null | undefined => {
+    // The claim joins the turn's other claims (one statement on PostgreSQL: leaseClaims).
+    const write = (): LeaseClaimWrite | undefined => {
       if (special === 'attach' && machineId !== null && store.machines.attachMac(machineId, req.mac)) {
         store.events.addSoon({ mac: req.mac, machineId, source: 'dhcp', kind: EVENT.machineMacAttached, detail: { by: 'uuid', uuid: req.uuid ?? null, nicSwap: 'auto' } });
       }
       id = machineId ?? (special === 'lease' ? null : this.recordDiscovered(req, ep));
       if (!persist || !claim) return undefined;
       const now = this.now();
-      if (store.leases.claim(toRecord(persist, now), claim, now)) return undefined;
-      return store.leases.get(intToIp(persist.ip)) ?? null;
+      return { lease: toRecord(persist, now), claim, now };
     };
-    const committed = (lost: LeaseRecord | null | undefined) => {
-      if (persist && lost !== undefined) {
-        this.lostClaim(req, out, persist, lost, table, log);
+    const committed = (claimed: LeaseClaimOutcome | undefined) => {
+      if (persist && claimed && !claimed.won) {
+        this.lostClaim(req, out, persist, claimed.holder ?? null, table, log);
         if (out.kind === 'dhcp.ack') {
           const why = `address ${intToIp(persist.ip)} was just given to another client`;
           sendPacket(nakOutcome(req, this.serverIdFor(ep), why).reply!, 'dhcp.nak');
@@ -331,7 +334,7 @@ export class DhcpServer {
       send?.();
       record(id);
     };
-    this.batch.add(write, committed, () => {
+    this.batch.addGrouped(this.leaseClaims, write, committed, () => {
       if (persist) table?.unstored(persist, this.now());
     });
   }

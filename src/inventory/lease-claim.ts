@@ -6,7 +6,7 @@
  * up (a declined address's quarantine included), or the client is the machine the address is
  * reserved for and the row is its MAC's (edk2, iPXE and the OS send different client ids).
  * `mayWriteLease` is the rule in TypeScript (table-tested); `LEASE_CLAIM_CONDITION` is the same
- * rule as the WHERE of the conditional upsert in LeaseRepo.claim (tested to agree).
+ * rule as the WHERE of the conditional upserts in LeaseRepo.claim and claimMany (tested to agree).
  */
 
 /** The stored row a write meets (or none). */
@@ -35,9 +35,23 @@ export function mayWriteLease(stored: StoredLeaseView | undefined, claim: LeaseC
   return claim.reserved && stored.mac === claim.mac && stored.state !== 'declined';
 }
 
+/** SQL expressions for the claim's own values in `leaseClaimCondition` (parameters or columns). */
+export interface LeaseClaimTerms {
+  owner: string;
+  now: string;
+  /** 1 when the address is the client's machine's reservation, else 0. */
+  reserved: string;
+}
+
 /**
  * The rule as SQL, for `INSERT … ON CONFLICT(ip) DO UPDATE SET … WHERE <this>` (SQLite and
- * PostgreSQL alike). Parameters in order: owner, now, reserved (1 or 0).
+ * PostgreSQL alike): `leases` is the stored row, `excluded` the write, `terms` the claim's
+ * values (parameters for one write, a joined row's columns for a batch: LeaseRepo.claimMany).
  */
-export const LEASE_CLAIM_CONDITION = `COALESCE(leases.client_id, leases.mac) = ? OR leases.state IN ('released', 'expired')
-  OR leases.expires_at <= ? OR (? = 1 AND leases.mac = excluded.mac AND leases.state <> 'declined')`;
+export function leaseClaimCondition(terms: LeaseClaimTerms): string {
+  return `COALESCE(leases.client_id, leases.mac) = ${terms.owner} OR leases.state IN ('released', 'expired')
+  OR leases.expires_at <= ${terms.now} OR (${terms.reserved} = 1 AND leases.mac = excluded.mac AND leases.state <> 'declined')`;
+}
+
+/** The rule for one write, its claim as parameters in order: owner, now, reserved (1 or 0). */
+export const LEASE_CLAIM_CONDITION = leaseClaimCondition({ owner: '?', now: '?', reserved: '?' });

@@ -1,5 +1,5 @@
-import type { Db } from './db.js';
-import { LEASE_CLAIM_CONDITION, type LeaseClaim } from './lease-claim.js';
+import { type Db, type SqlStatement, dialectOf } from './db.js';
+import { LEASE_CLAIM_CONDITION, type LeaseClaim, leaseClaimCondition } from './lease-claim.js';
 import type { MachineState } from './machines.js';
 
 /** Lease states as stored: offers live only in memory and are never written. */
@@ -37,6 +37,59 @@ const toRecord = (r: Row): LeaseRecord => ({
   updatedAt: r.updated_at,
 });
 
+/** One lease write of a batch and the claim it makes (LeaseRepo.claimMany). */
+export interface LeaseClaimWrite {
+  lease: LeaseRecord;
+  claim: LeaseClaim;
+  /** Unix ms: what has expired by then may be taken. */
+  now: number;
+}
+
+/** What a claim did: written, or refused with the row that holds the address (undefined: none). */
+export type LeaseClaimOutcome = { won: true } | { won: false; holder: LeaseRecord | undefined };
+
+const WON: LeaseClaimOutcome = { won: true };
+
+/** Rows per claim statement: 11 parameters a row stays far below either database's limit. */
+const CLAIM_ROWS_MAX = 200;
+
+const LEASE_COLUMNS = 'ip, mac, client_id, hostname, state, expires_at, updated_at';
+const LEASE_UPDATE = `ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id, hostname = excluded.hostname,
+       state = excluded.state, expires_at = excluded.expires_at, updated_at = excluded.updated_at`;
+
+/**
+ * The claim of `rows` leases in one statement (issue #20: on PostgreSQL every statement is a
+ * round trip). Each write's claim comes in as a row of `claims`, matched to the conflicting
+ * row by address, so every write keeps its own owner, time and reservation; RETURNING names
+ * the addresses written. The casts type the claims' columns for PostgreSQL.
+ */
+function claimManySql(rows: number): string {
+  const claims = Array.from({ length: rows }, () => '(?, ?, CAST(? AS BIGINT), CAST(? AS INTEGER))').join(', ');
+  const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
+  const rule = leaseClaimCondition({ owner: 'claims.owner', now: 'claims.now', reserved: 'claims.reserved' });
+  return `WITH claims(ip, owner, now, reserved) AS (VALUES ${claims})
+     INSERT INTO leases (${LEASE_COLUMNS}) VALUES ${values}
+     ${LEASE_UPDATE}
+     WHERE EXISTS (SELECT 1 FROM claims WHERE claims.ip = excluded.ip AND (${rule}))
+     RETURNING ip`;
+}
+
+/**
+ * Splits writes into rounds in which each address appears once, keeping their order per
+ * address: PostgreSQL refuses to affect one row twice in one INSERT … ON CONFLICT, and a later
+ * write to an address must meet what the earlier one left (as one statement per write would).
+ */
+function claimRounds(writes: readonly LeaseClaimWrite[]): number[][] {
+  const rounds: number[][] = [];
+  const seen = new Map<string, number>();
+  writes.forEach((w, i) => {
+    const round = seen.get(w.lease.ip) ?? 0;
+    seen.set(w.lease.ip, round + 1);
+    (rounds[round] ??= []).push(i);
+  });
+  return rounds;
+}
+
 /** What the DHCP server needs to know about a machine: one row per MAC (mac null when it has none). */
 export interface LeaseHost {
   machineId: number;
@@ -51,24 +104,18 @@ export interface LeaseHost {
 export class LeaseRepo {
   private readonly upsertStmt;
   private readonly claimStmt;
+  /** Batch claim and holder statements by row count (claimMany). */
+  private readonly claimManyStmts = new Map<number, SqlStatement>();
+  private readonly holdersStmts = new Map<number, SqlStatement>();
   private readonly byIpStmt;
   private readonly byMacStmt;
   private readonly expireStmt;
   private readonly hostsStmt;
   private readonly hostStmt;
   constructor(readonly db: Db) {
-    this.upsertStmt = db.prepare(
-      `INSERT INTO leases (ip, mac, client_id, hostname, state, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id, hostname = excluded.hostname,
-       state = excluded.state, expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
-    );
+    this.upsertStmt = db.prepare(`INSERT INTO leases (${LEASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ${LEASE_UPDATE}`);
     // Issue #20: the same upsert, applied only when nobody else holds the address (lease-claim.ts).
-    this.claimStmt = db.prepare(
-      `INSERT INTO leases (ip, mac, client_id, hostname, state, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id, hostname = excluded.hostname,
-       state = excluded.state, expires_at = excluded.expires_at, updated_at = excluded.updated_at
-       WHERE ${LEASE_CLAIM_CONDITION}`,
-    );
+    this.claimStmt = db.prepare(`INSERT INTO leases (${LEASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ${LEASE_UPDATE} WHERE ${LEASE_CLAIM_CONDITION}`);
     this.byIpStmt = db.prepare('SELECT * FROM leases WHERE ip = ?');
     this.byMacStmt = db.prepare('SELECT * FROM leases WHERE mac = ? ORDER BY updated_at DESC');
     this.expireStmt = db.prepare("UPDATE leases SET state = 'expired', updated_at = ? WHERE state = 'active' AND expires_at <= ?");
@@ -90,6 +137,72 @@ export class LeaseRepo {
   claim(l: LeaseRecord, claim: LeaseClaim, now: number): boolean {
     const r = this.claimStmt.run(l.ip, l.mac, l.clientId, l.hostname, l.state, l.expiresAt, l.updatedAt, claim.owner, now, claim.reserved ? 1 : 0);
     return r.changes > 0;
+  }
+
+  /** One write's claim as claimMany reports it: claim(), and on a refusal the row that holds the address. */
+  claimOne(w: LeaseClaimWrite): LeaseClaimOutcome {
+    return this.claim(w.lease, w.claim, w.now) ? WON : { won: false, holder: this.get(w.lease.ip) };
+  }
+
+  /**
+   * The claims of a batch (one per ACK of an event-loop turn), with the outcomes claimOne would
+   * give writing them one by one in this order, in one statement per round (claimRounds: one
+   * unless an address repeats) and a read of the refused addresses' holders. A write the
+   * database refuses (bad data) fails the whole call: the caller finds it with claimOne.
+   */
+  claimMany(writes: readonly LeaseClaimWrite[]): LeaseClaimOutcome[] {
+    const out: LeaseClaimOutcome[] = new Array(writes.length);
+    for (const round of claimRounds(writes)) {
+      // In address order: appliances claiming overlapping addresses lock their rows in one order.
+      round.sort((i, j) => (writes[i]!.lease.ip < writes[j]!.lease.ip ? -1 : 1));
+      for (let at = 0; at < round.length; at += CLAIM_ROWS_MAX) {
+        const part = round.slice(at, at + CLAIM_ROWS_MAX).map((i) => writes[i]!);
+        const written = new Set(this.claimPart(part));
+        const lost: number[] = [];
+        round.slice(at, at + CLAIM_ROWS_MAX).forEach((i, k) => {
+          if (written.has(part[k]!.lease.ip)) out[i] = WON;
+          else lost.push(i);
+        });
+        if (lost.length === 0) continue;
+        const holders = this.holders(lost.map((i) => writes[i]!.lease.ip));
+        for (const i of lost) out[i] = { won: false, holder: holders.get(writes[i]!.lease.ip) };
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The claims of a batch as this store writes them fastest, with claimMany's outcomes:
+   * PostgreSQL in claimMany's statements (a round trip each); SQLite one claimOne at a time
+   * (in-process, a prepared single-row upsert costs less per row than the batch statement's
+   * claim lookup; measured 3.6 against 5.8 µs a claim in 100-claim transactions).
+   */
+  claimBatch(writes: readonly LeaseClaimWrite[]): LeaseClaimOutcome[] {
+    return dialectOf(this.db) === 'postgres' ? this.claimMany(writes) : writes.map((w) => this.claimOne(w));
+  }
+
+  /** One claim statement over writes to distinct addresses; returns the addresses written. */
+  private claimPart(part: readonly LeaseClaimWrite[]): string[] {
+    const params: unknown[] = [];
+    for (const { lease, claim, now } of part) params.push(lease.ip, claim.owner, now, claim.reserved ? 1 : 0);
+    for (const l of part.map((w) => w.lease)) params.push(l.ip, l.mac, l.clientId, l.hostname, l.state, l.expiresAt, l.updatedAt);
+    return this.cached(this.claimManyStmts, part.length, claimManySql).pluck().all(...params) as string[];
+  }
+
+  /** The stored rows of these addresses, by address. */
+  private holders(ips: string[]): Map<string, LeaseRecord> {
+    const sql = (n: number) => `SELECT * FROM leases WHERE ip IN (${Array.from({ length: n }, () => '?').join(', ')})`;
+    const rows = this.cached(this.holdersStmts, ips.length, sql).all(...ips) as Row[];
+    return new Map(rows.map((r) => [r.ip, toRecord(r)]));
+  }
+
+  private cached(stmts: Map<number, SqlStatement>, rows: number, sql: (rows: number) => string): SqlStatement {
+    let stmt = stmts.get(rows);
+    if (!stmt) {
+      stmt = this.db.prepare(sql(rows));
+      stmts.set(rows, stmt);
+    }
+    return stmt;
   }
 
   /** The lease of an address, if any. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type BatchTimers, TurnBatcher } from '../../src/dhcp/batch.js';
+import { type BatchTimers, type GroupedWrite, TurnBatcher } from '../../src/dhcp/batch.js';
 import { silentLogger } from '../../src/log.js';
 
 function fakeTimers() {
@@ -140,5 +140,82 @@ describe('TurnBatcher', () => {
     runUntil(0);
     expect(committed).toEqual([['a', 'c']]);
     expect(sent).toEqual(['bad withheld', 'a', 'c']);
+  });
+
+  describe('grouped writes (issue #20: a turn\'s lease claims in one statement)', () => {
+    /** A transaction log and a group of claims on one address book: `bad` inputs throw. */
+    const setUp = (opts: { manyFails?: boolean } = {}) => {
+      const { timers, runUntil } = fakeTimers();
+      const calls: string[] = [];
+      let open: string[] = [];
+      const committed: string[][] = [];
+      const b = new TurnBatcher((fn) => {
+        open = [];
+        fn();
+        committed.push(open);
+      }, silentLogger(), 0, timers);
+      const one = (ip: string) => {
+        if (ip === 'bad') throw new Error('not null');
+        open.push(ip);
+        return `${ip} granted`;
+      };
+      const group: GroupedWrite<string, string> = {
+        many: (ips) => {
+          calls.push(`many ${ips.join(',')}`);
+          if (opts.manyFails || ips.includes('bad')) throw new Error('statement failed');
+          return ips.map(one);
+        },
+        one: (ip) => {
+          calls.push(`one ${ip}`);
+          return one(ip);
+        },
+      };
+      return { b, group, calls, committed, runUntil, open: () => open };
+    };
+
+    it('runs every input of a turn in one call after the plain writes, and hands each its own result', () => {
+      const t = setUp();
+      const got: string[] = [];
+      t.b.addGrouped(t.group, () => {
+        t.open().push('discovered m1');
+        return 'ip1';
+      }, (r) => got.push(`m1 ${r}`));
+      t.b.add(() => t.open().push('expire'), () => got.push('expire done'));
+      t.b.addGrouped(t.group, () => undefined, (r) => got.push(`m2 ${r}`));
+      t.b.addGrouped(t.group, () => 'ip3', (r) => got.push(`m3 ${r}`));
+      t.runUntil(0);
+      expect(t.calls).toEqual(['many ip1,ip3']);
+      expect(t.committed).toEqual([['discovered m1', 'expire', 'ip1', 'ip3']]);
+      expect(got).toEqual(['m1 ip1 granted', 'expire done', 'm2 undefined', 'm3 ip3 granted']);
+    });
+
+    it('a group that throws is redone one by one, which drops the bad input alone, then grouped again', () => {
+      const t = setUp();
+      const got: string[] = [];
+      for (const ip of ['ip1', 'bad', 'ip3']) t.b.addGrouped(t.group, () => ip, (r) => got.push(`${r}`), () => got.push(`${ip} withheld`));
+      t.runUntil(0);
+      expect(t.calls).toEqual(['many ip1,bad,ip3', 'one ip1', 'one bad', 'many ip1,ip3']);
+      expect(t.committed).toEqual([['ip1', 'ip3']]);
+      expect(got).toEqual(['bad withheld', 'ip1 granted', 'ip3 granted']);
+      expect(t.b.stats).toMatchObject({ failedWrites: 1, commits: 1, writes: 2 });
+    });
+
+    it('a group that fails for no input of its own (a deadlock, say) is written one by one and loses nothing', () => {
+      const t = setUp({ manyFails: true });
+      const got: string[] = [];
+      for (const ip of ['ip1', 'ip2']) t.b.addGrouped(t.group, () => ip, (r) => got.push(`${r}`));
+      t.runUntil(0);
+      expect(t.calls).toEqual(['many ip1,ip2', 'one ip1', 'one ip2']);
+      expect(got).toEqual(['ip1 granted', 'ip2 granted']);
+      expect(t.b.stats).toMatchObject({ failedWrites: 0, commits: 1 });
+    });
+
+    it('after close, a grouped write is refused at once', () => {
+      const t = setUp();
+      t.b.close();
+      const got: string[] = [];
+      t.b.addGrouped(t.group, () => 'ip1', () => got.push('sent'), () => got.push('withheld'));
+      expect(got).toEqual(['withheld']);
+    });
   });
 });

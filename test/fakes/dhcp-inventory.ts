@@ -1,8 +1,8 @@
 import { AppError } from '../../src/errors.js';
 import type { DhcpInventory } from '../../src/dhcp/inventory.js';
-import { type LeaseClaim, mayWriteLease } from '../../src/inventory/lease-claim.js';
+import { mayWriteLease } from '../../src/inventory/lease-claim.js';
 import type { NewEvent } from '../../src/inventory/events.js';
-import type { LeaseHost, LeaseRecord } from '../../src/inventory/leases.js';
+import type { LeaseClaimOutcome, LeaseClaimWrite, LeaseHost, LeaseRecord } from '../../src/inventory/leases.js';
 import type { Machine, NewMachine } from '../../src/inventory/machines.js';
 import type { UnknownSighting } from '../../src/inventory/unknown-macs.js';
 import type { ProfileSpec } from '../../src/model/profile-spec.js';
@@ -72,12 +72,13 @@ export class FakeDhcpInventory implements DhcpInventory {
       this.write('lease write');
       this.leaseRows.push(l);
     },
-    claim: (l: LeaseRecord, claim: LeaseClaim, now: number) => {
+    claimOne: ({ lease, claim, now }: LeaseClaimWrite): LeaseClaimOutcome => {
       this.write('lease claim');
-      if (!mayWriteLease(this.leases.get(l.ip), claim, now)) return false;
-      this.leaseRows.push(l);
-      return true;
+      if (!mayWriteLease(this.leases.get(lease.ip), claim, now)) return { won: false, holder: this.leases.get(lease.ip) };
+      this.leaseRows.push(lease);
+      return { won: true };
     },
+    claimBatch: (writes: readonly LeaseClaimWrite[]) => writes.map((w) => this.leases.claimOne(w)),
     get: (ip: string) => this.leaseRows.findLast((r) => r.ip === ip),
     expire: () => {
       this.write('lease expiry');
