@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { followChanges } from '../../src/dhcp/change-feed.js';
 import { MSG } from '../../src/dhcp/options.js';
 import { openChangeFeed } from '../../src/inventory/pg-notify.js';
+import { PgDb } from '../../src/inventory/pg/pg-db.js';
 import { Store } from '../../src/inventory/store.js';
 import { silentLogger } from '../../src/log.js';
 import { memoryLogger } from '../fakes/log.js';
@@ -50,6 +51,46 @@ describe('two DHCP appliances on one PostgreSQL inventory (issue #20)', () => {
     const met = await twoApplianceAvalanche(twoOnOneDatabase, { clients: 14, startOffsets: [0, 0] });
     expect(met.lostClaims).toBeGreaterThan(0);
     await twoApplianceAvalanche(twoOnOneDatabase, { clients: 14, startOffsets: [0, 8] });
+  });
+
+  it("a turn's ACKs are claimed in one statement: granted, lost and renewed claims each get their own reply", async () => {
+    const [s1, s2] = await twoOnOneDatabase();
+    const macs = Array.from({ length: 12 }, (_, i) => `02:00:00:00:ee:${(0x10 + i).toString(16)}`);
+    const Z = '02:00:00:00:ee:01';
+    for (const mac of [...macs, Z]) s1.machines.create({ name: `turn-${mac.replaceAll(':', '')}`, macs: [mac] });
+    const app1 = new TestAppliance('198.18.0.1', s1, silentLogger());
+    const app2 = new TestAppliance('198.18.0.2', s2, silentLogger());
+    for (const mac of macs) app1.discover(mac);
+    const offered = macs.map((m) => app1.lastTo(m)!.yiaddr);
+    // Appliance 2 grants the first of those addresses to Z first (appliance 1 has not heard).
+    app2.discover(Z);
+    expect(app2.lastTo(Z)!.yiaddr).toBe(offered[0]);
+    app2.request(Z, offered[0]!);
+    await settle();
+    expect(app2.lastTo(Z)?.type).toBe(MSG.ACK);
+    // One turn: twelve REQUESTs (and a renewal of the first granted address, in the same turn).
+    // The statements appliance 1's turn sends to PostgreSQL (read before the spy is restored, which clears them).
+    const query = vi.spyOn(PgDb.prototype, 'query');
+    let texts: string[] = [];
+    try {
+      macs.forEach((mac, i) => app1.request(mac, offered[i]!));
+      app1.renew(macs[1]!, offered[1]!);
+      await settle();
+      texts = query.mock.calls.map(([text]) => text);
+    } finally {
+      query.mockRestore();
+    }
+    expect(app1.lastTo(macs[0]!)?.type).toBe(MSG.NAK);
+    for (const [i, mac] of macs.entries()) if (i > 0) expect(app1.lastTo(mac)).toMatchObject({ type: MSG.ACK, yiaddr: offered[i] });
+    expect(app1.server.storeStats.lostClaims).toBe(1);
+    // Thirteen lease writes, three statements: the claims, the holder of the one lost, and the
+    // renewal in a second claim statement (its address is already in the first).
+    const kind = (t: string) => (t.startsWith('WITH claims') ? 'claims' : t.startsWith('SELECT * FROM leases WHERE ip IN') ? 'holders' : t);
+    expect(texts.filter((t) => /\bleases\b/.test(t)).map(kind)).toEqual(['claims', 'holders', 'claims']);
+    expect(s1.leases.get(offered[0]!)).toMatchObject({ mac: Z, state: 'active' });
+    for (const [i, mac] of macs.entries()) if (i > 0) expect(s2.leases.get(offered[i]!)).toMatchObject({ mac, state: 'active' });
+    await app1.server.close();
+    await app2.server.close();
   });
 
   it("each appliance learns the other's leases and machines through LISTEN/NOTIFY", async () => {
