@@ -1,7 +1,9 @@
-import type { Db } from './db.js';
-import { nowIso } from './db.js';
+import { type Db, dialectOf, nowIso } from './db.js';
 import { rowIdBound } from './row-ids.js';
 import { lastEventId, latestEvents } from './trace-reader.js';
+
+/** Queued trace rows per INSERT on PostgreSQL (8 parameters a row). */
+const TRACE_ROWS_MAX = 500;
 
 /** One entry of a machine's boot trace. */
 export interface BootEvent {
@@ -115,11 +117,27 @@ export class EventRepo {
     this.queued = [];
     try {
       this.db.transaction(() => {
-        for (const r of rows) this.write(r);
+        if (dialectOf(this.db) === 'postgres') this.writeMany(rows);
+        else for (const r of rows) this.write(r);
       })();
     } catch (err) {
       this.lostRows += rows.length;
       this.onFlushError?.(err, rows.length);
+    }
+  }
+
+  /**
+   * Queued rows in statements of up to TRACE_ROWS_MAX (PostgreSQL: every statement is a round
+   * trip, and one row at a time with its machine lookup cost two per row, the most of a DHCP
+   * exchange's). The machine of a row without one is looked up in the statement; ids follow
+   * the rows' order, as one INSERT per row gives them.
+   */
+  private writeMany(rows: QueuedRow[]): void {
+    for (let at = 0; at < rows.length; at += TRACE_ROWS_MAX) {
+      const part = rows.slice(at, at + TRACE_ROWS_MAX);
+      const values = part.map(() => '(?, ?, COALESCE(?, (SELECT machine_id FROM interfaces WHERE mac = ?)), ?, ?, ?, ?)').join(', ');
+      const params = part.flatMap(([when, mac, machineId, source, kind, detail]) => [when, mac, machineId, mac, source, kind, detail, this.appliance]);
+      this.db.prepare(`INSERT INTO events (at, mac, machine_id, source, kind, detail, appliance) VALUES ${values}`).run(...params);
     }
   }
 
