@@ -156,13 +156,10 @@ export class LeaseRepo {
       // In address order: appliances claiming overlapping addresses lock their rows in one order.
       round.sort((i, j) => (writes[i]!.lease.ip < writes[j]!.lease.ip ? -1 : 1));
       for (let at = 0; at < round.length; at += CLAIM_ROWS_MAX) {
-        const part = round.slice(at, at + CLAIM_ROWS_MAX).map((i) => writes[i]!);
-        const written = new Set(this.claimPart(part));
-        const lost: number[] = [];
-        round.slice(at, at + CLAIM_ROWS_MAX).forEach((i, k) => {
-          if (written.has(part[k]!.lease.ip)) out[i] = WON;
-          else lost.push(i);
-        });
+        const ids = round.slice(at, at + CLAIM_ROWS_MAX);
+        const written = new Set(this.claimPart(ids.map((i) => writes[i]!)));
+        const lost = ids.filter((i) => !written.has(writes[i]!.lease.ip));
+        for (const i of ids) out[i] = WON;
         if (lost.length === 0) continue;
         const holders = this.holders(lost.map((i) => writes[i]!.lease.ip));
         for (const i of lost) out[i] = { won: false, holder: holders.get(writes[i]!.lease.ip) };
