@@ -9,6 +9,8 @@ export const VM_TESTS = [
   'test/**/vm.test.ts',
   'test/e2e/lab.test.ts',
   'test/e2e/proxy.test.ts',
+  // Two appliances, PostgreSQL and a perfdhcp avalanche, then a VM boot (issue #20).
+  'test/dhcp/active-active-netns.test.ts',
   'test/e2e-rollout/**/*.test.ts',
   'test/bmc/ipmi-sim.test.ts',
   'test/bmc/redfish-vbmc.test.ts',

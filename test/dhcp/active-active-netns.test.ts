@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { waitFor } from '../helpers/netns.js';
 import { type TestPostgres, startPostgres } from '../helpers/postgres.js';
+import { applianceApi, fetchDigest, startBridgeVm } from './helpers/netns-vm.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -16,15 +17,20 @@ const ROOT = resolve(import.meta.dirname, '../..');
 // Issue #20 acceptance: two rackboot processes in two network namespaces on one bridge, one
 // PostgreSQL (in a third namespace on the same bridge), and a 1,000-client perfdhcp avalanche
 // broadcast on the segment, so both appliances hear every client and answer at once. Ends with
-// 0 failures (every REQUEST ACKed) and 0 duplicate addresses (leases table and ACKs).
+// 0 failures (every REQUEST ACKed) and 0 duplicate addresses (leases table and ACKs). Then one
+// SeaBIOS + iPXE VM (TCG) on a tap of the same bridge boots the test OS from whichever appliance
+// answers: both serve HTTP and TFTP on their own address from the same boot-assets build.
 //   hub: br0 198.18.0.4/16, PostgreSQL on 198.18.0.4:5432
 //   a:   eth0 198.18.0.2/16, rackboot "a"       b: eth0 198.18.0.3/16, rackboot "b"
 //   cli: eth0 198.18.0.10/16, perfdhcp (-B: broadcast on the link, giaddr 198.18.0.10)
+//   vm:  tap on br0, its address leased by either appliance
 const CLIENTS = 1000;
 const id = randomBytes(3).toString('hex');
 const NS = { hub: `rbaa-${id}-h`, a: `rbaa-${id}-a`, b: `rbaa-${id}-b`, cli: `rbaa-${id}-c` } as const;
 const ADDR = { hub: '198.18.0.4', a: '198.18.0.2', b: '198.18.0.3', cli: '198.18.0.10' } as const;
 
+const ASSETS = join(ROOT, 'boot-assets/build');
+const VM = { name: 'aa-vm', mac: '52:54:00:aa:20:01', uuid: '2a2a0020-0000-4000-8000-0000000000a1', serial: 'RBAA-20-01', tap: 'tapvm' } as const;
 const ip = (...args: string[]) => run('ip', args);
 const procs: ChildProcess[] = [];
 const dirs: string[] = [];
@@ -60,9 +66,12 @@ async function appliance(name: 'a' | 'b', keyFrom?: string): Promise<string> {
     logLevel: 'debug',
     store: { postgres: url },
     appliance: { name },
-    http: { host: ADDR[name], port: 8080 },
+    // The same build for both, so whichever answers a machine can boot it.
+    assetsDir: ASSETS,
+    // ttyS0 last: the test OS's own lines go to the VM's serial log too.
+    http: { host: ADDR[name], port: 8080, consoleArgs: 'console=tty0 console=ttyS0,115200' },
     api: { host: ADDR[name], port: 8443 },
-    tftp: { enabled: false },
+    tftp: { host: ADDR[name] },
     dhcp: {
       enabled: true,
       mode: 'full',
@@ -94,6 +103,8 @@ async function appliance(name: 'a' | 'b', keyFrom?: string): Promise<string> {
 }
 
 beforeAll(async () => {
+  // Cheap when up to date: the VM below boots the test OS from this build.
+  await run('bash', [join(ROOT, 'boot-assets/build.sh'), '--if-missing'], { maxBuffer: 64 << 20 });
   await topology();
   pgServer = await startPostgres({ netns: NS.hub, host: ADDR.hub, port: 5432 });
   url = await pgServer.createDatabase('rackboot');
@@ -161,6 +172,76 @@ describe('two appliances, one segment, one PostgreSQL (issue #20 acceptance)', (
     // Both appliances answered; a lost claim (NAK) is how the database settles a race.
     for (const name of ['a', 'b'] as const) expect(outputs[name]).toContain('dhcp listening');
   }, 180_000);
+
+  it('a VM boots from whichever appliance answers: the trace names it for every step, and the other could have served it', async () => {
+    const started = Date.now();
+    // Registered through a's API: machine (MAC + SMBIOS identity) and profile land in the shared inventory.
+    const apiA = applianceApi(NS.cli, `https://${ADDR.a}:8443`, dirs[0]!);
+    const apiB = applianceApi(NS.cli, `https://${ADDR.b}:8443`, dirs[1]!);
+    await apiA('POST', '/api/v1/profiles', { name: VM.name, spec: { os: 'testos' } });
+    const machine = await apiA<{ id: number }>('POST', '/api/v1/machines', { name: VM.name, macs: [VM.mac], profile: VM.name, uuid: VM.uuid, serial: VM.serial });
+    const vm = await startBridgeVm({ ns: NS.hub, bridge: 'br0', tap: VM.tap, name: VM.name, mac: VM.mac, uuid: VM.uuid, serial: VM.serial, dir: dirs[0]! });
+    const client = new pg.Client({ host: pgServer!.dir, port: pgServer!.port, user: 'rackboot', database: 'rackboot' });
+    await client.connect();
+    try {
+      type Row = { id: number; kind: string; appliance: string | null; detail: Record<string, unknown> };
+      const trace = async (): Promise<Row[]> =>
+        ((await client.query('SELECT id, kind, appliance, detail FROM events WHERE machine_id = $1 OR mac = $2 ORDER BY id', [machine.id, VM.mac])).rows as Array<Row & { detail: string | Record<string, unknown> }>).map((r) => ({
+          ...r,
+          detail: typeof r.detail === 'string' ? (JSON.parse(r.detail) as Record<string, unknown>) : r.detail,
+        }));
+      // Bounded: the test OS reports `ready` (config fetched and applied) or the wait ends.
+      await waitFor(`${VM.name} to report ready (serial tail: ${vm.serial().slice(-1500)})`, async () => {
+        const t = await trace();
+        if (t.some((e) => e.kind === 'report.failed')) throw new Error(`${VM.name} failed:\n${vm.serial().slice(-3000)}`);
+        return t.some((e) => e.kind === 'report.ready');
+      }, 420_000, 2000);
+      const events = await trace();
+      const scriptFile = (e: Row) => typeof e.detail.bootFile === 'string' && /\/boot\.ipxe\?/.test(e.detail.bootFile);
+      // iPXE's DISCOVER reached both: each offered its own script URL (both knew the machine).
+      const offers = events.filter((e) => e.kind === 'dhcp.offer' && scriptFile(e));
+      expect([...new Set(offers.map((e) => e.appliance))].sort()).toEqual(['a', 'b']);
+      for (const o of offers) expect(String(o.detail.bootFile)).toMatch(new RegExp(`^http://${ADDR[o.appliance as 'a' | 'b'].replaceAll('.', '\\.')}:8080/boot\\.ipxe\\?mac=${VM.mac}`));
+      // iPXE REQUESTed one of them: that appliance ACKed, and served every later step.
+      const acks = events.filter((e) => e.kind === 'dhcp.ack' && scriptFile(e));
+      expect(acks.length).toBeGreaterThan(0);
+      const served = acks[0]!.appliance as 'a' | 'b';
+      const other = served === 'a' ? 'b' : 'a';
+      expect(acks.every((e) => e.appliance === served)).toBe(true);
+      const steps = events.filter((e) => ['boot.script', 'asset.served', 'config.served'].includes(e.kind) || e.kind.startsWith('report.'));
+      const got = steps.map((e) => `${e.kind}${e.detail.kind ? `(${String(e.detail.kind)})` : ''}@${e.appliance}`);
+      for (const want of ['boot.script', 'asset.served(kernel)', 'asset.served(initrd)', 'config.served', 'report.booting', 'report.configured', 'report.ready']) {
+        expect(got, `${want} in ${got.join(' ')}`).toContain(`${want}@${served}`);
+      }
+      expect(steps.filter((e) => e.appliance !== served), got.join(' ')).toEqual([]);
+      // The lease it booted with is in the shared leases table.
+      const lease = (await client.query('SELECT ip, state FROM leases WHERE mac = $1', [VM.mac])).rows as Array<{ ip: string; state: string }>;
+      expect(lease.filter((l) => l.state === 'active')).toHaveLength(1);
+      expect(lease[0]!.ip).toMatch(/^198\.18\./);
+
+      // The trace API (`rackboot why`), asked of the other appliance: per phase, who served it.
+      const why = await apiB<{ phase: string; phases: Array<{ phase: string; appliances: string[] }> }>('GET', `/api/v1/why/${VM.name}`);
+      expect(why.phase).toBe('ready');
+      const byPhase = Object.fromEntries(why.phases.map((p) => [p.phase, p.appliances]));
+      expect([...(byPhase.ipxe ?? [])].sort()).toEqual(['a', 'b']);
+      // (The test OS reports `booting` before it fetches its config, so the trace shows no config
+      // phase after `installed`: config.served is checked on the events above.)
+      for (const p of ['script', 'kernel', 'initrd', 'installed', 'ready']) expect(byPhase[p], p).toEqual([served]);
+      for (const p of why.phases.filter((x) => x.phase !== 'ipxe')) expect(p.appliances, p.phase).toEqual([served]);
+
+      // The other appliance serves the same kernel and initrd under the same digests.
+      const assets = steps.filter((e) => e.kind === 'asset.served').map((e) => String(e.detail.sha256));
+      for (const sha of new Set(assets)) expect(await fetchDigest(NS.cli, `http://${ADDR[other]}:8080/assets/sha256/${sha}`)).toBe(sha);
+      expect(vm.serial()).toContain('rackboot-agent: reported ready');
+      console.log(
+        `vm: ${VM.name} ready in ${Math.round((Date.now() - started) / 1000)} s; offers from ${[...new Set(offers.map((e) => e.appliance))].join('+')}, ` +
+          `served by ${served} (lease ${lease[0]!.ip}); phases ${why.phases.map((p) => `${p.phase}:${p.appliances.join('+')}`).join(' ')}; steps ${got.join(' ')}`,
+      );
+    } finally {
+      await client.end();
+      await vm.stop();
+    }
+  }, 480_000);
 
   it('PostgreSQL stopped for 30 s under DHCP load: no ACKed lease lost, one outage and one recovery line per appliance, served again after', async () => {
     const mark = { a: outputs.a!.length, b: outputs.b!.length };
