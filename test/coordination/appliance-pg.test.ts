@@ -25,7 +25,9 @@ function serve(url: string, dataDir: string, name: string): Promise<Appliance> {
   const settings = defaultSettings({
     dataDir,
     store: { postgres: url },
-    appliance: { name, leaseMs: 600 },
+    // Both appliances share this test's event loop: b's start blocks it for a while (its store's
+    // round trips), so a's lease must outlive that stall or b takes it before a closes (seen in CI).
+    appliance: { name, leaseMs: 6000 },
     http: { host: '127.0.0.1', port: 0 },
     api: { host: '127.0.0.1', port: 0 },
     dhcp: { enabled: false },
@@ -51,7 +53,7 @@ describe('two served appliances on one PostgreSQL inventory', () => {
       b.store.events.add({ machineId: m.id, source: 'api', kind: 'machine.note' });
       expect(b.store.events.list({ machineId: m.id }).map((e) => e.appliance)).toEqual(['pg-a', 'pg-b']);
       await a.close();
-      // Released on close: b takes both roles at its next claim (every 200 ms; bounded wait of 10 s).
+      // Released on close: b takes both roles at its next claim (every 2 s; bounded wait of 10 s).
       for (let i = 0; i < 200 && b.store.coordination.get(ROLES.retention)?.appliance !== 'pg-b'; i++) await sleep(50);
       for (let i = 0; i < 200 && b.store.coordination.get(ROLES.rolloutRunner)?.appliance !== 'pg-b'; i++) await sleep(50);
       expect(b.store.coordination.get(ROLES.rolloutRunner)).toMatchObject({ appliance: 'pg-b', epoch: 1 });
