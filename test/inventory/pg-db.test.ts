@@ -124,6 +124,24 @@ describe('PgDb statements (better-sqlite3 shape)', () => {
     expect(db.inTransaction).toBe(false);
     expect(names()).toEqual(['a', 'b', 'd', 'e', 'f']);
   });
+
+  it('a transaction a caught statement failure aborted fails at COMMIT instead of reporting success', async () => {
+    const db = await fresh();
+    const ins = db.prepare('INSERT INTO t (name) VALUES (?)');
+    ins.run('a');
+    const swallowing = db.transaction(() => {
+      ins.run('b');
+      try {
+        ins.run('a'); // unique violation, caught without a savepoint: PostgreSQL aborts the transaction
+      } catch {}
+      return 'done';
+    });
+    expect(() => swallowing()).toThrow(/rolled back at COMMIT/);
+    expect(db.inTransaction).toBe(false);
+    expect(db.prepare('SELECT name FROM t ORDER BY id').pluck().all()).toEqual(['a']);
+    // The connection is usable afterwards.
+    expect(db.transaction(() => ins.run('c').changes)()).toBe(1);
+  });
 });
 
 describe('PgDb outages', () => {

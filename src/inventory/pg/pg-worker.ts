@@ -5,6 +5,8 @@ import type { PgCommand, PgErrorInfo, PgEvent, PgReply, PgRequest, PgWorkerInit 
 interface PgResult {
   rows: unknown[];
   rowCount: number | null;
+  /** The command tag's verb: 'ROLLBACK' for a COMMIT of a transaction a failed statement aborted. */
+  command?: string;
   fields?: Array<{ name: string; dataTypeID: number }>;
 }
 
@@ -181,6 +183,11 @@ export function pgWorkerMain(init: PgWorkerInit, parentPort: MessagePort, req: (
         return fail(r.id, true, { message: 'PostgreSQL did not answer before the deadline' });
       }
       const last = Array.isArray(res) ? res.at(-1) : res;
+      // PostgreSQL answers the COMMIT of an aborted transaction (a failed statement whose error
+      // the caller caught) with ROLLBACK and no error: nothing was written, so the call fails.
+      if (r.op === 'exec' && /^\s*COMMIT\s*;?\s*$/i.test(r.text) && last?.command === 'ROLLBACK') {
+        return fail(r.id, false, { message: 'the transaction was rolled back at COMMIT: a statement in it had failed', code: '25P02' });
+      }
       const fields = last?.fields ?? [];
       const bytea: Array<string | number> = [];
       fields.forEach((f, i) => {
