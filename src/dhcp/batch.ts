@@ -1,5 +1,6 @@
 import type { WriteFailureSink } from '../inventory/write-failures.js';
 import type { Logger } from '../log.js';
+import { isStoreUnavailable } from './outage.js';
 
 /**
  * Writes of one kind that a batch runs together after its other writes (issue #20: a turn's
@@ -189,6 +190,9 @@ export class TurnBatcher {
           else grouped.set(item.group, [i]);
         }
       } catch (err) {
+        // An unreachable store fails every write alike: the whole batch fails at once, without
+        // a retry per write (each would wait out the store's deadline again).
+        if (isStoreUnavailable(err)) throw err;
         // One bad write (a constraint) must not sink the others in the batch.
         this.stats.failedWrites++;
         if (this.failures) this.failures.failed(err, 1);
@@ -201,6 +205,7 @@ export class TurnBatcher {
       try {
         out = group.many(at.map((i) => results[i]));
       } catch (err) {
+        if (isStoreUnavailable(err)) throw err;
         throw new GroupFailed('grouped write failed', { cause: err });
       }
       if (out.length !== at.length) throw new GroupFailed(`grouped write gave ${out.length} results for ${at.length} inputs`);

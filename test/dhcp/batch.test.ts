@@ -210,6 +210,42 @@ describe('TurnBatcher', () => {
       expect(t.b.stats).toMatchObject({ failedWrites: 0, commits: 1 });
     });
 
+    it('an unreachable store fails the whole batch at once: no redo one by one, no retry per write', () => {
+      for (const where of ['group', 'write'] as const) {
+        const { timers, runUntil } = fakeTimers();
+        let transactions = 0;
+        const failures: number[] = [];
+        const b = new TurnBatcher((fn) => {
+          transactions++;
+          fn();
+        }, silentLogger(), 0, timers);
+        b.failures = { failed: (_err, lost) => failures.push(lost), succeeded: () => {} };
+        const down = () => Object.assign(new Error('PostgreSQL unreachable'), { code: 'STORE_UNAVAILABLE' });
+        const calls: string[] = [];
+        const group: GroupedWrite<string, string> = {
+          many: (ips) => {
+            calls.push(`many ${ips.join(',')}`);
+            throw down();
+          },
+          one: (ip) => {
+            calls.push(`one ${ip}`);
+            throw down();
+          },
+        };
+        const got: string[] = [];
+        b.add(() => {
+          if (where === 'write') throw down();
+        }, () => got.push('w sent'), () => got.push('w withheld'));
+        for (const ip of ['ip1', 'ip2']) b.addGrouped(group, () => ip, () => got.push(`${ip} sent`), () => got.push(`${ip} withheld`));
+        runUntil(0);
+        expect(transactions).toBe(1);
+        expect(calls).toEqual(where === 'group' ? ['many ip1,ip2'] : []);
+        expect(got).toEqual(['w withheld', 'ip1 withheld', 'ip2 withheld']);
+        expect(failures).toEqual([3]);
+        expect(b.stats).toMatchObject({ failedWrites: 0, failedCommits: 1, commits: 0 });
+      }
+    });
+
     it('after close, a grouped write is refused at once', () => {
       const t = setUp();
       t.b.close();
