@@ -14,18 +14,22 @@ export interface ChangeSource {
   notify(channel: string, payload: string): void;
 }
 
-/** Timer functions of the hello handshake (injected in tests). */
+/** Timer functions of the hello handshake (injected in tests): `later` returns its cancel. */
 export interface FeedTimers {
-  every: (fn: () => void, ms: number) => () => void;
+  later: (fn: () => void, ms: number) => () => void;
 }
 
 const realTimers: FeedTimers = {
-  every: (fn, ms) => {
-    const t = setInterval(fn, ms);
+  later: (fn, ms) => {
+    const t = setTimeout(fn, ms);
     t.unref();
-    return () => clearInterval(t);
+    return () => clearTimeout(t);
   },
 };
+
+/** The hello's first repeat and its longest wait (it doubles in between). */
+const HELLO_FIRST_MS = 500;
+const HELLO_MAX_MS = 30_000;
 
 /** What a change updates: the lease tables and the host directory of one DHCP server. */
 export interface ChangeTarget {
@@ -41,8 +45,9 @@ export interface ChangeTarget {
  * no longer offered here; a machine or interface change reloads that machine's hosts at the
  * next packet. Its own writes come back too and change nothing. Missed notifications are
  * covered by a full reload: when the LISTEN connection was lost and made again, and once at
- * the start, when the hello this appliance sends itself (every 500 ms until it arrives)
- * shows that LISTEN is in effect; what was committed before that is read then.
+ * the start, when the hello this appliance sends itself (after 0.5 s, 1 s, 2 s … up to every
+ * 30 s until it arrives: each is a round trip on the event loop) shows that LISTEN is in
+ * effect; what was committed before that is read then.
  */
 export function followChanges(source: ChangeSource, target: ChangeTarget, log: Logger, timers: FeedTimers = realTimers): () => void {
   let malformed = 0;
@@ -58,7 +63,22 @@ export function followChanges(source: ChangeSource, target: ChangeTarget, log: L
     hellos++;
   };
   let stopHello: (() => void) | undefined;
+  let helloMs = HELLO_FIRST_MS;
+  const helloLater = () => {
+    stopHello = timers.later(() => {
+      // Re-armed first: a hello answered at once (a synchronous source) then cancels it.
+      helloLater();
+      sayHello();
+    }, helloMs);
+    helloMs = Math.min(helloMs * 2, HELLO_MAX_MS);
+  };
+  const endHello = () => {
+    stopHello?.();
+    stopHello = undefined;
+  };
   const resync = () => {
+    // A LISTEN connection made again is in effect as well: no hello needed after this reload.
+    endHello();
     try {
       target.resync();
       log.info('store notifications in effect: leases and hosts reloaded');
@@ -76,8 +96,6 @@ export function followChanges(source: ChangeSource, target: ChangeTarget, log: L
     }
     if (change.kind === 'hello') {
       if (change.token !== token || !stopHello) return;
-      stopHello();
-      stopHello = undefined;
       resync();
       return;
     }
@@ -88,10 +106,10 @@ export function followChanges(source: ChangeSource, target: ChangeTarget, log: L
       log.error({ err }, 'store change notification could not be applied');
     }
   }, resync);
-  stopHello = timers.every(sayHello, 500);
+  helloLater();
   sayHello();
   return () => {
-    stopHello?.();
+    endHello();
     unlisten();
   };
 }
