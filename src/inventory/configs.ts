@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { Db } from './db.js';
 import { TableMemo } from './table-watch.js';
-import { Statements, nowIso } from './db.js';
+import { Statements, dialectOf, nowIso } from './db.js';
 import { isRowId } from './row-ids.js';
 import type { SecretBox } from './secrets.js';
 import { openJson, sealJson } from './sealing.js';
@@ -112,6 +112,9 @@ const toVersion = (r: VersionRow): ConfigVersion => ({
 
 const NO_HASH = Buffer.alloc(0);
 
+/** Token ids one nextval of config_token_ids reserves: the sequence's increment (migration 017). */
+const TOKEN_ID_BLOCK = 64;
+
 /** The token columns every token read returns (legacy_hash stays in the database). */
 const TOKEN_COLUMNS = 'id, secret_hash, kind, machine_id, version_id, uses_left, expires_at, created_at';
 
@@ -140,6 +143,8 @@ export class ConfigRepo {
   /** The last token id handed out; recountTokenIds: look at the largest stored one first. */
   private lastTokenId = 0;
   private recountTokenIds = true;
+  /** PostgreSQL: the last id of the block taken from config_token_ids (nextSharedTokenId). */
+  private tokenBlockEnd = 0;
 
   constructor(
     private readonly db: Db,
@@ -217,17 +222,32 @@ export class ConfigRepo {
 
   /**
    * The id for the next token, before its row is written (the id is part of the token a boot
-   * script carries, and a queued boot's script is filled before its group commit). Counted in
+   * script carries, and a queued boot's script is filled before its group commit). SQLite: counted in
    * memory from the largest stored id (this connection is the inventory's only writer), never
    * backwards within the process. An id whose row is deleted may be given again after a restart;
    * the old token still fails then, its secret being another's. Reads nothing queued: every
    * queued token's id came from this counter.
    */
   nextTokenId(): number {
+    if (dialectOf(this.db) === 'postgres') return this.nextSharedTokenId();
     if (this.recountTokenIds) {
       const stored = Number(this.stmts.get('SELECT coalesce(max(id), 0) FROM config_tokens', { value: true }).get());
       this.lastTokenId = Math.max(this.lastTokenId, stored);
       this.recountTokenIds = false;
+    }
+    this.lastTokenId += 1;
+    return this.lastTokenId;
+  }
+
+  /**
+   * PostgreSQL: other appliances write tokens too, so ids come from the config_token_ids sequence
+   * (migration 017), a block of TOKEN_ID_BLOCK per nextval, used up here in order.
+   */
+  private nextSharedTokenId(): number {
+    if (this.lastTokenId >= this.tokenBlockEnd) {
+      const start = Number(this.stmts.get("SELECT nextval('config_token_ids')", { value: true }).get());
+      this.lastTokenId = start - 1;
+      this.tokenBlockEnd = start + TOKEN_ID_BLOCK - 1;
     }
     this.lastTokenId += 1;
     return this.lastTokenId;

@@ -14,6 +14,7 @@ import * as m013 from './013_token_revoke_index.js';
 import * as m014 from './014_coordination.js';
 import * as m015 from './015_appliances.js';
 import * as m016 from './016_token_ids.js';
+import * as m017 from './017_token_id_sequence.js';
 
 /**
  * One migration: `sql` for SQLite, `pg` for PostgreSQL (issue #20: the same numbered steps in
@@ -53,4 +54,5 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
   step(14, m014),
   step(15, m015),
   step(16, m016),
+  step(17, m017),
 ];
