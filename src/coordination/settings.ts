@@ -6,11 +6,14 @@ import { z } from 'zod';
  * is stamped on every trace row this appliance writes and on the leases it holds: `name`, else
  * `<site>/<rack>` when both are set, else the host name.
  */
+/** A site or rack: its name is `<site>/<rack>`, held to the same characters as a given name (no `/`, no `#`, no spaces). */
+const namePart = z.string().min(1).max(32).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, . _ - (starting with a letter or digit)');
+
 export const applianceSettingsSchema = z
   .object({
     name: z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'letters, digits, . _ / - (starting with a letter or digit)').optional(),
-    site: z.string().min(1).max(32).optional(),
-    rack: z.string().min(1).max(32).optional(),
+    site: namePart.optional(),
+    rack: namePart.optional(),
     /**
      * Leader lease time to live (rollout runner, retention), renewed every third of it. A dead
      * holder's role is taken over within leaseMs + leaseMs/3 (≤ 12 s at the default).

@@ -24,6 +24,16 @@ describe('appliance settings', () => {
     expect(() => parseSettings({ appliance: { name: 'rack 7' } }, 'test')).toThrow(/appliance\.name/);
     expect(() => parseSettings({ appliance: { leaseMs: 10 } }, 'test')).toThrow(/appliance\.leaseMs/);
   });
+
+  it.each([
+    [{ site: 'ams 1', rack: 'r7' }, /appliance\.site/],
+    [{ site: 'ams1', rack: 'r7#2' }, /appliance\.rack/],
+    [{ site: 'a/b', rack: 'r7' }, /appliance\.site/],
+    [{ site: 'ams1', rack: 'r\n7' }, /appliance\.rack/],
+    [{ site: '-ams1', rack: 'r7' }, /appliance\.site/],
+  ])('site and rack %j, which would make a name outside its characters, stop start-up naming the field', (appliance, field) => {
+    expect(() => parseSettings({ appliance }, 'test')).toThrow(field);
+  });
 });
 
 describe('a served appliance (SQLite)', () => {
