@@ -1,4 +1,4 @@
-import { type Db, dialectOf, nowIso } from './db.js';
+import { type Db, type SqlStatement, dialectOf, nowIso } from './db.js';
 import { rowIdBound } from './row-ids.js';
 import { lastEventId, latestEvents } from './trace-reader.js';
 
@@ -68,6 +68,8 @@ export class EventRepo {
   private readonly insert;
   private readonly insertReturning;
   private readonly machineOfMac;
+  /** writeMany's INSERTs by row count (PgDb.prepare translates a 500-row text in milliseconds). */
+  private readonly manyStmts = new Map<number, SqlStatement>();
   private queued: QueuedRow[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** Called when a flush of queued rows fails (they are dropped; the caller logs). */
@@ -135,10 +137,20 @@ export class EventRepo {
   private writeMany(rows: QueuedRow[]): void {
     for (let at = 0; at < rows.length; at += TRACE_ROWS_MAX) {
       const part = rows.slice(at, at + TRACE_ROWS_MAX);
-      const values = part.map(() => '(?, ?, COALESCE(?, (SELECT machine_id FROM interfaces WHERE mac = ?)), ?, ?, ?, ?)').join(', ');
       const params = part.flatMap(([when, mac, machineId, source, kind, detail]) => [when, mac, machineId, mac, source, kind, detail, this.appliance]);
-      this.db.prepare(`INSERT INTO events (at, mac, machine_id, source, kind, detail, appliance) VALUES ${values}`).run(...params);
+      this.insertMany(part.length).run(...params);
     }
+  }
+
+  /** The INSERT of `rows` queued rows, prepared once per row count (at most TRACE_ROWS_MAX of them). */
+  private insertMany(rows: number): SqlStatement {
+    let stmt = this.manyStmts.get(rows);
+    if (!stmt) {
+      const values = Array.from({ length: rows }, () => '(?, ?, COALESCE(?, (SELECT machine_id FROM interfaces WHERE mac = ?)), ?, ?, ?, ?)').join(', ');
+      stmt = this.db.prepare(`INSERT INTO events (at, mac, machine_id, source, kind, detail, appliance) VALUES ${values}`);
+      this.manyStmts.set(rows, stmt);
+    }
+    return stmt;
   }
 
   /** Writes one row; its id when `withId` (0 otherwise). */

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { type Db, migrate, openDb } from '../../src/inventory/db.js';
+import { EventRepo } from '../../src/inventory/events.js';
 import { Store } from '../../src/inventory/store.js';
 import { DIALECTS, useStores } from '../helpers/stores.js';
 
@@ -22,5 +24,40 @@ describe.each(DIALECTS)('queued trace rows on %s', (dialect) => {
       const want = i % 4 === 0 ? m.id : i % 4 === 2 ? other.id : null;
       expect([i, JSON.parse(r.detail).i, r.mac, r.machineId === null ? null : Number(r.machineId), r.appliance]).toEqual([i, i, macOf(i), want, 'srv-a']);
     });
+  });
+});
+
+describe('queued trace rows on PostgreSQL: statements', () => {
+  it('the multi-row INSERT is prepared once per row count, not at every flush', () => {
+    // SQLite standing in for PostgreSQL (the multi-row INSERT is portable): only prepare() is counted.
+    const sqlite = openDb(':memory:');
+    migrate(sqlite);
+    const prepared: string[] = [];
+    const db: Db = {
+      dialect: 'postgres',
+      name: 'counted',
+      get open() {
+        return sqlite.open;
+      },
+      get inTransaction() {
+        return sqlite.inTransaction;
+      },
+      prepare: (sql) => {
+        prepared.push(sql);
+        return sqlite.prepare(sql);
+      },
+      exec: (sql) => sqlite.exec(sql),
+      transaction: (fn) => sqlite.transaction(fn),
+      close: () => sqlite.close(),
+    };
+    const events = new EventRepo(db);
+    const before = prepared.length;
+    for (const n of [3, 3, 2, 3]) {
+      for (let i = 0; i < n; i++) events.addSoon({ mac: null, machineId: null, source: 'dhcp', kind: 'dhcp.offer', detail: { n, i } });
+      events.flush();
+    }
+    expect(prepared.slice(before).map((sql) => sql.split('(?, ?, COALESCE').length - 1)).toEqual([3, 2]);
+    expect(sqlite.prepare('SELECT count(*) FROM events').pluck().get()).toBe(11);
+    sqlite.close();
   });
 });
