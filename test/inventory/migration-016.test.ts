@@ -1,31 +1,17 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { verifyReportToken } from '../../src/config/index.js';
 import { hashSecret, hashToken, newTokenSecret, tokenKey } from '../../src/config/tokens.js';
 import { openDb } from '../../src/inventory/db.js';
-import { MIGRATIONS } from '../../src/inventory/migrations/index.js';
 import { SecretBox } from '../../src/inventory/secrets.js';
 import { Store } from '../../src/inventory/store.js';
 import { defaultSettings } from '../../src/settings.js';
+import { inventoryAtVersion } from '../helpers/old-schema.js';
 
 const NOW = Date.parse('2026-12-01T00:00:00Z');
 
 /** A database as a rackboot before migration 016 left it: one machine, a config and a report token (stored by hash). */
 function version15(): { path: string; config: string; report: string } {
-  const path = join(mkdtempSync(join(tmpdir(), 'rb-m016-')), 'inventory.db');
-  const db = new Database(path);
-  db.pragma('foreign_keys = ON');
-  for (const m of MIGRATIONS.filter((x) => x.version <= 15)) {
-    db.exec(m.sql);
-    db.pragma(`user_version = ${m.version}`);
-  }
-  const t = '2026-01-01T00:00:00.000Z';
-  db.prepare(`INSERT INTO machines (id, name, labels, state, facts, created_at, updated_at) VALUES (1, 'm1', '{}', 'booting', '{}', ?, ?)`).run(t, t);
-  db.prepare(`INSERT INTO config_versions (id, machine_id, machine_name, profile, profile_revision, format, content_type, body, sha256, created_at)
-    VALUES (1, 1, 'm1', 'p', 1, 'testos', 'application/json', x'7b7d', 'sha', ?)`).run(t);
+  const { path, db } = inventoryAtVersion(15, 'rb-m016-');
   const config = newTokenSecret();
   const report = newTokenSecret();
   const insert = db.prepare('INSERT INTO config_tokens (hash, kind, machine_id, version_id, uses_left, expires_at, created_at) VALUES (?, ?, 1, 1, ?, ?, ?)');
