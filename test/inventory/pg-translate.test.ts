@@ -27,13 +27,19 @@ describe('translateSql', () => {
   });
 
   it.each([
-    ['numbered parameters', 'SELECT ?1'],
-    ['an unterminated string', "SELECT 'abc"],
-    ['a json_extract path that is a parameter', 'SELECT json_extract(x, ?)'],
-    ['json_extract with three arguments', "SELECT json_extract(x, '$.a', '$.b')"],
-    ['a JSON path with a wildcard', "SELECT json_extract(x, '$.a[*]')"],
-  ])('refuses %s', (_name, sql) => {
-    expect(() => translateSql(sql)).toThrow();
+    ['numbered parameters', 'SELECT ?1', /numbered parameters/],
+    ['an unterminated string', "SELECT 'abc", /unterminated ' quote/],
+    ['an unterminated quoted identifier', 'SELECT "abc FROM t', /unterminated " quote/],
+    ['an unterminated comment', 'SELECT 1 /* where?', /unterminated \/\* comment/],
+    ['an unterminated dollar quote', 'DO $body$ BEGIN NULL; END', /unterminated \$body\$ quote/],
+    ['json_extract without its closing parenthesis', "SELECT json_extract(x, '$.a'", /without its closing parenthesis/],
+    ['a json_extract path that is a parameter', 'SELECT json_extract(x, ?)', /exactly \(expression/],
+    ['json_extract with three arguments', "SELECT json_extract(x, '$.a', '$.b')", /exactly \(expression/],
+    ['json_extract with one argument', 'SELECT json_extract(x)', /exactly \(expression/],
+    ['a JSON path without $', "SELECT json_extract(x, 'a.b')", /does not start with \$/],
+    ['a JSON path with a wildcard', "SELECT json_extract(x, '$.a[*]')", /not a plain/],
+  ])('refuses %s, saying why', (_name, sql, error) => {
+    expect(() => translateSql(sql)).toThrow(error);
   });
 });
 
