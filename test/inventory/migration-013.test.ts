@@ -1,5 +1,5 @@
 // SQLite-only: SQLite's query plan for the revocation; the PostgreSQL index is checked in migrations-pg.test.ts.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openDb } from '../../src/inventory/db.js';
 import { MIGRATIONS } from '../../src/inventory/migrations/index.js';
