@@ -30,6 +30,9 @@ const realTimers: FeedTimers = {
 /** The hello's first repeat and its longest wait (it doubles in between). */
 const HELLO_FIRST_MS = 500;
 const HELLO_MAX_MS = 30_000;
+/** A reload that failed (the store not back yet) is tried again after 1 s, doubling up to 30 s. */
+const RELOAD_FIRST_MS = 1000;
+const RELOAD_MAX_MS = 30_000;
 
 /** What a change updates: the lease tables and the host directory of one DHCP server. */
 export interface ChangeTarget {
@@ -76,15 +79,23 @@ export function followChanges(source: ChangeSource, target: ChangeTarget, log: L
     stopHello?.();
     stopHello = undefined;
   };
+  let stopReload: (() => void) | undefined;
+  let reloadMs = RELOAD_FIRST_MS;
   const resync = () => {
     // A LISTEN connection made again is in effect as well: no hello needed after this reload.
     endHello();
+    stopReload?.();
+    stopReload = undefined;
     try {
       target.resync();
+      reloadMs = RELOAD_FIRST_MS;
       log.info('store notifications in effect: leases and hosts reloaded');
     } catch (err) {
-      // The store is unreachable again: the outage probe reloads once it answers.
-      log.warn({ err }, 'store notifications resumed but the reload failed');
+      // The LISTEN connection came back before the statement one (PostgreSQL restarting), and
+      // no outage need be under way to reload later: what was missed is read at the next try.
+      if (reloadMs === RELOAD_FIRST_MS) log.warn({ err }, 'store notifications resumed but the reload failed: trying again');
+      stopReload = timers.later(resync, reloadMs);
+      reloadMs = Math.min(reloadMs * 2, RELOAD_MAX_MS);
     }
   };
   const unlisten = source.listen(CHANGE_CHANNEL, (payload) => {
@@ -110,6 +121,7 @@ export function followChanges(source: ChangeSource, target: ChangeTarget, log: L
   sayHello();
   return () => {
     endHello();
+    stopReload?.();
     unlisten();
   };
 }

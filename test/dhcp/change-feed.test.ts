@@ -106,6 +106,24 @@ describe('followChanges (issue #20)', () => {
     stop();
   });
 
+  it('a reload that fails (the store not back yet) is tried again with backoff until it succeeds, and not after stop', () => {
+    const t = setUp();
+    let failures = 3;
+    t.target.resync = () => {
+      t.calls.push('resync');
+      if (failures-- > 0) throw Object.assign(new Error('PostgreSQL unreachable'), { code: 'STORE_UNAVAILABLE' });
+    };
+    const stop = followChanges(t.source, t.target, silentLogger(), t.timers);
+    t.resync();
+    expect([t.tick(), t.tick(), t.tick(), t.tick()]).toEqual([1000, 2000, 4000, undefined]);
+    expect(t.calls).toEqual(['resync', 'resync', 'resync', 'resync']);
+    // Failing again later starts over at 1 s; stop() cancels the retry.
+    failures = 1;
+    t.resync();
+    stop();
+    expect(t.tick()).toBeUndefined();
+  });
+
   it('a target that throws is logged, not thrown into the notification handler', () => {
     const t = setUp();
     t.listen();
