@@ -1,6 +1,10 @@
 import { expect } from 'vitest';
+import { Coordinator } from '../../src/coordination/coordinator.js';
+import type { LeaseTable } from '../../src/coordination/leader.js';
 import type { LeaseClaim, LeaseRecord } from '../../src/inventory/coordination.js';
 import { Store } from '../../src/inventory/store.js';
+import { silentLogger } from '../../src/log.js';
+import type { FakeTimers } from '../fakes/lease-table.js';
 
 /** The clock reading of every case. */
 export const T0 = 1_700_000_000_000;
@@ -44,4 +48,9 @@ export function checkCaseInStore(store: Store, ...[, current, c, kind, after]: (
     expect(got).toEqual({ name: 'r', appliance: c.appliance, ...after! });
     expect(store.coordination.get('r')).toEqual(got);
   }
+}
+
+/** Appliance `name`'s coordinator over `table` (its own connection) on fake timers: 9 s leases, 6 s BMC locks. */
+export function coordinatorOn(table: LeaseTable, name: string, timers: FakeTimers): Coordinator {
+  return new Coordinator({ table, appliance: name, leaseMs: 9000, bmcLockMs: 6000, now: timers.now, timers, log: silentLogger() });
 }

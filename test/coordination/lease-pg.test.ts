@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Coordinator, ROLES, isBmcBusy } from '../../src/coordination/coordinator.js';
+import { ROLES, isBmcBusy } from '../../src/coordination/coordinator.js';
 import { TAKE_LEASE_SQL } from '../../src/inventory/coordination.js';
 import { Store } from '../../src/inventory/store.js';
-import { silentLogger } from '../../src/log.js';
 import { FakeTimers } from '../fakes/lease-table.js';
 import { type TestPostgres, startPostgres } from '../helpers/postgres.js';
-import { CASES, T0, checkCaseInStore, claim } from './lease-cases.js';
+import { CASES, T0, checkCaseInStore, claim, coordinatorOn } from './lease-cases.js';
 
 let server: TestPostgres;
 let url: string;
@@ -73,7 +72,7 @@ describe('claims racing from several PostgreSQL sessions at once', () => {
 describe('two coordinators on one PostgreSQL database', () => {
   it('one rollout runner at a time; takeover after the holder stops renewing; BMC locks refuse the other appliance', async () => {
     const timers = new FakeTimers(T0 + 1_000_000);
-    const mk = (name: string) => new Coordinator({ table: open().coordination, appliance: name, leaseMs: 9000, bmcLockMs: 6000, now: timers.now, timers, log: silentLogger() });
+    const mk = (name: string) => coordinatorOn(open().coordination, name, timers);
     const a = mk('pg-r1');
     const b = mk('pg-r2');
     const la = a.leader(ROLES.rolloutRunner);

@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Coordinator, ROLES, isBmcBusy } from '../../src/coordination/coordinator.js';
+import { ROLES, isBmcBusy } from '../../src/coordination/coordinator.js';
 import { LeaderLease, type LeaseTable } from '../../src/coordination/leader.js';
 import { decideLease, leaseTiming } from '../../src/coordination/lease-policy.js';
 import { Store } from '../../src/inventory/store.js';
 import { silentLogger } from '../../src/log.js';
 import { FakeLeaseTable, FakeTimers } from '../fakes/lease-table.js';
-import { CASES, T0, checkCaseInStore, claim } from './lease-cases.js';
+import { CASES, T0, checkCaseInStore, claim, coordinatorOn } from './lease-cases.js';
 
 const dirs: string[] = [];
 const stores: Store[] = [];
@@ -168,7 +168,7 @@ describe('two coordinators on one SQLite file (two Store connections)', () => {
   it('one rollout runner: the second takes over after the first stops renewing, and a clean stop hands over at once', () => {
     const dir = sqliteDir();
     const timers = new FakeTimers(T0);
-    const mk = (name: string) => new Coordinator({ table: open(dir).coordination, appliance: name, leaseMs: 9000, now: timers.now, timers, log: silentLogger() });
+    const mk = (name: string) => coordinatorOn(open(dir).coordination, name, timers);
     const a = mk('site1/r1');
     const b = mk('site1/r2');
     const la = a.leader(ROLES.rolloutRunner);
@@ -192,7 +192,7 @@ describe('two coordinators on one SQLite file (two Store connections)', () => {
   it('a BMC operated by one appliance is refused to the other (bmc-busy) until released; one appliance\'s concurrent calls share its hold', async () => {
     const dir = sqliteDir();
     const timers = new FakeTimers(T0);
-    const mk = (name: string) => new Coordinator({ table: open(dir).coordination, appliance: name, leaseMs: 9000, bmcLockMs: 6000, now: timers.now, timers, log: silentLogger() });
+    const mk = (name: string) => coordinatorOn(open(dir).coordination, name, timers);
     const a = mk('r1');
     const b = mk('r2');
     let finish!: () => void;
@@ -216,7 +216,7 @@ describe('two coordinators on one SQLite file (two Store connections)', () => {
     const timers = new FakeTimers(T0);
     const repo = open(dir).coordination;
     repo.tryTake('bmc:7', { holder: 'dead#1', appliance: 'dead', now: T0, ttlMs: 6000 });
-    const b = new Coordinator({ table: open(dir).coordination, appliance: 'r2', leaseMs: 9000, bmcLockMs: 6000, now: timers.now, timers, log: silentLogger() });
+    const b = coordinatorOn(open(dir).coordination, 'r2', timers);
     expect(isBmcBusy(await b.withBmc(7, 'bmc.power', async () => 1).catch((e: unknown) => e))).toBe(true);
     timers.advance(6000);
     expect(await b.withBmc(7, 'bmc.power', async () => 1)).toBe(1);
