@@ -357,9 +357,11 @@ export class DhcpServer {
    * notifications were missed): the database's rows replace what memory held for them.
    */
   resync(): void {
+    // Hosts first: their reload happens at the next lookup and is retried there, so a failed
+    // lease read (the store not back yet) does not leave missed machine changes unread.
+    this.hosts.invalidate();
     const rows = this.d.store.leases.all();
     for (const r of rows) this.applyStoredLease(r);
-    this.hosts.invalidate();
   }
 
   /** A lease row the database holds now (a notification, a resync) replaces memory's binding. */

@@ -81,6 +81,28 @@ describe('change notifications keep an appliance current (issue #20)', () => {
   });
 });
 
+describe('a reload after missed notifications (issue #20)', () => {
+  it('a reload whose lease read fails still has the hosts read again: a machine registered meanwhile is answered', async () => {
+    const [s1, s2] = sqliteFile();
+    const B = '02:00:00:00:bc:02';
+    const app = new TestAppliance('198.18.0.1', s1, silentLogger());
+    app.discover('02:00:00:00:bc:01'); // the first lookup reads every host
+    // Registered through the other appliance while this one's notifications were lost.
+    s2.machines.create({ name: 'missed', macs: [B] });
+    app.discover(B);
+    expect(app.lastTo(B)).toBeUndefined();
+    const all = s1.leases.all.bind(s1.leases);
+    s1.leases.all = () => {
+      throw Object.assign(new Error('PostgreSQL unreachable'), { code: 'STORE_UNAVAILABLE' });
+    };
+    expect(() => app.server.resync()).toThrow(/unreachable/);
+    s1.leases.all = all;
+    app.discover(B);
+    expect(app.lastTo(B)?.type).toBe(MSG.OFFER);
+    await app.server.close();
+  });
+});
+
 /** A fake inventory whose store can be switched off, as a lost PostgreSQL server looks to DHCP. */
 class SwitchableInventory extends FakeDhcpInventory {
   down = false;
