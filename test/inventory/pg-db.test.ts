@@ -169,6 +169,24 @@ describe('PgDb outages', () => {
     expect(db.inTransaction).toBe(false);
   });
 
+  it('the next statement of a transaction whose connection is gone fails at once, saying so, without waiting for a new connection', async () => {
+    const db = await fresh({ backoffMinMs: 60_000, backoffMaxMs: 60_000 });
+    let message = '';
+    expect(() =>
+      db.transaction(() => {
+        outcome(() => db.prepare('SELECT pg_terminate_backend(pg_backend_pid())').get());
+        try {
+          db.prepare('SELECT 1').get();
+        } catch (e) {
+          message = (e as Error).message;
+          throw e;
+        }
+      })(),
+    ).toThrow(/lost during the transaction/);
+    expect(message).toMatch(/lost during the transaction: it was rolled back/);
+    expect(db.inTransaction).toBe(false);
+  });
+
   it('PostgreSQL stopped: STORE_UNAVAILABLE and health degraded; started again: calls work and health is ok', async () => {
     const changes: Array<[boolean, string | undefined]> = [];
     const db = await fresh({ deadlineMs: 2000, backoffMinMs: 100, backoffMaxMs: 400, onStatus: (ok, error) => changes.push([ok, error]) });

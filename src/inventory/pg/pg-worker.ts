@@ -152,12 +152,15 @@ export function pgWorkerMain(init: PgWorkerInit, parentPort: MessagePort, req: (
     }
     // The caller has given up on this one already.
     if (Date.now() >= r.deadline) return null;
+    // A statement of a transaction runs on the connection the transaction began on or not at
+    // all: once that connection is gone, waiting for a new one (a reconnect under way) is no use.
+    const txLost = () => r.op !== 'connect' && r.gen !== undefined && (client === null || r.gen !== gen);
+    const lostTx = () => fail(r.id, true, { message: 'the PostgreSQL connection was lost during the transaction: it was rolled back' });
+    if (txLost()) return lostTx();
     const c = await connected(r.deadline, r.op === 'connect');
     if (!c) return fail(r.id, true, { message: `PostgreSQL unreachable: ${lastError}` });
     if (r.op === 'connect') return { id: r.id, ok: true, rows: [], rowCount: 0, gen, bytea: [] };
-    if (r.gen !== undefined && r.gen !== gen) {
-      return fail(r.id, true, { message: 'the PostgreSQL connection was lost during the transaction: it was rolled back' });
-    }
+    if (txLost()) return lostTx();
     const array = r.op === 'query' && r.array;
     let query: Promise<PgResult | PgResult[]>;
     if (r.op === 'exec') query = c.query(r.text);
