@@ -116,9 +116,11 @@ export class Coordinator implements BmcLocks {
   /** Claims the row or throws bmc-busy; returns the renewal timer that keeps it while operations run. */
   private takeBmc(name: string, machineId: number, op: string): unknown {
     const ttlMs = this.bmcTtl();
+    // An exclusive store has no other process: a row held by someone else is a killed predecessor's.
+    const force = this.o.exclusive ? { force: true } : {};
     let row: ReturnType<LeaseTable['tryTake']>;
     try {
-      row = this.o.table.tryTake(name, { ...this.me, now: this.now(), ttlMs });
+      row = this.o.table.tryTake(name, { ...this.me, now: this.now(), ttlMs, ...force });
     } catch (e) {
       this.bmcHolds.delete(name);
       throw e;

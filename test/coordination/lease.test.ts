@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROLES, isBmcBusy } from '../../src/coordination/coordinator.js';
+import { Coordinator, ROLES, isBmcBusy } from '../../src/coordination/coordinator.js';
 import { LeaderLease, type LeaseTable } from '../../src/coordination/leader.js';
 import { decideLease, leaseTiming } from '../../src/coordination/lease-policy.js';
 import { Store } from '../../src/inventory/store.js';
@@ -209,6 +209,16 @@ describe('two coordinators on one SQLite file (two Store connections)', () => {
     finish();
     expect(await slow).toBe('done');
     expect(await b.withBmc(7, 'bmc.power', async () => 'sent')).toBe('sent');
+  });
+
+  it('exclusive (SQLite behind the data-dir lock): a BMC lock left by this appliance\'s killed predecessor does not refuse the restarted one', async () => {
+    const dir = sqliteDir();
+    const timers = new FakeTimers(T0);
+    const repo = open(dir).coordination;
+    repo.tryTake('bmc:7', { holder: 'r1#dead', appliance: 'r1', now: T0, ttlMs: 30_000 });
+    const restarted = new Coordinator({ table: open(dir).coordination, appliance: 'r1', leaseMs: 9000, now: timers.now, timers, log: silentLogger(), exclusive: true });
+    expect(await restarted.withBmc(7, 'bmc.power', async () => 'sent')).toBe('sent');
+    expect(repo.get('bmc:7')).toBeNull(); // released after the call, as any other hold
   });
 
   it('a dead appliance\'s BMC lock frees itself after its TTL', async () => {
