@@ -3,6 +3,7 @@ import type { ProfileSpec } from '../model/profile-spec.js';
 import { bootsFromDisk } from '../boot/decide.js';
 import type { HostInfo } from './handler.js';
 import type { HostInventory } from './inventory.js';
+import { isStoreUnavailable } from './outage.js';
 
 interface Entry {
   row: LeaseHost;
@@ -84,8 +85,8 @@ export class HostDirectory {
 
   /**
    * Brings the maps up to date with the machines written since the last look (at start: loads
-   * all). When the store cannot be read (an outage), the view stays as it was and the reload
-   * is tried again a second later.
+   * all). When the store cannot be read, the view stays as it was and the reload is tried
+   * again a second later; a failure other than an outage is thrown (once per try).
    */
   sync(): void {
     const machines = this.store.machines;
@@ -98,8 +99,11 @@ export class HostDirectory {
     try {
       if (!ids || ids.size > 1000) this.reloadEverything();
       else this.reload(ids);
-    } catch {
+    } catch (err) {
       this.retryAt = now + 1000;
+      // An outage is ridden out quietly; any other failure is a fault to see (the packet's
+      // handler logs it), once per retry rather than per packet: the old view serves meanwhile.
+      if (!isStoreUnavailable(err)) throw err;
       return;
     }
     this.generation = generation;

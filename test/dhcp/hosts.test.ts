@@ -93,4 +93,23 @@ describe('DHCP host directory (in memory, kept current from the machine change l
       other.close();
     }
   });
+
+  it('a reload failing for another reason than an outage is thrown once per retry, the old view serving in between', () => {
+    let now = 0;
+    const hosts = new HostDirectory(store, 60_000, () => now);
+    const m = store.machines.create({ name: 'seen', macs: ['52:54:00:00:00:91'], ipv4: '198.18.0.91' });
+    expect(hosts.lookup('52:54:00:00:00:91', 0)?.reservedIp).toBe('198.18.0.91');
+    const hostsOf = store.leases.hosts.bind(store.leases);
+    store.leases.hosts = () => {
+      throw new Error('a bug in the host query');
+    };
+    hosts.invalidate([m.id]);
+    expect(() => hosts.lookup('52:54:00:00:00:91', 1)).toThrow(/bug in the host query/);
+    expect(hosts.lookup('52:54:00:00:00:91', 2)?.reservedIp).toBe('198.18.0.91');
+    now += 1000;
+    expect(() => hosts.lookup('52:54:00:00:00:91', 3)).toThrow(/bug in the host query/);
+    store.leases.hosts = hostsOf;
+    now += 1000;
+    expect(hosts.lookup('52:54:00:00:00:91', 4)?.reservedIp).toBe('198.18.0.91');
+  });
 });
