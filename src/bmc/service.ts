@@ -84,7 +84,7 @@ export class PowerService implements MachinePower {
 
   /** Runs a power action (on, off, soft-off, cycle, reset). */
   async powerAction(machineId: number, action: PowerAction): Promise<PowerResult> {
-    return this.traced(machineId, 'bmc.power', { action, locked: true }, async (d) => {
+    return this.locked(machineId, 'bmc.power', { action }, async (d) => {
       const fn = { on: d.on, off: d.off, 'soft-off': d.softOff, cycle: d.cycle, reset: d.reset }[action];
       await fn.call(d);
       return { result: { machineId, action }, detail: {} };
@@ -93,7 +93,7 @@ export class PowerService implements MachinePower {
 
   /** Sets the next (or every) boot device. */
   async setBootDevice(machineId: number, o: BootOverride): Promise<BootOverride> {
-    return this.traced(machineId, 'bmc.bootdev', { op: 'set', ...o, locked: true }, async (d) => {
+    return this.locked(machineId, 'bmc.bootdev', { op: 'set', ...o }, async (d) => {
       await d.setBootDevice(o);
       return { result: o, detail: {} };
     });
@@ -120,14 +120,19 @@ export class PowerService implements MachinePower {
     c.close?.();
   }
 
-  /** Runs one operation, recorded in the trace; `locked` in `withLock` runs it under the BMC's lock row. */
+  /** A change to the BMC (power, boot device): traced, and run holding the BMC's lock row when appliances share the inventory. */
+  private locked<T>(machineId: number, kind: string, base: Record<string, unknown>, fn: (d: PowerDriver) => Promise<{ result: T; detail: Record<string, unknown> }>): Promise<T> {
+    return this.traced(machineId, kind, base, fn, true);
+  }
+
+  /** Runs one operation, recorded in the trace; `locked`: under the BMC's lock row (when there are locks). */
   private async traced<T>(
     machineId: number,
     kind: string,
-    withLock: Record<string, unknown> & { locked?: boolean },
+    base: Record<string, unknown>,
     fn: (d: PowerDriver) => Promise<{ result: T; detail: Record<string, unknown> }>,
+    locked = false,
   ): Promise<T> {
-    const { locked, ...base } = withLock;
     const started = Date.now();
     const bmc = this.store.bmcs.get(machineId);
     const where = { type: bmc.type, address: bmc.address };
