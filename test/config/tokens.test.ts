@@ -226,7 +226,7 @@ describe('token ids (migration 016: <id>_<secret>, the row keyed by id, the secr
     expect(r.json().error.details.reason).toBe('expired');
   });
 
-  it('ids are never handed out twice by one store, and count on from the stored ones', () => {
+  it('one store hands out each id once, in order, and a token is `<id>_<secret>` (counting on from stored ids: migration-016.test.ts)', () => {
     const deps = configDeps();
     const a = deps.store.configs.nextTokenId();
     const b = deps.store.configs.nextTokenId();
