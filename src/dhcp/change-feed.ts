@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CHANGE_CHANNEL, helloPayload, parseChange } from '../inventory/pg-notify.js';
 import type { LeaseRecord } from '../inventory/leases.js';
 import type { Logger } from '../log.js';
+import { ipToInt } from '../net/ipv4.js';
 
 /** Where change notifications come from: PostgreSQL LISTEN (PgDb.listen), or a fake in tests. */
 export interface ChangeSource {
@@ -132,7 +133,7 @@ export function followChanges(source: ChangeSource, target: ChangeTarget, log: L
  * neighbouring addresses) start about 38 % of the pool apart and their offers rarely meet.
  */
 export function poolStartOffset(serverAddress: string, size: number): number {
-  const n = serverAddress.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  const n = ipToInt(serverAddress);
   const frac = (n * 0.6180339887498949) % 1;
   return Math.floor(frac * size);
 }

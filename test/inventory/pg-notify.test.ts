@@ -31,5 +31,9 @@ describe('pool start offsets of appliances (issue #20)', () => {
       const o = poolStartOffset(ip, 16);
       expect(o >= 0 && o < 16).toBe(true);
     }
+    // What was computed before (octets folded by hand) for these addresses.
+    expect([a, b]).toEqual([84_150, 34_494]);
+    // Not an address: a clear error, not a NaN search start.
+    expect(() => poolStartOffset('198.18.0', size)).toThrow(/not an IPv4 address/);
   });
 });
