@@ -169,6 +169,9 @@ describe('migrations in both dialects', () => {
       expect([await count('config_versions'), await count('config_tokens'), await count('machine_configs')]).toEqual([2, 2, 1]);
       const id = await client.query("INSERT INTO machines (name, created_at, updated_at) VALUES ('m3', 't', 't') RETURNING id");
       expect(Number(id.rows[0].id)).toBe(41);
+      // The two tokens moved by 016 got ids 1 and 2; the token id sequence (017) starts after them.
+      expect((await client.query('SELECT id FROM config_tokens ORDER BY id')).rows.map((r) => Number(r.id))).toEqual([1, 2]);
+      expect(Number((await client.query("SELECT nextval('config_token_ids') AS n")).rows[0].n)).toBe(3);
       // A machine's delete now takes its versions, tokens and desired version with it.
       await client.query("DELETE FROM machines WHERE name = 'm1'");
       expect([await count('config_versions'), await count('config_tokens'), await count('machine_configs')]).toEqual([0, 0, 0]);
