@@ -123,7 +123,7 @@ export interface ChangeFeed {
 export function openChangeFeed(store: Store): ChangeFeed | undefined {
   const notifications = store.notifications;
   if (!notifications) return undefined;
-  const db = Store.sqlDb(store);
+  const db = Store.rawDb(store);
   installChangeTriggers(db);
   return {
     listen: (channel, onPayload, onResync) => notifications.listen(channel, onPayload, onResync),

@@ -123,11 +123,6 @@ export class Store {
     return store.db;
   }
 
-  /** The same as rawDb (either dialect). */
-  static sqlDb(store: Store): Db {
-    return store.db;
-  }
-
   /** The SQLite connection of a store (pragmas); throws for a PostgreSQL store. For src/inventory and tests only. */
   static rawSqlite(store: Store): SqliteDb {
     const db = sqliteOf(store.db);

@@ -145,7 +145,7 @@ describe('two DHCP appliances on one PostgreSQL inventory (issue #20)', () => {
       store = Store.openPostgres(await pg.createDatabase(), dir, { deadlineMs: 2000 });
       // The test cluster commits asynchronously (synchronous_commit off) and is stopped like a
       // crash: this database commits durably, so what a killed server loses is rackboot's doing.
-      Store.sqlDb(store).exec(`SET synchronous_commit = on; DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET synchronous_commit = on', current_database()); END $$`);
+      Store.rawDb(store).exec(`SET synchronous_commit = on; DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET synchronous_commit = on', current_database()); END $$`);
       const [A, B] = ['02:00:00:00:dd:01', '02:00:00:00:dd:02'];
       store.machines.create({ name: 'outage-a', macs: [A] });
       store.machines.create({ name: 'outage-b', macs: [B] });

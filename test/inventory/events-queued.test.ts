@@ -18,7 +18,7 @@ describe.each(DIALECTS)('queued trace rows on %s', (dialect) => {
     const macOf = (i: number) => (i % 4 === 3 ? null : i % 4 === 0 ? '02:00:00:00:00:01' : `02:00:00:00:01:${(i % 256).toString(16).padStart(2, '0')}`);
     for (let i = 0; i < 1100; i++) store.events.addSoon({ mac: macOf(i), machineId: i % 4 === 2 ? other.id : null, source: 'dhcp', kind: 'dhcp.offer', detail: { i } });
     store.events.flush();
-    const rows = Store.sqlDb(store).prepare('SELECT id, mac, machine_id AS "machineId", detail, appliance FROM events ORDER BY id').all() as Array<{ id: number; mac: string | null; machineId: number | null; detail: string; appliance: string }>;
+    const rows = Store.rawDb(store).prepare('SELECT id, mac, machine_id AS "machineId", detail, appliance FROM events ORDER BY id').all() as Array<{ id: number; mac: string | null; machineId: number | null; detail: string; appliance: string }>;
     expect(rows).toHaveLength(1100);
     rows.forEach((r, i) => {
       const want = i % 4 === 0 ? m.id : i % 4 === 2 ? other.id : null;
