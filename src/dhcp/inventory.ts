@@ -23,7 +23,7 @@ export interface DhcpInventory extends HostInventory {
   readonly file: string;
   transaction<T>(fn: () => T): T;
   machines: HostInventory['machines'] & Pick<MachineRepo, 'findByMac' | 'create' | 'attachMac'>;
-  leases: HostInventory['leases'] & Pick<LeaseRepo, 'put' | 'claimOne' | 'claimBatch' | 'get' | 'expire' | 'all'>;
+  leases: HostInventory['leases'] & Pick<LeaseRepo, 'claimOne' | 'claimBatch' | 'get' | 'expire' | 'all'>;
   /** Trace rows are queued (addSoon); the server flushes them in its lease commits under load. */
   events: Pick<EventRepo, 'addSoon' | 'flush'>;
   unknownMacs: Pick<UnknownMacRepo, 'noteSoon'>;

@@ -68,10 +68,6 @@ export class FakeDhcpInventory implements DhcpInventory {
 
   readonly leases: DhcpInventory['leases'] = {
     hosts: (machineId?: number) => this.hostRows.filter((h) => machineId === undefined || h.machineId === machineId),
-    put: (l: LeaseRecord) => {
-      this.write('lease write');
-      this.leaseRows.push(l);
-    },
     claimOne: ({ lease, claim, now }: LeaseClaimWrite): LeaseClaimOutcome => {
       this.write('lease claim');
       if (!mayWriteLease(this.leases.get(lease.ip), claim, now)) return { won: false, holder: this.leases.get(lease.ip) };
