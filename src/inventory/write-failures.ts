@@ -2,12 +2,21 @@ import { dirname } from 'node:path';
 import type { Logger } from '../log.js';
 
 /**
- * True when SQLite could not write because the file system is full: SQLITE_FULL (which SQLite
- * reports for ENOSPC on the database, WAL or journal) or a raw ENOSPC.
+ * Where a write failed for lack of space: 'local' when SQLite could not write (SQLITE_FULL, which
+ * SQLite reports for ENOSPC on the database, WAL or journal, or a raw ENOSPC), 'postgres' when the
+ * PostgreSQL server's disk is full (SQLSTATE 53100 disk_full); undefined for any other failure.
  */
-export function isDiskFull(err: unknown): boolean {
+export function diskFullAt(err: unknown): 'local' | 'postgres' | undefined {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('SQLITE_FULL') || code === 'ENOSPC');
+  if (typeof code !== 'string') return undefined;
+  if (code.startsWith('SQLITE_FULL') || code === 'ENOSPC') return 'local';
+  if (code === '53100') return 'postgres';
+  return undefined;
+}
+
+/** True when a write failed for lack of space, here or on the PostgreSQL server. */
+export function isDiskFull(err: unknown): boolean {
+  return diskFullAt(err) !== undefined;
 }
 
 /** Where a write path reports its failures and successes (TurnBatcher, EventRepo callers). */
@@ -64,7 +73,10 @@ export class WriteFailureLog implements WriteFailureSink {
     this.failures = 0;
     this.lost = 0;
     const { log, what, consequence } = this.o;
-    if (isDiskFull(err)) {
+    const full = diskFullAt(err);
+    if (full === 'postgres') {
+      log.error({ ...fields, code: '53100', store: this.o.dbFile }, `disk full on the PostgreSQL server: ${what} cannot be written (SQLSTATE 53100 disk_full), ${consequence}; free space on the database server`);
+    } else if (full === 'local') {
       const dataDir = dirname(this.o.dbFile);
       log.error({ ...fields, code: 'SQLITE_FULL', dataDir }, `disk full: ${what} cannot be written to the data dir ${dataDir} (SQLITE_FULL), ${consequence}; free space there`);
     } else {

@@ -22,7 +22,9 @@ describe('WriteFailureLog', () => {
   it.each([
     [{ code: 'SQLITE_FULL' }, true],
     [{ code: 'ENOSPC' }, true],
+    [{ code: '53100' }, true],
     [{ code: 'SQLITE_CONSTRAINT_UNIQUE' }, false],
+    [{ code: '23505' }, false],
     [new Error('plain'), false],
     [null, false],
   ])('isDiskFull(%j) is %s', (err, want) => expect(isDiskFull(err)).toBe(want));
@@ -40,6 +42,17 @@ describe('WriteFailureLog', () => {
     // The second line counts every failure since the first one.
     expect(errors[1]).toMatchObject({ failures: 250, lost: 500 });
     expect(f.total).toBe(500);
+  });
+
+  it('names the PostgreSQL server, not a local data dir, when PostgreSQL reports disk_full (53100)', async () => {
+    const { log, lines } = capture();
+    const f = new WriteFailureLog({ log, what: 'boot trace rows', consequence: 'they are dropped', dbFile: 'postgres://db.example/rackboot', now: () => 0 });
+    f.failed(Object.assign(new Error('could not extend file'), { code: '53100' }), 4);
+    await new Promise((r) => setImmediate(r));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 50, code: '53100', store: 'postgres://db.example/rackboot', lost: 4 });
+    expect(lines[0]).not.toHaveProperty('dataDir');
+    expect(String(lines[0]!.msg)).toBe('disk full on the PostgreSQL server: boot trace rows cannot be written (SQLSTATE 53100 disk_full), they are dropped; free space on the database server');
   });
 
   it('logs the recovery once per episode (throttled) and other errors with their cause', async () => {
