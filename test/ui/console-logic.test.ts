@@ -116,6 +116,21 @@ describe('readVerdict', () => {
     expect(v.findings).toEqual(['also this']);
   });
 
+  it('reads which appliances served each phase, dropping what is not a name', () => {
+    const v = readVerdict({
+      phases: [
+        { phase: 'dhcp', ms: 40, appliances: ['rack1-a', 'rack1-b'] },
+        { phase: 'script', ms: 5, appliances: ['rack1-b', 7, '', null] },
+        { phase: 'kernel', ms: 9 },
+      ],
+    });
+    expect(v.phases.map((p) => [p.name, p.appliances])).toEqual([
+      ['dhcp', ['rack1-a', 'rack1-b']],
+      ['script', ['rack1-b']],
+      ['kernel', []],
+    ]);
+  });
+
   it('tolerates a flat or string verdict and junk', () => {
     expect(readVerdict({ verdict: 'all good' }).summary).toBe('all good');
     expect(readVerdict({ summary: 'flat', nextStep: 'do x' })).toMatchObject({ summary: 'flat', next: 'do x' });

@@ -199,6 +199,21 @@ describe('web console in headless Chromium', () => {
       await page.waitForFunction(`(document.querySelector('[data-testid="why"] .verdict')?.textContent ?? 'has no boot trace').includes('has no boot trace') === false`, { timeout: 10_000 });
     }
     await shot('02-machine-timeline');
+    // One appliance: no appliance column. Rows from a second appliance on the same inventory
+    // (appliances sharing a database) show who served what, in the trace and in the diagnosis.
+    expect(await text('[data-testid="timeline"] thead')).not.toMatch(/Appliance/);
+    appliance.store.events.appliance = 'rack1-b';
+    try {
+      add('http', 'config.served', { version: 2 });
+    } finally {
+      appliance.store.events.appliance = null;
+    }
+    await page.waitForFunction(`[...document.querySelectorAll('[data-testid="timeline"] [data-testid="appliance"]')].some((td) => td.textContent === 'rack1-b')`, { timeout: 10_000 });
+    expect(await text('[data-testid="timeline"] thead')).toMatch(/Appliance/);
+    if (await page.$('[data-testid="why"]')) {
+      await page.waitForFunction(`(document.querySelector('[data-testid="why"]')?.textContent ?? '').includes('rack1-b')`, { timeout: 15_000 });
+      expect(await text('[data-testid="why"] [data-testid="phase-appliances"]')).toMatch(/via /);
+    }
   });
 
   it('labels every control and reaches each one with Tab, in document order', async () => {

@@ -23,6 +23,8 @@ export interface BootEvent {
   source: string;
   kind: string;
   detail: Record<string, unknown>;
+  /** The appliance that wrote the row (several appliances on one inventory); null or absent when unnamed. */
+  appliance?: string | null;
 }
 
 /** A stored config version (without its bytes). */
@@ -58,6 +60,8 @@ export interface Rollout {
   settled: boolean;
   spec: { selector?: string; machines?: string[]; target: { profile?: string } };
   machines: RolloutMachine[];
+  /** The appliance whose runner steps the rollout now (several appliances on one inventory), null when none does. */
+  runner?: { appliance: string; since: number } | null;
 }
 
 /** A profile (only its name is used). */

@@ -16,6 +16,7 @@ export function readVerdict(raw: unknown) {
     name: str(p, 'phase', 'name') ?? '?',
     durationMs: typeof p.durationMs === 'number' ? p.durationMs : typeof p.ms === 'number' ? p.ms : null,
     reached: p.reached !== false,
+    appliances: (Array.isArray(p.appliances) ? p.appliances : []).filter((a): a is string => typeof a === 'string' && a !== ''),
   }));
   return {
     code: str(v, 'code', 'kind'),

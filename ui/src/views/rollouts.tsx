@@ -158,6 +158,11 @@ export function RolloutView({ id, role }: { id: number; role: Role }) {
             State: <span class={`state state-${r.state}`} data-testid="rollout-state">{r.state}</span> <Progress r={r} />
             {r.reason && <span> — {r.reason}</span>}
           </p>
+          {r.runner && !finished && (
+            <p data-testid="rollout-runner">
+              Stepped by appliance <strong>{r.runner.appliance}</strong> since {fmtTime(r.runner.since)}
+            </p>
+          )}
           {roleAtLeast(role, 'operate') && !finished && (
             <div class="row" data-testid="rollout-actions">
               {r.state === 'running' && (

@@ -65,6 +65,8 @@ export function Timeline({ machine, onNewEvents }: { machine: Machine; onNewEven
   }, [machine.id, machine.name, machine.macs.join()]);
 
   const reached = phasesReached(events ?? []);
+  // The appliance column only where several appliances served this machine (one appliance: noise).
+  const named = new Set((events ?? []).map((e) => e.appliance).filter(Boolean)).size > 1;
   return (
     <section aria-labelledby="timeline-h">
       <h2 id="timeline-h">Boot timeline</h2>
@@ -88,6 +90,7 @@ export function Timeline({ machine, onNewEvents }: { machine: Machine; onNewEven
             <tr>
               <th scope="col">#</th>
               <th scope="col">Time</th>
+              {named && <th scope="col">Appliance</th>}
               <th scope="col">Source</th>
               <th scope="col">Event</th>
               <th scope="col">Detail</th>
@@ -98,6 +101,7 @@ export function Timeline({ machine, onNewEvents }: { machine: Machine; onNewEven
               <tr key={e.id} data-kind={e.kind}>
                 <td>{e.id}</td>
                 <td>{fmtTime(e.at)}</td>
+                {named && <td data-testid="appliance">{e.appliance ?? '-'}</td>}
                 <td>{e.source}</td>
                 <td>
                   <code>{e.kind}</code>
@@ -107,7 +111,7 @@ export function Timeline({ machine, onNewEvents }: { machine: Machine; onNewEven
             ))}
             {events && events.length === 0 && (
               <tr>
-                <td colSpan={5}>No events yet: they appear here as the machine boots.</td>
+                <td colSpan={named ? 6 : 5}>No events yet: they appear here as the machine boots.</td>
               </tr>
             )}
           </tbody>

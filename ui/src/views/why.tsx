@@ -10,6 +10,8 @@ export function WhyPanel({ machine, traceTick }: { machine: Machine; traceTick: 
   const { data, error } = useLoad(() => api<unknown>('GET', `/api/v1/why/${seg(machine.name)}`), [machine.name, traceTick], 10_000);
   if (error?.missingRoute) return null;
   const v = data === undefined ? undefined : readVerdict(data);
+  // Which appliance served a phase, only where several did (one appliance: noise).
+  const several = new Set(v?.phases.flatMap((p) => p.appliances) ?? []).size > 1;
   return (
     <section aria-labelledby="why-h" data-testid="why">
       <h2 id="why-h">Diagnosis</h2>
@@ -50,6 +52,7 @@ export function WhyPanel({ machine, traceTick }: { machine: Machine; traceTick: 
               {v.phases.map((p) => (
                 <li key={p.name} class={p.reached ? 'reached' : ''}>
                   {p.name} {p.durationMs !== null && <small>{fmtDuration(p.durationMs)}</small>}
+                  {several && p.appliances.length > 0 && <small data-testid="phase-appliances"> via {p.appliances.join(', ')}</small>}
                 </li>
               ))}
             </ol>
