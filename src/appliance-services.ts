@@ -43,12 +43,14 @@ export interface ServiceInputs {
   powerSeams?: PowerServiceSeams;
   /** Leases and BMC locks shared with the other appliances on the inventory (main.ts; absent: alone). */
   coordinator?: Coordinator;
+  /** How often the asset registry looks at the manifest's mtime (main.ts: once a second; absent: at every lookup). */
+  manifestCheckMs?: number;
 }
 
 /** Builds every service once; nothing starts until startBackground (the listeners are main.ts's). */
 export function buildServices(o: ServiceInputs): ApplianceServices {
   const { settings, store, log } = o;
-  const assets = new AssetRegistry(settings.assetsDir, settings.dataDir);
+  const assets = new AssetRegistry(settings.assetsDir, settings.dataDir, { manifestCheckMs: o.manifestCheckMs ?? 0 });
   const power = new PowerService(store, settings.bmc, log, o.powerSeams, o.coordinator);
   const boot = new BootService({ store, settings, assets, log: log.child({ subsys: 'boot' }) });
   const neighbours = new NeighbourTable();

@@ -1,5 +1,5 @@
 import type { ConfigRepo, ConfigToken } from './configs.js';
-import type { Db } from './db.js';
+import { type Db, type SqlStatement, nowIso } from './db.js';
 import type { EventRepo, NewEvent } from './events.js';
 
 /** The writes of one steady-state network boot: its fresh tokens and its trace row. */
@@ -8,7 +8,12 @@ export interface BootWrite {
   /** The boot's tokens; a report token among them revokes the machine's earlier report tokens first. */
   tokens: ConfigToken[];
   event: NewEvent;
+  /** `event.detail` already serialized (BootService serializes a machine's steady detail once); written instead of it. */
+  eventDetail?: string;
 }
+
+/** Trace rows per INSERT of a batch (7 parameters a row). */
+const EVENT_ROWS_MAX = 64;
 
 interface Pending {
   write: BootWrite;
@@ -38,6 +43,8 @@ interface Pending {
 export class BootWriteQueue {
   private queued: Pending[] = [];
   private scheduled = false;
+  /** addEvents' INSERTs by row count. */
+  private readonly eventInserts: SqlStatement[] = [];
 
   constructor(
     private readonly db: Db,
@@ -98,21 +105,59 @@ export class BootWriteQueue {
   /**
    * The batch's writes with the end state of writing them one by one: a machine's report tokens
    * are revoked once, and of its report tokens in the batch only the last one is stored (each
-   * earlier one would be revoked by the next boot's revocation in this same transaction).
+   * earlier one would be revoked by the next boot's revocation in this same transaction). The
+   * tokens and the trace rows go in multi-row INSERTs (ids in the boots' order), after the
+   * events queued before them (EventRepo.addSoon).
    */
   private writeBatch(writes: BootWrite[]): void {
+    this.events.flush();
     const lastReport = new Map<number, ConfigToken>();
     for (const w of writes) for (const t of w.tokens) if (t.kind === 'report') lastReport.set(w.machineId, t);
     for (const [machineId] of lastReport) this.configs.revokeTokens(machineId, 'report');
-    for (const w of writes) {
-      for (const t of w.tokens) if (t.kind !== 'report' || lastReport.get(w.machineId) === t) this.configs.addToken(t);
-      this.events.add(w.event);
+    const tokens: ConfigToken[] = [];
+    for (const w of writes) for (const t of w.tokens) if (t.kind !== 'report' || lastReport.get(w.machineId) === t) tokens.push(t);
+    this.configs.addTokens(tokens);
+    this.addEvents(writes);
+  }
+
+  /** The batch's trace rows, stamped now (as EventRepo.add stamps a row when it writes it). */
+  private addEvents(writes: BootWrite[]): void {
+    const at = nowIso();
+    const appliance = this.events.appliance;
+    for (let from = 0; from < writes.length; from += EVENT_ROWS_MAX) {
+      const n = Math.min(EVENT_ROWS_MAX, writes.length - from);
+      const params: unknown[] = new Array(n * 7);
+      for (let i = 0; i < n; i++) {
+        const w = writes[from + i]!;
+        const e = w.event;
+        const p = i * 7;
+        params[p] = at;
+        params[p + 1] = e.mac ?? null;
+        params[p + 2] = e.machineId ?? w.machineId;
+        params[p + 3] = e.source;
+        params[p + 4] = e.kind;
+        params[p + 5] = w.eventDetail ?? JSON.stringify(e.detail ?? {});
+        params[p + 6] = appliance;
+      }
+      this.eventInsert(n).run(...params);
     }
   }
 
+  /** The INSERT of `n` trace rows, prepared once per row count. */
+  private eventInsert(n: number): SqlStatement {
+    let stmt = this.eventInserts[n];
+    if (!stmt) {
+      const values = Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
+      stmt = this.db.prepare(`INSERT INTO events (at, mac, machine_id, source, kind, detail, appliance) VALUES ${values}`);
+      this.eventInserts[n] = stmt;
+    }
+    return stmt;
+  }
+
   private write(w: BootWrite): void {
+    this.events.flush();
     if (w.tokens.some((t) => t.kind === 'report')) this.configs.revokeTokens(w.machineId, 'report');
-    for (const t of w.tokens) this.configs.addToken(t);
-    this.events.add(w.event);
+    this.configs.addTokens(w.tokens);
+    this.addEvents([w]);
   }
 }

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,5 +58,42 @@ describe('AssetRegistry', () => {
     expect(a.size).toBe(blob.length);
     await expect(reg.register({ name: 'x', kind: 'kernel', sha256: sha256(blob), source: { url: `${mirror}/missing` } }, importer)).rejects.toMatchObject({ code: 'BAD_INPUT' });
     await expect(reg.register({ name: 'y', kind: 'kernel', sha256: sha256(blob), source: { path: '/nonexistent/file' } }, importer)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it('with manifestCheckMs, a rewritten manifest is seen at the first lookup after the interval, not before', () => {
+    const own = fakeAssetsDir();
+    let now = 1_000;
+    const reg = new AssetRegistry(own.dir, own.dataDir, { manifestCheckMs: 1000, now: () => now });
+    const rev0 = reg.revision();
+    expect(reg.byName('testos-vmlinuz')).toBeDefined();
+    const file = join(own.dir, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(file, 'utf8')) as { artifacts: Array<{ name: string }> };
+    writeFileSync(file, JSON.stringify({ ...manifest, artifacts: manifest.artifacts.filter((a) => a.name !== 'testos-vmlinuz') }));
+    utimesSync(file, new Date(), new Date(Date.now() + 5000)); // an mtime surely unlike the first one
+    // [clock, still there, revision moved]
+    const steps: Array<[number, boolean, boolean]> = [
+      [1_500, true, false], // within the interval: the remembered list
+      [1_999, true, false],
+      [2_000, false, true], // interval over: the new manifest
+      [2_100, false, true],
+    ];
+    for (const [at, there, moved] of steps) {
+      now = at;
+      expect([at, reg.byName('testos-vmlinuz') !== undefined, reg.revision() !== rev0]).toEqual([at, there, moved]);
+    }
+  });
+
+  it('a clock that went back checks the manifest again; without manifestCheckMs every lookup checks it', () => {
+    const own = fakeAssetsDir();
+    let now = 10_000;
+    const reg = new AssetRegistry(own.dir, own.dataDir, { manifestCheckMs: 1000, now: () => now });
+    const every = new AssetRegistry(own.dir, own.dataDir);
+    const file = join(own.dir, 'manifest.json');
+    writeFileSync(file, JSON.stringify({ version: 1, artifacts: [] }));
+    utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    expect(every.byName('testos-vmlinuz')).toBeUndefined();
+    expect(reg.byName('testos-vmlinuz')).toBeDefined();
+    now = 9_000;
+    expect(reg.byName('testos-vmlinuz')).toBeUndefined();
   });
 });
