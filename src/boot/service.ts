@@ -55,10 +55,18 @@ export interface IssuedBoot extends BootImages {
   versionId: number;
   sha256: string;
   configUrl: string;
+  /** The boot's config token (part of configUrl). */
+  configToken: string;
   reportToken: string;
   args: string[];
   /** False when the machine's unchanged version was reused. */
   created: boolean;
+  /**
+   * The same object for every boot of the machine whose answer can differ only in its tokens
+   * (same machine, profile, base URL, assets and version); undefined: no such promise. Lets an
+   * answer be filled in from the previous one (ScriptMemo).
+   */
+  shape?: object;
 }
 
 /** How the caller words each answer (iPXE script or GRUB config). */
@@ -264,7 +272,9 @@ export class BootService {
     const event = { mac, machineId: machine.id, source: r.source, kind: EVENT.bootScript, detail: detail.detail };
     if (!tokenRows) store.events.add(event);
     this.configLog?.info({ machine: machine.name, versionId: version.id, sha256: version.sha256, created }, 'config prepared');
-    const boot: IssuedBoot = { kernel: images.kernel, initrds: images.initrds, versionId: version.id, sha256: version.sha256, configUrl: config.configUrl, reportToken: tokens.reportToken, args, created };
+    const boot: IssuedBoot = { kernel: images.kernel, initrds: images.initrds, versionId: version.id, sha256: version.sha256, configUrl: config.configUrl, configToken: tokens.configToken, reportToken: tokens.reportToken, args, created };
+    // The steady detail is made once per machine inputs and version: exactly what the answer depends on but the tokens.
+    if (detail.json !== undefined) boot.shape = detail;
     const entry = hit && reuse ? hit : { key, version: { id: version.id, sha256: version.sha256, format: version.format } };
     if (!tokenRows) return { boot, entry };
     const pending: BootWrite = { machineId: machine.id, tokens: tokenRows, event };

@@ -146,3 +146,49 @@ describe('BootService.issue', () => {
     expect(machine().state).toBe('registered');
   });
 });
+
+describe('ScriptMemo (#21: a steady boot script is a template fill)', () => {
+  it('fills the MAC\'s last script with fresh tokens while the shape holds, and renders again after a profile or machine change', async () => {
+    const { ScriptMemo, ipxeAnswers } = await import('../../src/boot/answers.js');
+    const { store, boot, machine } = setup({ cmdline: 'quiet' });
+    const memo = new ScriptMemo();
+    let fills = 0;
+    const fill = memo.script.bind(memo);
+    memo.script = (mac, b, render) => fill(mac, b, () => {
+      fills--;
+      return render();
+    });
+    const script = (withMemo: boolean) => {
+      // As the route finds it: the store's remembered row, a new object after any change.
+      const m = store.machines.findByMacCached(MAC) as ReturnType<typeof machine>;
+      if (withMemo) fills++;
+      return boot.answer({ machine: m, mac: MAC, client: 'ipxe-script', base: BASE, source: 'http' }, ipxeAnswers(m, MAC, BASE, withMemo ? memo : undefined));
+    };
+    const plain = (s: string) => s.replace(/\d+_[A-Za-z0-9_-]{43}/g, '<token>');
+    const first = script(true);
+    // [what changes before the boot, a text the script must then contain]
+    const steps: Array<[() => void, string]> = [
+      [() => {}, 'quiet'],
+      [() => {}, 'quiet'],
+      [() => store.profiles.update('lab', { os: 'testos', cmdline: 'loud' } as never), 'loud'],
+      [() => {}, 'loud'],
+      [() => store.machines.update(machine().id, { name: 'n1-renamed' }), 'n1-renamed'],
+      [() => {}, 'n1-renamed'],
+    ];
+    let previous = first;
+    for (const [change, expected] of steps) {
+      change();
+      const memoized = script(true);
+      const rendered = script(false);
+      expect(memoized).toContain(expected);
+      // The same script a render gives, with its own fresh tokens.
+      expect(plain(memoized)).toBe(plain(rendered));
+      expect(memoized.match(/\d+_[A-Za-z0-9_-]{43}/g)).toHaveLength(2);
+      for (const tok of previous.match(/\d+_[A-Za-z0-9_-]{43}/g) ?? []) expect(memoized).not.toContain(tok);
+      previous = memoized;
+    }
+    // Rendered on the first two boots (the first moves the machine to booting: a changed row), and
+    // after each change; filled in on the three boots in between.
+    expect(fills).toBe(3);
+  });
+});

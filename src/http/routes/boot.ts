@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ipxeAnswers } from '../../boot/answers.js';
+import { ScriptMemo, ipxeAnswers } from '../../boot/answers.js';
 import { checkSource } from '../../boot/identity.js';
 import { BootService } from '../../boot/service.js';
 import { BOOT_PATHS } from '../../boot/urls.js';
@@ -37,6 +37,8 @@ export async function registerBootRoutes(app: FastifyInstance, deps: RouteDeps):
   registerReportRoutes(app, deps, assets);
 
   const claimTrace = new KeyedLimiter(CLAIM_TRACE.perSecond, CLAIM_TRACE.burst);
+  // A steady-state boot's script is its MAC's last one with fresh tokens (answers.ts).
+  const scripts = new ScriptMemo();
   const script: BootScriptHandler = (req) => {
     const answer = (status: number, body: string): ScriptAnswer => ({ status, body });
     let mac: string;
@@ -79,7 +81,7 @@ export async function registerBootRoutes(app: FastifyInstance, deps: RouteDeps):
     }
     // The config version, both tokens, the state and the event commit together (a steady-state
     // boot's in the next group commit, BootWriteQueue); the script is sent only after that commit.
-    return boot.answerCommitted(request, ipxeAnswers(machine, mac, base)).then((body) => answer(200, body));
+    return boot.answerCommitted(request, ipxeAnswers(machine, mac, base, scripts)).then((body) => answer(200, body));
   };
   const send = async (req: FastifyRequest, reply: FastifyReply, rawMac: string | undefined) => {
     const a = await script({ rawMac, query: req.query, ip: req.ip, socket: req.socket });
