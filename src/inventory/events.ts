@@ -101,13 +101,25 @@ export class EventRepo {
 
   /** Queues an event stamped now; it is written within `maxDelayMs` or before the next read or add. */
   addSoon(e: NewEvent): void {
-    this.queued.push([nowIso(), e.mac ?? null, e.machineId, e.source, e.kind, JSON.stringify(e.detail ?? {})]);
+    this.queued.push([this.stamp(), e.mac ?? null, e.machineId, e.source, e.kind, JSON.stringify(e.detail ?? {})]);
     if (this.queued.length >= this.maxQueued) this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), this.maxDelayMs);
       this.timer.unref();
     }
   }
+
+  /** nowIso, formatted once per millisecond (the DHCP hot path queues thousands of rows a second). */
+  private stamp(): string {
+    const ms = Date.now();
+    if (ms !== this.stampMs) {
+      this.stampMs = ms;
+      this.stampIso = new Date(ms).toISOString();
+    }
+    return this.stampIso;
+  }
+  private stampMs = -1;
+  private stampIso = '';
 
   /** Writes the queued rows in one transaction (also on Store.close). */
   flush(): void {
