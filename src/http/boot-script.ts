@@ -54,6 +54,8 @@ export interface LeanScriptTarget {
 const PLAIN_PATH = /^\/[A-Za-z0-9._:-]+(\/[A-Za-z0-9._:-]+)?$/;
 const PLAIN_QUERY = /^[A-Za-z0-9._~:=&-]*$/;
 const FILE_PREFIX = BOOT_PATHS.scriptByPath.slice(0, BOOT_PATHS.scriptByPath.indexOf(':'));
+/** `/boot.ipxe?mac=<one plain value of at most 64 characters>`: the common script request. */
+const SCRIPT_MAC_URL = new RegExp(`^${BOOT_PATHS.script.replaceAll('.', '\\.')}\\?mac=([A-Za-z0-9._:-]{1,64})$`);
 
 /**
  * The lean path's routing (pure): a GET of the script or its path form with a target the guard
@@ -61,7 +63,14 @@ const FILE_PREFIX = BOOT_PATHS.scriptByPath.slice(0, BOOT_PATHS.scriptByPath.ind
  * most one `mac` of at most 64 characters; undefined for anything else (fastify answers it).
  */
 export function leanScriptTarget(method: string | undefined, url: string | undefined): LeanScriptTarget | undefined {
-  if (method !== 'GET' || !url || targetProblem(url) !== null) return undefined;
+  if (method !== 'GET' || !url) return undefined;
+  // What iPXE asks for (`?mac=${net0/mac}`), without the general parse: the answer it would give.
+  const plain = SCRIPT_MAC_URL.exec(url);
+  if (plain) {
+    const mac = plain[1] as string;
+    return { route: BOOT_PATHS.script, rawMac: mac, query: { mac } };
+  }
+  if (targetProblem(url) !== null) return undefined;
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   const rawQuery = q < 0 ? '' : url.slice(q + 1);
@@ -99,20 +108,21 @@ export function leanScriptPath(deps: LeanPathDeps): (req: IncomingMessage, res: 
     const target = leanScriptTarget(req.method, req.url);
     if (!target || !deps.onBootListener(req)) return false;
     const started = process.hrtime.bigint();
-    const finish = (status: number, headers: Record<string, string>, body: string) => {
-      res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
+    // Headers as a flat list (no object to build per answer), in the order fastify writes them.
+    const finish = (status: number, contentType: string, body: string) => {
+      res.writeHead(status, ['content-type', contentType, 'cache-control', SCRIPT_HEADERS['cache-control'], 'content-length', String(Buffer.byteLength(body))]);
       res.end(body);
       deps.observe?.(target.route, 'GET', status, Number(process.hrtime.bigint() - started) / 1e9);
     };
     const fail = (err: unknown) => {
       const e = deps.errorAnswer(err);
       if (e.status >= 500) deps.log.error({ err }, 'request failed');
-      finish(e.status, { 'content-type': 'application/json; charset=utf-8' }, e.body);
+      finish(e.status, 'application/json; charset=utf-8', e.body);
     };
     try {
       const answer = deps.script({ rawMac: target.rawMac, query: target.query, ip: req.socket.remoteAddress ?? '', socket: req.socket });
-      if (answer instanceof Promise) answer.then((a) => finish(a.status, SCRIPT_HEADERS, a.body), fail);
-      else finish(answer.status, SCRIPT_HEADERS, answer.body);
+      if (answer instanceof Promise) answer.then((a) => finish(a.status, SCRIPT_HEADERS['content-type'], a.body), fail);
+      else finish(answer.status, SCRIPT_HEADERS['content-type'], answer.body);
     } catch (err) {
       fail(err);
     }

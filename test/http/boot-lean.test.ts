@@ -32,10 +32,20 @@ describe('leanScriptTarget (which requests the lean path takes)', () => {
     ['GET', '/boot/', undefined],
     ['GET', `/boot/${'a'.repeat(60)}.ipxe`, undefined],
     ['GET', 'http://x/boot.ipxe?mac=52:54:00:00:00:01', undefined],
+    // The plain `?mac=` form (its own fast match) against its edges: empty, 64 characters, other names.
+    ['GET', '/boot.ipxe?mac=', { route: '/boot.ipxe', rawMac: '' }],
+    ['GET', `/boot.ipxe?mac=${'a'.repeat(64)}`, { route: '/boot.ipxe', rawMac: 'a'.repeat(64) }],
+    ['GET', '/boot.ipxe?mac=52:54:00:00:00:01&', { route: '/boot.ipxe', rawMac: '52:54:00:00:00:01' }],
+    ['GET', '/boot.ipxe?mac=52:54:00:00:00:01#x', undefined],
+    ['GET', '/bootXipxe?mac=52:54:00:00:00:01', undefined],
+    ['GET', '/boot.ipxe?mac=52:54:00:00:00:01 ', undefined],
+    ['GET', '/boot.ipxe?mac=a~b', { route: '/boot.ipxe', rawMac: 'a~b' }],
   ])('%s %s', (method, url, want) => {
     const got = leanScriptTarget(method, url);
     if (want === undefined) expect(got).toBeUndefined();
     else expect(got).toMatchObject(want);
+    // The query is what the general parse gives (the identity claim reads it).
+    if (got && want?.rawMac !== undefined && url.startsWith('/boot.ipxe?')) expect({ ...got.query }).toEqual({ ...Object.fromEntries(new URLSearchParams(url.split('?')[1])) });
   });
 });
 

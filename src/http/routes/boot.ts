@@ -21,6 +21,8 @@ import { EVENT } from '../../lifecycle/event-kinds.js';
 
 /** Identity claims traced per claimed machine: a burst of 3, then one per 10 s. */
 const CLAIM_TRACE = { perSecond: 0.1, burst: 3 };
+/** A MAC already in normalizeMac's form. */
+const CANONICAL_MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const macQuery = z.object({ mac: z.string().max(64).optional() }).passthrough();
 const macParams = z.object({ mac: z.string().max(64) });
 /** What GET /boot/:file is documented with (its handler reads the MAC out of `<mac>.ipxe`). */
@@ -43,7 +45,8 @@ export async function registerBootRoutes(app: FastifyInstance, deps: RouteDeps):
     const answer = (status: number, body: string): ScriptAnswer => ({ status, body });
     let mac: string;
     try {
-      mac = normalizeMac(req.rawMac ?? '');
+      const raw = req.rawMac ?? '';
+      mac = CANONICAL_MAC.test(raw) ? raw : normalizeMac(raw); // iPXE's ${net0/mac} is already canonical
     } catch {
       const hint = 'chain http://<rackboot>/boot.ipxe?mac=${net0/mac} (or /boot/<mac>.ipxe)';
       return answer(400, renderRefusal({ mac: null, reason: 'boot script requested without a valid MAC', hint }));
