@@ -46,6 +46,21 @@ describe.each(DIALECTS)('BootWriteQueue (group commit of steady-state boots) on 
     expect(store.events.list({ kind: 'boot.script' })).toHaveLength(5);
   });
 
+  it('a turn larger than one INSERT (100 boots: 101 tokens, 100 trace rows) is written whole and in order, its pre-serialized details as given', async () => {
+    const { machineId, versionId } = await setup(dialect);
+    const boots = Array.from({ length: 100 }, () => bootWrite(machineId, versionId));
+    boots.forEach((b, i) => {
+      if (i % 2) b.write.eventDetail = JSON.stringify({ versionId, n: i });
+    });
+    await Promise.all(boots.map((b) => store.bootWrites.commitSoon(b.write)));
+    for (const b of boots) expect(store.configs.findToken(keyOf(b.rows[0]!))).toMatchObject({ kind: 'config', machineId, versionId });
+    expect(store.configs.findToken(keyOf(boots[99]!.rows[1]!))).toMatchObject({ kind: 'report' });
+    expect(store.configs.findToken(keyOf(boots[98]!.rows[1]!))).toBeUndefined();
+    const rows = store.events.list({ kind: 'boot.script', limit: 200 });
+    expect(rows.map((e) => e.detail)).toEqual(boots.map((_, i) => (i % 2 ? { versionId, n: i } : { versionId })));
+    expect(rows.every((e) => e.machineId === machineId && e.source === 'http')).toBe(true);
+  });
+
   it('token reads and event reads see queued boots at once (flush before access)', async () => {
     const { machineId, versionId } = await setup(dialect);
     const b = bootWrite(machineId, versionId);
