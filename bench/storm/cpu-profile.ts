@@ -46,3 +46,30 @@ console.log('top functions by self time:');
 for (const [k, us] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, Number(topArg ?? 20))) console.log(`  ${pct(us)} ${k}`);
 console.log('self time by area:');
 for (const [k, us] of [...files].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${pct(us)} ${k}`);
+
+// Busy stretches: consecutive samples off (idle), i.e. how long the thread ran without reaching
+// its event loop's poll. A datagram or request that arrives meanwhile waits at least that long.
+const isIdle = (id: number) => byId.get(id)!.callFrame.functionName === '(idle)';
+const stretches: { startS: number; ms: number; fns: Map<string, number> }[] = [];
+let cur: (typeof stretches)[number] | undefined;
+let t = 0;
+p.samples.forEach((id, i) => {
+  const dt = p.timeDeltas[i + 1] ?? 0;
+  t += p.timeDeltas[i] ?? 0;
+  if (isIdle(id)) {
+    if (cur) stretches.push(cur);
+    cur = undefined;
+    return;
+  }
+  cur ??= { startS: t / 1e6, ms: 0, fns: new Map() };
+  cur.ms += dt / 1000;
+  const n = byId.get(id)!;
+  add(cur.fns, `${n.callFrame.functionName || '(anonymous)'} ${place(n)}`.trim(), dt);
+});
+if (cur) stretches.push(cur);
+const over = (ms: number) => stretches.filter((s) => s.ms > ms).length;
+console.log(`busy stretches (no return to the event loop): > 100 ms ${over(100)}, > 250 ms ${over(250)}, > 500 ms ${over(500)}, > 1 s ${over(1000)}`);
+for (const s of [...stretches].sort((a, b) => b.ms - a.ms).slice(0, 5)) {
+  const top = [...s.fns].sort((a, b) => b[1] - a[1]).slice(0, 3);
+  console.log(`  ${s.ms.toFixed(0)} ms at ${s.startS.toFixed(1)} s: ${top.map(([k, us]) => `${k} ${((100 * us) / 1000 / s.ms).toFixed(0)}%`).join('; ')}`);
+}

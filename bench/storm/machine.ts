@@ -1,5 +1,5 @@
 /** One simulated machine's network boot, phase by phase, as UEFI firmware + iPXE do it. */
-import type { RelayDhcp } from './dhcp-client.js';
+import type { ClientKind, Lease } from './dhcp-client.js';
 import { MachineHttp } from './http-client.js';
 import type { MachineResult, Phase } from './stats.js';
 import { type TftpOptions, tftpGet } from './tftp-client.js';
@@ -51,16 +51,32 @@ export function parseScript(text: string): ScriptPlan {
   return plan;
 }
 
+/** A DORA as a machine's firmware or iPXE makes it (RelayDhcp, or a worker's proxy to it). */
+export interface DoraClient {
+  dora(mac: string, kind: ClientKind, deadline: number): Promise<Lease>;
+}
+
 export interface MachineEnv {
-  dhcp: RelayDhcp;
+  dhcp: DoraClient;
   tftp: TftpOptions;
   deadline: number;
 }
 
 export async function bootMachine(mac: string, env: MachineEnv): Promise<MachineResult> {
-  const r: MachineResult = { mac, ms: {}, retransmits: 0, bytes: 0, totalMs: 0 };
+  const r: MachineResult = { mac, ms: {}, retransmits: 0, retx: {}, bytes: 0, totalMs: 0 };
   const t0 = performance.now();
-  let http: MachineHttp | undefined;
+  // iPXE's one kept-alive connection (script, kernel, initrd); then the booted OS's agent
+  // (boot-assets/testos/agent.sh) fetches config and posts its report with one wget each, so
+  // on a fresh connection each.
+  let ipxeHttp: MachineHttp | undefined;
+  const agentFetch = async (ip: string, url: string, o: { keep?: boolean; body?: string; token?: string }) => {
+    const c = new MachineHttp(ip);
+    try {
+      return await c.fetch(url, env.deadline, o);
+    } finally {
+      c.close();
+    }
+  };
   let phase: Phase = 'dhcp';
   const step = async <T>(p: Phase, fn: () => Promise<T>): Promise<T> => {
     phase = p;
@@ -69,41 +85,48 @@ export async function bootMachine(mac: string, env: MachineEnv): Promise<Machine
     r.ms[p] = (r.ms[p] ?? 0) + performance.now() - s;
     return v;
   };
+  const retried = (n: number) => {
+    r.retransmits += n;
+    r.retx![phase] = (r.retx![phase] ?? 0) + n;
+  };
   try {
     const lease = await step('dhcp', () => env.dhcp.dora(mac, 'firmware', env.deadline));
-    r.retransmits += lease.retransmits;
+    retried(lease.retransmits);
     if (!lease.file) throw new Error('no boot file in the ACK');
     const loader = await step('tftp', () => tftpGet(lease.ip, lease.nextServer, lease.file, env.tftp, env.deadline));
-    r.retransmits += loader.retransmits;
+    retried(loader.retransmits);
     r.bytes += loader.bytes;
     const ipxe = await step('dhcp-ipxe', () => env.dhcp.dora(mac, 'ipxe', env.deadline));
-    r.retransmits += ipxe.retransmits;
+    retried(ipxe.retransmits);
     if (!/^https?:\/\//.test(ipxe.file)) throw new Error(`iPXE got no script URL: '${ipxe.file}'`);
-    http = new MachineHttp(ipxe.ip);
-    const h = http;
+    ipxeHttp = new MachineHttp(ipxe.ip);
+    const h = ipxeHttp;
     const script = await step('script', () => h.fetch(ipxe.file, env.deadline, { keep: true }));
+    retried(script.retries);
     const plan = parseScript(script.body!.toString());
     if (!plan.kernel) throw new Error(`no kernel in the script: ${script.body!.toString().slice(0, 200)}`);
     const add = (g: { bytes: number; retries: number; reopenIdleMs: number[] }) => {
       r.bytes += g.bytes;
-      r.retransmits += g.retries;
+      retried(g.retries);
       for (const idleMs of g.reopenIdleMs) (r.reopens ??= []).push({ phase, idleMs });
     };
     add(await step('kernel', () => h.fetch(plan.kernel, env.deadline)));
     for (const url of plan.initrds) add(await step('initrd', () => h.fetch(url, env.deadline)));
+    ipxeHttp.close();
+    ipxeHttp = undefined;
     if (plan.config) {
       const url = plan.config;
-      add(await step('config', () => h.fetch(url, env.deadline, { keep: true })));
+      add(await step('config', () => agentFetch(ipxe.ip, url, { keep: true })));
     }
     if (plan.report) {
       const url = plan.report;
       const body = JSON.stringify({ phase: 'configured', message: 'storm' });
-      add(await step('report', () => h.fetch(url, env.deadline, { body, ...(plan.token ? { token: plan.token } : {}) })));
+      add(await step('report', () => agentFetch(ipxe.ip, url, { body, ...(plan.token ? { token: plan.token } : {}) })));
     }
   } catch (e) {
     r.failed = { phase, error: e instanceof Error ? e.message : String(e) };
   } finally {
-    http?.close();
+    ipxeHttp?.close();
   }
   r.totalMs = performance.now() - t0;
   return r;

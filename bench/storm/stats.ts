@@ -11,6 +11,8 @@ export interface MachineResult {
   /** The phase that failed and why, if one did. */
   failed?: { phase: Phase; error: string };
   retransmits: number;
+  /** Retransmissions (DHCP, TFTP timeouts, HTTP 503 retries) by the phase they happened in. */
+  retx?: Partial<Record<Phase, number>>;
   bytes: number;
   totalMs: number;
   /** Kept-alive HTTP connections that closed before a response byte and were reopened (as iPXE does). */
@@ -32,22 +34,24 @@ export interface PhaseSummary {
   p50: number;
   p99: number;
   max: number;
+  /** Retransmissions in this phase, over every machine. */
+  retx: number;
 }
 
 export function summarize(results: readonly MachineResult[]): PhaseSummary[] {
   const rows: PhaseSummary[] = PHASES.map((phase) => {
     const times = results.map((r) => r.ms[phase]).filter((x): x is number => x !== undefined);
     const failed = results.filter((r) => r.failed?.phase === phase).length;
-    return row(phase, times, failed);
+    return row(phase, times, failed, results.reduce((n, r) => n + (r.retx?.[phase] ?? 0), 0));
   });
   const done = results.filter((r) => !r.failed).map((r) => r.totalMs);
-  rows.push(row('total', done, results.length - done.length));
+  rows.push(row('total', done, results.length - done.length, results.reduce((n, r) => n + r.retransmits, 0)));
   return rows;
 }
 
-function row(phase: Phase | 'total', times: number[], failed: number): PhaseSummary {
+function row(phase: Phase | 'total', times: number[], failed: number, retx: number): PhaseSummary {
   const s = [...times].sort((a, b) => a - b);
-  return { phase, ok: s.length, failed, p50: quantile(s, 0.5), p99: quantile(s, 0.99), max: s.length ? s[s.length - 1]! : Number.NaN };
+  return { phase, ok: s.length, failed, p50: quantile(s, 0.5), p99: quantile(s, 0.99), max: s.length ? s[s.length - 1]! : Number.NaN, retx };
 }
 
 /** Seconds the payload needs at `bitsPerSecond` (the link-rate limit); 0 without a rate. */
@@ -66,9 +70,9 @@ export function parseRate(rate: string): number {
 /** The report as text lines (ms rounded). */
 export function formatSummary(rows: readonly PhaseSummary[]): string[] {
   const f = (x: number) => (Number.isNaN(x) ? '-' : String(Math.round(x)));
-  const out = [`${'phase'.padEnd(10)} ${'ok'.padStart(6)} ${'failed'.padStart(6)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}`];
+  const out = [`${'phase'.padEnd(10)} ${'ok'.padStart(6)} ${'failed'.padStart(6)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'retx'.padStart(6)}`];
   for (const r of rows) {
-    out.push(`${r.phase.padEnd(10)} ${String(r.ok).padStart(6)} ${String(r.failed).padStart(6)} ${f(r.p50).padStart(8)} ${f(r.p99).padStart(8)} ${f(r.max).padStart(8)}`);
+    out.push(`${r.phase.padEnd(10)} ${String(r.ok).padStart(6)} ${String(r.failed).padStart(6)} ${f(r.p50).padStart(8)} ${f(r.p99).padStart(8)} ${f(r.max).padStart(8)} ${String(r.retx).padStart(6)}`);
   }
   return out;
 }
