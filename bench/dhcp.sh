@@ -36,6 +36,7 @@ PERIOD=${PERIOD:-10}
 CLIENTS=${CLIENTS:-100000}
 AVALANCHE=${AVALANCHE:-1000}
 MAXDROP=${MAXDROP:-2.5}
+# Each run is appended to OUT as a new section (earlier runs stay for comparison).
 OUT=${OUT:-bench/results/dhcp.txt}
 read -r -a MODES <<< "${MODES:-relay broadcast}"
 SRVCORE=${SRVCORE:-1}
@@ -205,13 +206,14 @@ measure() {
   row "$rate" "$mode" "$(inst "$s" "$mode")" "$GOT" "$D1" "$D2" "$cd" "$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$OUT"
 }
 {
+  echo
   echo "# bench/dhcp.sh $(date -u +%FT%TZ) on $(nproc) cores, $(uname -r); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# perfdhcp -r RATE -p $PERIOD -R $CLIENTS (MAC list), servers pinned to core $SRVCORE, perfdhcp to core $CLICORE"
   echo "# rackboot $(git rev-parse --short HEAD 2>/dev/null || echo '?')+worktree; $(kea-dhcp4 -v); $(dnsmasq -v | head -1 | cut -d' ' -f1-3)"
   echo "# load = 1-min load average after the run (this bench itself adds about 2: server + perfdhcp)"
   echo "# cli-drop = replies dropped at perfdhcp's own receive buffer during the run"
   row rate mode server 'DORA/s' 'D-O drop%' 'R-A drop%' cli-drop load
-} | tee "$OUT"
+} | tee -a "$OUT"
 for rate in $RATES; do
   for mode in "${MODES[@]}"; do
     for s in "${SERVERS[@]}"; do
