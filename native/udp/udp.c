@@ -4,8 +4,7 @@
 // object, and enters JavaScript once per datagram; measured here, a DHCP responder with no
 // logic at all tops out near Kea's rate on that path alone. This socket is polled by libuv
 // (uv_poll_t) on the main loop, reads with recvmmsg into one reused buffer, and enters
-// JavaScript once per batch; replies are queued and sent together with sendmmsg (flush), with
-// no request object.
+// JavaScript once per batch; sends are one sendto each, with no request object.
 // Everything stays on the main thread: there are no threads and no locks.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -26,7 +25,6 @@
 
 #define BATCH 32 // datagrams per wake-up (see on_readable)
 #define SLOT 2048 // a DHCP packet over Ethernet fits (576..1500 bytes); longer ones arrive truncated
-#define SBATCH 64 // replies queued for one sendmmsg (see Queue)
 #define META 4    // per datagram: length (negative when truncated), IPv4 address, port, µs queued
 #define CONTROL CMSG_SPACE(sizeof(struct timespec))
 
@@ -45,13 +43,6 @@ typedef struct {
   struct iovec iov[BATCH];
   struct sockaddr_in from[BATCH];
   char control[BATCH][CONTROL];
-  // Replies queued by queue() and sent together by flush() (sendmmsg): one system call per
-  // turn's replies instead of one sendto each.
-  int queued;
-  struct mmsghdr out[SBATCH];
-  struct iovec outIov[SBATCH];
-  struct sockaddr_in outTo[SBATCH];
-  uint8_t outData[SBATCH][SLOT];
 } Sock;
 
 // How long a datagram waited in the socket: the kernel stamps its arrival (SO_TIMESTAMPNS), so
@@ -259,94 +250,6 @@ static napi_value Send(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// queue(handle, data: Buffer, address: uint32, port) → 0 when queued for the next flush(),
-// -1 when the queue is full (flush, then queue again), or the errno of a direct send (a reply
-// longer than a slot is sent at once with sendto).
-static napi_value Queue(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], result;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  Sock *s = argc == 4 ? sock_of(env, argv[0]) : NULL;
-  if (!s) return NULL;
-  void *buf = NULL;
-  size_t len = 0;
-  uint32_t addr = 0, port = 0;
-  if (napi_get_buffer_info(env, argv[1], &buf, &len) != napi_ok || napi_get_value_uint32(env, argv[2], &addr) != napi_ok ||
-      napi_get_value_uint32(env, argv[3], &port) != napi_ok) {
-    napi_throw_type_error(env, NULL, "queue(handle, buffer, address, port)");
-    return NULL;
-  }
-  int ret = EBADF;
-  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(addr)};
-  if (s->closed) {
-    ret = EBADF;
-  } else if (len > SLOT) {
-    ssize_t r;
-    do r = sendto(s->fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to);
-    while (r < 0 && errno == EINTR);
-    ret = r < 0 ? errno : 0;
-  } else if (s->queued == SBATCH) {
-    ret = -1;
-  } else {
-    int i = s->queued++;
-    memcpy(s->outData[i], buf, len);
-    s->outTo[i] = to;
-    s->outIov[i].iov_base = s->outData[i];
-    s->outIov[i].iov_len = len;
-    memset(&s->out[i].msg_hdr, 0, sizeof s->out[i].msg_hdr);
-    s->out[i].msg_hdr.msg_iov = &s->outIov[i];
-    s->out[i].msg_hdr.msg_iovlen = 1;
-    s->out[i].msg_hdr.msg_name = &s->outTo[i];
-    s->out[i].msg_hdr.msg_namelen = sizeof s->outTo[i];
-    ret = 0;
-  }
-  napi_create_int32(env, ret, &result);
-  return result;
-}
-
-// flush(handle, errors: Int32Array) → how many queued replies failed; their queue index and
-// errno are written to errors as pairs (as many as fit). A failed reply is skipped, the
-// ones after it are still sent. The queue is empty afterwards.
-static napi_value Flush(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], result;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  Sock *s = argc == 2 ? sock_of(env, argv[0]) : NULL;
-  if (!s) return NULL;
-  void *errs = NULL;
-  size_t errLen = 0;
-  napi_typedarray_type type;
-  if (napi_get_typedarray_info(env, argv[1], &type, &errLen, &errs, NULL, NULL) != napi_ok || type != napi_int32_array) {
-    napi_throw_type_error(env, NULL, "flush(handle, Int32Array)");
-    return NULL;
-  }
-  int32_t *e = (int32_t *)errs;
-  int failed = 0, at = 0, n = s->queued;
-  s->queued = 0;
-  while (at < n) {
-    int err = 0;
-    if (s->closed) err = EBADF;
-    else {
-      int r = sendmmsg(s->fd, s->out + at, (unsigned)(n - at), MSG_DONTWAIT);
-      if (r > 0) {
-        at += r;
-        continue;
-      }
-      if (r < 0 && errno == EINTR) continue;
-      err = r < 0 ? errno : EIO;
-    }
-    // The datagram at `at` failed: report it, go on with the next.
-    if ((size_t)(failed * 2 + 1) < errLen) {
-      e[failed * 2] = at;
-      e[failed * 2 + 1] = err;
-    }
-    failed++;
-    at++;
-  }
-  napi_create_int32(env, failed, &result);
-  return result;
-}
-
 // close(handle): stops polling; the descriptor closes once libuv lets go of it.
 static napi_value Close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -362,10 +265,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"open", NULL, Open, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, Send, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, Close, NULL, NULL, NULL, napi_default, NULL},
-      {"queue", NULL, Queue, NULL, NULL, NULL, napi_default, NULL},
-      {"flush", NULL, Flush, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, 5, props);
+  napi_define_properties(env, exports, 3, props);
   return exports;
 }
 

@@ -15,10 +15,6 @@ interface UdpAddon {
     onBatch: (count: number) => void,
   ): { handle: object; data: Buffer; meta: Int32Array; port: number };
   send(handle: object, data: Buffer, address: number, port: number): number;
-  /** Queues a reply for flush(): 0 queued, -1 the queue is full, else the errno of a direct send. */
-  queue?(handle: object, data: Buffer, address: number, port: number): number;
-  /** Sends what is queued (sendmmsg); returns the failures, their (queue index, errno) pairs in `errors`. */
-  flush?(handle: object, errors: Int32Array): number;
   close(handle: object): void;
 }
 
@@ -84,55 +80,19 @@ export function openNativeUdp(addon: UdpAddon, o: UdpOptions): UdpEndpoint {
     throw new AppError('SETTINGS', `cannot bind UDP ${o.host}:${o.port}${o.iface ? ` on ${o.iface.name}` : ''}: ${code}`, { cause });
   }
   let closed = false;
-  const sendFailed = (err: number, address: string, toPort: number) => {
-    const e = Object.assign(new Error(`send to ${address}:${toPort} failed: ${errnoName.get(err) ?? err}`), { code: errnoName.get(err) });
-    o.onSendError?.(e, address);
-  };
-  // Replies of one turn (a receive batch, a lease commit) leave together in one sendmmsg: they
-  // are queued in the addon and flushed in a microtask, which runs as soon as the code that
-  // sent them returns to the loop (an addon without queue/flush sends each at once).
-  const { queue, flush } = addon;
-  const pending: { address: string; port: number }[] = [];
-  const errors = new Int32Array(2 * 64);
-  let flushing = false;
-  const flushQueued = () => {
-    flushing = false;
-    if (pending.length === 0) return;
-    const failed = flush!(opened.handle, errors);
-    for (let i = 0; i < failed && 2 * i + 1 < errors.length; i++) {
-      const to = pending[errors[2 * i]!];
-      if (to) sendFailed(errors[2 * i + 1]!, to.address, to.port);
-    }
-    pending.length = 0;
-  };
   const endpoint: UdpEndpoint = {
     iface: o.iface,
     port: opened.port,
     send(data, address, toPort) {
       if (closed) return;
-      const ip = ipToInt(address);
-      if (!queue || !flush) {
-        const err = addon.send(opened.handle, data, ip, toPort);
-        if (err !== 0) sendFailed(err, address, toPort);
-        return;
-      }
-      let r = queue(opened.handle, data, ip, toPort);
-      if (r === -1) {
-        flushQueued();
-        r = queue(opened.handle, data, ip, toPort);
-      }
-      if (r > 0) sendFailed(r, address, toPort);
-      else if (r === 0) {
-        pending.push({ address, port: toPort });
-        if (!flushing) {
-          flushing = true;
-          queueMicrotask(flushQueued);
-        }
+      const err = addon.send(opened.handle, data, ipToInt(address), toPort);
+      if (err !== 0) {
+        const e = Object.assign(new Error(`send to ${address}:${toPort} failed: ${errnoName.get(err) ?? err}`), { code: errnoName.get(err) });
+        o.onSendError?.(e, address);
       }
     },
     close: async () => {
       if (closed) return;
-      if (flush) flushQueued();
       closed = true;
       addon.close(opened.handle);
     },
