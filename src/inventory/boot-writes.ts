@@ -1,5 +1,5 @@
 import type { ConfigRepo, ConfigToken } from './configs.js';
-import { type Db, type SqlStatement, nowIso } from './db.js';
+import type { Db } from './db.js';
 import type { EventRepo, NewEvent } from './events.js';
 
 /** The writes of one steady-state network boot: its fresh tokens and its trace row. */
@@ -11,9 +11,6 @@ export interface BootWrite {
   /** `event.detail` already serialized (BootService serializes a machine's steady detail once); written instead of it. */
   eventDetail?: string;
 }
-
-/** Trace rows per INSERT of a batch (7 parameters a row). */
-const EVENT_ROWS_MAX = 64;
 
 interface Pending {
   write: BootWrite;
@@ -43,8 +40,6 @@ interface Pending {
 export class BootWriteQueue {
   private queued: Pending[] = [];
   private scheduled = false;
-  /** addEvents' INSERTs by row count. */
-  private readonly eventInserts: SqlStatement[] = [];
 
   constructor(
     private readonly db: Db,
@@ -120,38 +115,9 @@ export class BootWriteQueue {
     this.addEvents(writes);
   }
 
-  /** The batch's trace rows, stamped now (as EventRepo.add stamps a row when it writes it). */
+  /** The batch's trace rows (EventRepo.addMany: after the events queued before them, stamped now). */
   private addEvents(writes: BootWrite[]): void {
-    const at = nowIso();
-    const appliance = this.events.appliance;
-    for (let from = 0; from < writes.length; from += EVENT_ROWS_MAX) {
-      const n = Math.min(EVENT_ROWS_MAX, writes.length - from);
-      const params: unknown[] = new Array(n * 7);
-      for (let i = 0; i < n; i++) {
-        const w = writes[from + i]!;
-        const e = w.event;
-        const p = i * 7;
-        params[p] = at;
-        params[p + 1] = e.mac ?? null;
-        params[p + 2] = e.machineId ?? w.machineId;
-        params[p + 3] = e.source;
-        params[p + 4] = e.kind;
-        params[p + 5] = w.eventDetail ?? JSON.stringify(e.detail ?? {});
-        params[p + 6] = appliance;
-      }
-      this.eventInsert(n).run(...params);
-    }
-  }
-
-  /** The INSERT of `n` trace rows, prepared once per row count. */
-  private eventInsert(n: number): SqlStatement {
-    let stmt = this.eventInserts[n];
-    if (!stmt) {
-      const values = Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
-      stmt = this.db.prepare(`INSERT INTO events (at, mac, machine_id, source, kind, detail, appliance) VALUES ${values}`);
-      this.eventInserts[n] = stmt;
-    }
-    return stmt;
+    this.events.addMany(writes.map((w) => ({ event: w.event, machineId: w.machineId, detailJson: w.eventDetail })));
   }
 
   private write(w: BootWrite): void {

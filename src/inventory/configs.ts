@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { Db } from './db.js';
 import { TableMemo } from './table-watch.js';
-import { type SqlStatement, Statements, dialectOf, nowIso } from './db.js';
+import { MultiRowInsert, Statements, dialectOf, nowIso } from './db.js';
 import { isRowId } from './row-ids.js';
 import type { SecretBox } from './secrets.js';
 import { openJson, sealJson } from './sealing.js';
@@ -58,11 +58,6 @@ export interface ConfigToken {
 
 /** Token rows per INSERT of addTokens (8 parameters a row). */
 const TOKEN_ROWS_MAX = 64;
-
-/** The INSERT text of `n` token rows. */
-function tokenInsertSql(n: number): string {
-  return `INSERT INTO config_tokens (id, secret_hash, kind, machine_id, version_id, uses_left, expires_at, created_at) VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`;
-}
 
 interface VersionRow {
   id: number;
@@ -147,8 +142,8 @@ export class ConfigRepo {
   pendingWrites: (() => void) | undefined;
 
   private readonly stmts: Statements;
-  /** addTokens' INSERTs by row count, each prepared once (PgDb.prepare translates the text). */
-  private readonly tokenInserts: SqlStatement[] = [];
+  /** addTokens' INSERTs, each row count prepared once (PgDb.prepare translates the text). */
+  private readonly tokenInsert: MultiRowInsert;
   private readonly desiredMemo: TableMemo<number, { id: number | null }>;
   /** The last token id handed out; recountTokenIds: look at the largest stored one first. */
   private lastTokenId = 0;
@@ -161,6 +156,7 @@ export class ConfigRepo {
     private readonly box: SecretBox,
   ) {
     this.stmts = new Statements(db);
+    this.tokenInsert = new MultiRowInsert(db, 'INSERT INTO config_tokens (id, secret_hash, kind, machine_id, version_id, uses_left, expires_at, created_at)', '(?, ?, ?, ?, ?, ?, ?, ?)', TOKEN_ROWS_MAX);
     this.desiredMemo = new TableMemo(db, ['machine_configs', 'config_versions']);
   }
 
@@ -265,50 +261,22 @@ export class ConfigRepo {
 
   /** Stores a token: its id and the hash of its secret. */
   addToken(t: ConfigToken): void {
-    this.pendingWrites?.();
-    try {
-      this.stmts.get(
-        `INSERT INTO config_tokens (id, secret_hash, kind, machine_id, version_id, uses_left, expires_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(t.id, t.secretHash, t.kind, t.machineId, t.versionId, t.usesLeft, t.expiresAt, t.createdAt);
-    } catch (err) {
-      // Another writer may have taken the id: count on from the stored ids (this token fails, the next does not).
-      this.recountTokenIds = true;
-      throw err;
-    }
+    this.addTokens([t]);
   }
 
   /**
    * Stores several tokens with one INSERT per TOKEN_ROWS_MAX rows (the boot write queue's batch:
    * a statement per token was most of a group commit's token cost, issue #21). Either all rows
-   * of a statement are stored or none; on a failure the ids are recounted as addToken does.
+   * of a statement are stored or none; on a failure the ids are recounted.
    */
   addTokens(tokens: readonly ConfigToken[]): void {
     this.pendingWrites?.();
+    const params: unknown[] = [];
+    for (const t of tokens) params.push(t.id, t.secretHash, t.kind, t.machineId, t.versionId, t.usesLeft, t.expiresAt, t.createdAt);
     try {
-      for (let at = 0; at < tokens.length; at += TOKEN_ROWS_MAX) {
-        const n = Math.min(TOKEN_ROWS_MAX, tokens.length - at);
-        const params: unknown[] = new Array(n * 8);
-        for (let i = 0; i < n; i++) {
-          const t = tokens[at + i]!;
-          const p = i * 8;
-          params[p] = t.id;
-          params[p + 1] = t.secretHash;
-          params[p + 2] = t.kind;
-          params[p + 3] = t.machineId;
-          params[p + 4] = t.versionId;
-          params[p + 5] = t.usesLeft;
-          params[p + 6] = t.expiresAt;
-          params[p + 7] = t.createdAt;
-        }
-        let stmt = this.tokenInserts[n];
-        if (!stmt) {
-          stmt = this.db.prepare(tokenInsertSql(n));
-          this.tokenInserts[n] = stmt;
-        }
-        stmt.run(...params);
-      }
+      this.tokenInsert.run(params);
     } catch (err) {
+      // Another writer may have taken an id: count on from the stored ids (these tokens fail, the next do not).
       this.recountTokenIds = true;
       throw err;
     }

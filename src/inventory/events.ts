@@ -1,9 +1,12 @@
-import { type Db, type SqlStatement, dialectOf, nowIso } from './db.js';
+import { type Db, MultiRowInsert, dialectOf, nowIso } from './db.js';
 import { rowIdBound } from './row-ids.js';
 import { lastEventId, latestEvents } from './trace-reader.js';
 
 /** Queued trace rows per INSERT on PostgreSQL (8 parameters a row). */
 const TRACE_ROWS_MAX = 500;
+/** Rows per INSERT of addMany (7 parameters a row). */
+const MANY_ROWS_MAX = 64;
+const EVENT_COLUMNS = 'INSERT INTO events (at, mac, machine_id, source, kind, detail, appliance)';
 
 /** One entry of a machine's boot trace. */
 export interface BootEvent {
@@ -68,8 +71,10 @@ export class EventRepo {
   private readonly insert;
   private readonly insertReturning;
   private readonly machineOfMac;
-  /** writeMany's INSERTs by row count (PgDb.prepare translates a 500-row text in milliseconds). */
-  private readonly manyStmts = new Map<number, SqlStatement>();
+  /** writeMany's INSERTs: the machine of a row without one looked up in the statement (PgDb.prepare translates a 500-row text in milliseconds). */
+  private readonly queuedInsert: MultiRowInsert;
+  /** addMany's INSERTs: rows whose machine is given. */
+  private readonly givenInsert: MultiRowInsert;
   private queued: QueuedRow[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** Called when a flush of queued rows fails (they are dropped; the caller logs). */
@@ -86,7 +91,9 @@ export class EventRepo {
     private readonly maxDelayMs = 100,
     private readonly maxQueued = 5000,
   ) {
-    const insert = 'INSERT INTO events (at, mac, machine_id, source, kind, detail, appliance) VALUES (?, ?, ?, ?, ?, ?, ?)';
+    const insert = `${EVENT_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?)`;
+    this.queuedInsert = new MultiRowInsert(db, EVENT_COLUMNS, '(?, ?, COALESCE(?, (SELECT machine_id FROM interfaces WHERE mac = ?)), ?, ?, ?, ?)', TRACE_ROWS_MAX);
+    this.givenInsert = new MultiRowInsert(db, EVENT_COLUMNS, '(?, ?, ?, ?, ?, ?, ?)', MANY_ROWS_MAX);
     this.insert = db.prepare(insert);
     // The id of an added row (queued rows are written without: nobody asks for theirs).
     this.insertReturning = db.prepare(`${insert} RETURNING id`).pluck();
@@ -97,6 +104,19 @@ export class EventRepo {
   add(e: NewEvent): number {
     this.flush();
     return this.write([nowIso(), e.mac ?? null, e.machineId, e.source, e.kind, JSON.stringify(e.detail ?? {})], true);
+  }
+
+  /**
+   * Appends events of known machines now (after the queued ones), all stamped now, in multi-row
+   * INSERTs: the boot write queue's batch (issue #21). `machineId` stands in for an event's own
+   * missing one; `detailJson` is its detail serialized already.
+   */
+  addMany(rows: ReadonlyArray<{ event: NewEvent; machineId: number; detailJson?: string | undefined }>): void {
+    this.flush();
+    const at = nowIso();
+    const params: unknown[] = [];
+    for (const { event: e, machineId, detailJson } of rows) params.push(at, e.mac ?? null, e.machineId ?? machineId, e.source, e.kind, detailJson ?? JSON.stringify(e.detail ?? {}), this.appliance);
+    this.givenInsert.run(params);
   }
 
   /** Queues an event stamped now; it is written within `maxDelayMs` or before the next read or add. */
@@ -147,22 +167,9 @@ export class EventRepo {
    * the rows' order, as one INSERT per row gives them.
    */
   private writeMany(rows: QueuedRow[]): void {
-    for (let at = 0; at < rows.length; at += TRACE_ROWS_MAX) {
-      const part = rows.slice(at, at + TRACE_ROWS_MAX);
-      const params = part.flatMap(([when, mac, machineId, source, kind, detail]) => [when, mac, machineId, mac, source, kind, detail, this.appliance]);
-      this.insertMany(part.length).run(...params);
-    }
-  }
-
-  /** The INSERT of `rows` queued rows, prepared once per row count (at most TRACE_ROWS_MAX of them). */
-  private insertMany(rows: number): SqlStatement {
-    let stmt = this.manyStmts.get(rows);
-    if (!stmt) {
-      const values = Array.from({ length: rows }, () => '(?, ?, COALESCE(?, (SELECT machine_id FROM interfaces WHERE mac = ?)), ?, ?, ?, ?)').join(', ');
-      stmt = this.db.prepare(`INSERT INTO events (at, mac, machine_id, source, kind, detail, appliance) VALUES ${values}`);
-      this.manyStmts.set(rows, stmt);
-    }
-    return stmt;
+    const params: unknown[] = [];
+    for (const [when, mac, machineId, source, kind, detail] of rows) params.push(when, mac, machineId, mac, source, kind, detail, this.appliance);
+    this.queuedInsert.run(params);
   }
 
   /** Writes one row; its id when `withId` (0 otherwise). */
