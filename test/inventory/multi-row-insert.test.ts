@@ -12,7 +12,11 @@ describe('MultiRowInsert', () => {
   it.each([0, 1, 3, 4, 9])('writes %i rows in order, in statements of at most 4', (rows) => {
     const db = table();
     const prepared: string[] = [];
-    const spy = { ...db, prepare: (sql: string) => (prepared.push(sql), db.prepare(sql)) } as unknown as ConstructorParameters<typeof MultiRowInsert>[0];
+    const prepare = (sql: string) => {
+      prepared.push(sql);
+      return db.prepare(sql);
+    };
+    const spy = { ...db, prepare } as unknown as ConstructorParameters<typeof MultiRowInsert>[0];
     const insert = new MultiRowInsert(spy, 'INSERT INTO t (n, s)', '(?, ?)', 4);
     insert.run(Array.from({ length: rows }, (_, i) => [i, `r${i}`]).flat());
     insert.run([]);
